@@ -1,0 +1,68 @@
+// What every backend offers. Capabilities are data: the runtime reads them, never instanceof.
+import type { ParsedSignal } from '../core/signals.js';
+
+export interface BackendCapabilities {
+  exec: boolean;
+  pause: boolean;
+  update: boolean;
+  ps: boolean;
+  consoleSocket: boolean;
+}
+
+/** Host-wide settings a backend needs; never the CLI's options object. */
+export interface BackendSettings {
+  /** berth's root; each backend keeps its own state in a subdirectory of it. */
+  root: string;
+  debug: boolean;
+  systemdCgroup: boolean;
+  /** Binary path from the config, if any. */
+  binaryPath: string | undefined;
+}
+
+export interface CreateRequest {
+  id: string;
+  bundle: string;
+  pidFile: string;
+  consoleSocket: string | undefined;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+}
+
+export interface ExecRequest {
+  id: string;
+  /** Path of a process.json, or undefined when `args` are given. */
+  processFile: string | undefined;
+  args: string[];
+  detach: boolean;
+  pidFile: string | undefined;
+  tty: boolean;
+  consoleSocket: string | undefined;
+  env: string[];
+  cwd: string | undefined;
+  preserveFds: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  /** Creates the container; its init pid is in `pidFile` afterwards. */
+  create(req: CreateRequest): Promise<void>;
+  start(id: string): Promise<void>;
+  /** Creates, starts and waits in the foreground; resolves to the container's exit code. */
+  runForeground(req: CreateRequest): Promise<number>;
+  kill(id: string, signal: ParsedSignal, all: boolean): Promise<void>;
+  /** Removes the container; with force, kills it first. A missing container is not an error. */
+  delete(id: string, force: boolean): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Resolves to the process's exit code (0 once started, for a detached exec). */
+  exec(req: ExecRequest): Promise<number>;
+  ps(id: string): Promise<number[]>;
+  /** `resources` is an OCI LinuxResources JSON document. */
+  update(id: string, resources: string): Promise<void>;
+  /** One line naming the backend's version and where it lives. */
+  version(): Promise<string>;
+  /** The backend's own `features` JSON, or undefined if it has none. */
+  features(): Promise<Record<string, unknown> | undefined>;
+}

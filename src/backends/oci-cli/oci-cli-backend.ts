@@ -1,0 +1,186 @@
+// crun and runc share one command line (runc's), so one wrapper drives both. Each keeps its
+// state in <berth root>/<backend name>, so containers of different backends never collide.
+// The runtime's errors are read from its JSON log (--log), because its stderr belongs to the
+// container whenever the container inherits it (create, run, exec).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { BackendError } from '../../core/errors.js';
+import { runTool, type ToolResult } from '../../core/exec.js';
+import type { ParsedSignal } from '../../core/signals.js';
+import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
+import { findRuntimeBinary } from './binary.js';
+
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
+
+/** Phrases crun and runc use for an id they do not know. */
+const NOT_FOUND = /does not exist|not found|no such file/i;
+
+export async function createOciCliBackend(name: 'crun' | 'runc', settings: BackendSettings): Promise<Backend> {
+  const binary = findRuntimeBinary(name, settings.binaryPath);
+  const stateDir = join(settings.root, name);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  let callSeq = 0;
+
+  interface Call {
+    result: ToolResult;
+    /** The runtime's last error line in its JSON log, if it wrote one. */
+    logError: string | undefined;
+    /** logError, else the last line of its (captured) stderr. */
+    errorMessage: string;
+  }
+
+  async function call(args: string[], mode: { inherit?: boolean; input?: string; extraFds?: number; forwardSignals?: boolean } = {}): Promise<Call> {
+    const logFile = join(stateDir, `.call-${process.pid}-${callSeq++}.log`);
+    const argv = [binary, '--root', stateDir, '--log', logFile, '--log-format', 'json'];
+    if (settings.debug) argv.push('--debug');
+    if (settings.systemdCgroup) argv.push('--systemd-cgroup');
+    argv.push(...args);
+    try {
+      const result = await runTool(argv, {
+        stdio: mode.inherit ? 'inherit' : 'capture',
+        input: mode.input,
+        extraFds: mode.extraFds,
+        forwardSignals: mode.forwardSignals,
+      });
+      const logError = lastError(logFile);
+      return { result, logError, errorMessage: logError ?? lastLine(result.stderr) ?? '' };
+    } finally {
+      rmSync(logFile, { force: true });
+    }
+  }
+
+  function fail(verb: string, id: string, c: Call): never {
+    const why = c.errorMessage || `exited with ${c.result.exitCode ?? c.result.signal}`;
+    throw new BackendError(`${name} ${verb} of container "${id}" failed: ${why}`, {
+      cause: new Error(`${binary} exit ${c.result.exitCode ?? c.result.signal}: ${c.result.stderr.trim() || why}`),
+    });
+  }
+
+  async function simple(verb: string, id: string, extra: string[] = []): Promise<void> {
+    const c = await call([verb, ...extra, id]);
+    if (c.result.exitCode !== 0) fail(verb, id, c);
+  }
+
+  function createArgs(req: CreateRequest): string[] {
+    const args = [`--bundle=${req.bundle}`, `--pid-file=${req.pidFile}`];
+    if (req.consoleSocket) args.push(`--console-socket=${req.consoleSocket}`);
+    if (req.noPivot) args.push('--no-pivot');
+    if (req.noNewKeyring) args.push('--no-new-keyring');
+    if (req.preserveFds > 0) args.push(`--preserve-fds=${req.preserveFds}`);
+    return args;
+  }
+
+  return {
+    name,
+    capabilities: CAPABILITIES,
+    async create(req) {
+      const c = await call(['create', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds });
+      if (c.result.exitCode !== 0) fail('create', req.id, c);
+    },
+    start: (id) => simple('start', id),
+    async runForeground(req) {
+      const c = await call(['run', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds, forwardSignals: true });
+      // The runtime exits with the container's code; it reports its own failures in the log.
+      if (c.result.signal) return 128 + signalNumber(c.result.signal);
+      if (isOwnFailure(c)) fail('run', req.id, c);
+      return c.result.exitCode ?? 1;
+    },
+    async kill(id, signal: ParsedSignal, all) {
+      const c = await call(['kill', ...(all ? ['--all'] : []), id, String(signal.number)]);
+      if (c.result.exitCode !== 0) fail('kill', id, c);
+    },
+    async delete(id, force) {
+      const c = await call(['delete', ...(force ? ['--force'] : []), id]);
+      if (c.result.exitCode !== 0 && !NOT_FOUND.test(c.errorMessage)) fail('delete', id, c);
+    },
+    pause: (id) => simple('pause', id),
+    resume: (id) => simple('resume', id),
+    async exec(req: ExecRequest) {
+      const args: string[] = [];
+      if (req.processFile) args.push(`--process=${req.processFile}`);
+      if (req.detach) args.push('--detach');
+      if (req.pidFile) args.push(`--pid-file=${req.pidFile}`);
+      if (req.tty) args.push('--tty');
+      if (req.consoleSocket) args.push(`--console-socket=${req.consoleSocket}`);
+      for (const e of req.env) args.push(`--env=${e}`);
+      if (req.cwd) args.push(`--cwd=${req.cwd}`);
+      if (req.preserveFds > 0) args.push(`--preserve-fds=${req.preserveFds}`);
+      const c = await call(['exec', ...args, req.id, ...req.args], {
+        inherit: true,
+        extraFds: req.preserveFds,
+        forwardSignals: !req.detach,
+      });
+      if (c.result.signal) return 128 + signalNumber(c.result.signal);
+      if (req.detach || isOwnFailure(c)) {
+        if (c.result.exitCode !== 0) fail('exec', req.id, c);
+        return 0;
+      }
+      return c.result.exitCode ?? 1;
+    },
+    async ps(id) {
+      const c = await call(['ps', '--format=json', id]);
+      if (c.result.exitCode !== 0) fail('ps', id, c);
+      const pids: unknown = JSON.parse(c.result.stdout || '[]');
+      if (!Array.isArray(pids) || !pids.every((p) => Number.isInteger(p))) {
+        throw new BackendError(`${name} ps of container "${id}" printed something that is not a list of pids`);
+      }
+      return pids as number[];
+    },
+    async update(id, resources) {
+      const file = join(stateDir, `.resources-${process.pid}.json`);
+      writeFileSync(file, resources, { mode: 0o600 });
+      try {
+        await simple('update', id, [`--resources=${file}`]);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+    async version() {
+      const c = await call(['--version']);
+      const first = c.result.stdout.split('\n')[0]?.trim() || `exit ${c.result.exitCode}`;
+      return `${first} (${binary})`;
+    },
+    async features() {
+      const c = await call(['features']);
+      if (c.result.exitCode !== 0) return undefined;
+      return JSON.parse(c.result.stdout) as Record<string, unknown>;
+    },
+  };
+}
+
+/**
+ * In the foreground the runtime's exit code is the container's, so an error line in its log
+ * is what tells a failure of the runtime itself from a container that exited non-zero.
+ */
+function isOwnFailure(c: { logError: string | undefined; result: ToolResult }): boolean {
+  return c.result.exitCode !== 0 && c.logError !== undefined;
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  return constants.signals[sig] ?? 1;
+}
+
+function lastError(logFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let msg: string | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.includes('"error"') && !line.includes('"fatal"')) continue;
+    try {
+      const rec = JSON.parse(line) as { level?: string; msg?: string };
+      if ((rec.level === 'error' || rec.level === 'fatal') && rec.msg) msg = rec.msg;
+    } catch {
+      // a torn or foreign line: ignore
+    }
+  }
+  return msg;
+}
+
+function lastLine(text: string): string | undefined {
+  return text.trim().split('\n').pop() || undefined;
+}

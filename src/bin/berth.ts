@@ -1,0 +1,65 @@
+// berth's entry point: reads the global options and the verb, then imports only that verb.
+import { parseOptions } from '../cli/args.js';
+import type { GlobalOptions, VerbContext } from '../cli/context.js';
+import { GLOBAL_OPTIONS, VERBS } from '../cli/verbs.js';
+import { UsageError } from '../core/errors.js';
+import { configureLog } from '../core/log.js';
+
+const DEFAULT_ROOT = '/run/berth';
+
+function toGlobals(o: Record<string, unknown>, base?: GlobalOptions): GlobalOptions {
+  const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const format = str('log-format') ?? base?.logFormat ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format must be text or json, got "${format}"`);
+  const root = str('root') ?? base?.root ?? DEFAULT_ROOT;
+  if (root === '') throw new UsageError('--root must not be empty');
+  return {
+    root,
+    log: str('log') ?? base?.log,
+    logFormat: format,
+    debug: o.debug === true || (base?.debug ?? false),
+    systemdCgroup: o['systemd-cgroup'] === true || (base?.systemdCgroup ?? false),
+    runtime: str('runtime') ?? base?.runtime,
+    config: str('config') ?? base?.config,
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let globals: GlobalOptions = { root: DEFAULT_ROOT, log: undefined, logFormat: 'text', debug: false, systemdCgroup: false, runtime: undefined, config: undefined };
+  let verb: string | undefined;
+  try {
+    // The log options come first so that even a usage error lands in the log.
+    const head = parseOptions(argv, GLOBAL_OPTIONS, { stopAtOperand: true, context: 'berth' });
+    globals = toGlobals(head.options);
+    configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
+    const [name, ...rest] = head.operands;
+    if (head.options.version === true && name === undefined) {
+      process.stdout.write((await import('../cli/version.js')).versionLines());
+      return 0;
+    }
+    if (name === undefined || head.options.help === true) {
+      const { mainHelp, verbHelp } = await import('../cli/help.js');
+      process.stdout.write(name === undefined ? mainHelp() : verbHelp(name));
+      return name === undefined && head.options.help !== true ? 2 : 0;
+    }
+    verb = name;
+    const spec = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
+    if (!spec) throw new UsageError(`unknown verb "${name}" (see: berth help)`);
+    // Global options are accepted after the verb too.
+    const parsed = parseOptions(rest, { ...GLOBAL_OPTIONS, ...spec.options }, { stopAtOperand: spec.stopAtOperand, context: name });
+    globals = toGlobals(parsed.options, globals);
+    configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
+    if (parsed.options.help === true) {
+      process.stdout.write((await import('../cli/help.js')).verbHelp(name));
+      return 0;
+    }
+    const ctx: VerbContext = { verb: name, globals, options: parsed.options, operands: parsed.operands };
+    const handler = (await spec.load()).default;
+    return (await handler(ctx)) ?? 0;
+  } catch (err) {
+    const { reportFailure } = await import('../cli/exit.js');
+    return reportFailure(err, verb, globals);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

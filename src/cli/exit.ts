@@ -1,0 +1,46 @@
+// Errors → exit codes, and the last words of a failed call: one line on stderr, and with --log
+// a final `"level":"error"` line that containerd shows its users. The table is in docs/cli.md.
+import { BerthError, type ErrorCode } from '../core/errors.js';
+import { configureLog, errorFields, log } from '../core/log.js';
+import type { GlobalOptions } from './context.js';
+
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  BERTH_ERR_INTERNAL: 1,
+  BERTH_ERR_BACKEND: 1,
+  BERTH_ERR_TOOL: 1,
+  BERTH_ERR_USAGE: 2,
+  BERTH_ERR_INVALID_ID: 3,
+  BERTH_ERR_INVALID_BUNDLE: 3,
+  BERTH_ERR_INVALID_CONFIG: 3,
+  BERTH_ERR_INVALID_ARGUMENT: 3,
+  BERTH_ERR_INVALID_SIGNAL: 3,
+  BERTH_ERR_NOT_FOUND: 4,
+  BERTH_ERR_EXISTS: 5,
+  BERTH_ERR_STATE: 5,
+  BERTH_ERR_UNKNOWN_BACKEND: 6,
+  BERTH_ERR_BACKEND_UNAVAILABLE: 6,
+  BERTH_ERR_UNSUPPORTED: 6,
+  BERTH_ERR_BUSY: 7,
+};
+
+export function exitCodeFor(err: unknown): number {
+  return err instanceof BerthError ? EXIT_CODES[err.code] : 1;
+}
+
+export async function reportFailure(err: unknown, verb: string | undefined, globals: Pick<GlobalOptions, 'log' | 'logFormat' | 'debug'>): Promise<number> {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof BerthError ? err.code : 'BERTH_ERR_INTERNAL';
+  if (globals.log !== undefined || globals.logFormat === 'json') {
+    try {
+      await log('error', message, { op: verb, ...errorFields(err) });
+    } catch (logErr) {
+      process.stderr.write(`berth: cannot write log: ${(logErr as Error).message}\n`);
+    }
+  }
+  // With a JSON log on stderr, that line already is the message.
+  if (globals.log !== undefined || globals.logFormat !== 'json') process.stderr.write(`berth: ${message}\n`);
+  if (globals.debug && err instanceof Error && err.stack) process.stderr.write(`${code}: ${err.stack}\n`);
+  return exitCodeFor(err);
+}
+
+export { configureLog };

@@ -1,0 +1,16 @@
+import { flag, formatOption, noOperands, openRuntime, printJson, printTable, type VerbContext } from './context.js';
+
+export default async function list(ctx: VerbContext): Promise<void> {
+  noOperands(ctx);
+  const format = formatOption(ctx);
+  const entries = await (await openRuntime(ctx)).list();
+  if (flag(ctx, 'quiet')) {
+    for (const e of entries) process.stdout.write(e.id + '\n');
+    return;
+  }
+  if (format === 'json') return printJson(entries);
+  printTable(
+    ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER', 'BACKEND'],
+    entries.map((e) => [e.id, String(e.pid), e.status, e.bundle, e.created, e.owner, e.backend]),
+  );
+}

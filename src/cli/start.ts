@@ -1,0 +1,6 @@
+import { containerId, openRuntime, type VerbContext } from './context.js';
+
+export default async function start(ctx: VerbContext): Promise<void> {
+  const id = containerId(ctx);
+  await (await openRuntime(ctx)).start(id);
+}

@@ -1,0 +1,108 @@
+// The verb table: names, help and options as data, implementations loaded only when used.
+import type { OptionSpecs } from './args.js';
+import type { VerbHandler } from './context.js';
+
+export interface VerbSpec {
+  summary: string;
+  /** Operands, as shown in the usage line. */
+  operands: string;
+  options: OptionSpecs;
+  /** exec and run take the process's argv after the id: stop option parsing there. */
+  stopAtOperand?: boolean;
+  load: () => Promise<{ default: VerbHandler }>;
+}
+
+export const GLOBAL_OPTIONS: OptionSpecs = {
+  root: { type: 'string', valueName: 'DIR', description: 'directory for container state (default /run/berth)' },
+  log: { type: 'string', valueName: 'FILE', description: 'write log lines to FILE (default stderr)' },
+  'log-format': { type: 'string', valueName: 'text|json', description: 'format of log lines (default text)' },
+  debug: { type: 'boolean', description: 'log debug messages, and pass --debug to the backend' },
+  'systemd-cgroup': { type: 'boolean', description: 'ask the backend to use the systemd cgroup manager' },
+  runtime: { type: 'string', valueName: 'NAME', description: 'backend for new containers (crun, runc), over every routing rule' },
+  config: { type: 'string', valueName: 'FILE', description: 'config file (default $BERTH_CONFIG, then /etc/berth/config.toml)' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+  version: { type: 'boolean', short: 'v', description: 'print the version' },
+};
+
+const help = { type: 'boolean', short: 'h', description: 'show help for this verb' } as const;
+const format = { type: 'string', short: 'f', valueName: 'table|json', description: 'output format (default table)' } as const;
+const createOptions: OptionSpecs = {
+  bundle: { type: 'string', short: 'b', valueName: 'DIR', description: 'bundle directory (default: current directory)' },
+  'pid-file': { type: 'string', valueName: 'FILE', description: 'write the container init pid to FILE' },
+  'console-socket': { type: 'string', valueName: 'SOCKET', description: 'unix socket that receives the console pseudo-terminal' },
+  'no-pivot': { type: 'boolean', description: 'do not use pivot_root to enter the rootfs' },
+  'no-new-keyring': { type: 'boolean', description: 'do not create a new session keyring' },
+  'preserve-fds': { type: 'string', valueName: 'N', description: 'pass N file descriptors after stdio to the container' },
+  help,
+};
+
+export const VERBS: Record<string, VerbSpec> = {
+  create: { summary: 'create a container from a bundle', operands: '<container-id>', options: createOptions, load: () => import('./create.js') },
+  start: { summary: 'start the process of a created container', operands: '<container-id>', options: { help }, load: () => import('./start.js') },
+  run: {
+    summary: 'create and start a container; in the foreground, wait and exit with its code',
+    operands: '<container-id>',
+    options: { ...createOptions, detach: { type: 'boolean', short: 'd', description: 'return once the container has started' } },
+    load: () => import('./run.js'),
+  },
+  state: { summary: 'print the OCI state of a container as JSON', operands: '<container-id>', options: { help }, load: () => import('./state.js') },
+  kill: {
+    summary: 'send a signal (name or number, default TERM) to a container',
+    operands: '<container-id> [signal]',
+    options: { all: { type: 'boolean', short: 'a', description: 'signal every process of the container' }, help },
+    load: () => import('./kill.js'),
+  },
+  stop: {
+    summary: "stop a container: its image's stop signal (or TERM), then KILL after a timeout",
+    operands: '<container-id>',
+    options: { timeout: { type: 'string', short: 't', valueName: 'SECONDS', description: 'seconds to wait before KILL (default 10)' }, help },
+    load: () => import('./stop.js'),
+  },
+  delete: {
+    summary: 'remove a stopped container',
+    operands: '<container-id>',
+    options: { force: { type: 'boolean', short: 'f', description: 'kill and remove the container whatever its status' }, help },
+    load: () => import('./delete.js'),
+  },
+  exec: {
+    summary: 'run a new process in a running container',
+    operands: '<container-id> [command [args...]]',
+    stopAtOperand: true,
+    options: {
+      process: { type: 'string', short: 'p', valueName: 'FILE', description: 'process.json describing the process (instead of a command)' },
+      detach: { type: 'boolean', short: 'd', description: 'return once the process has started' },
+      'pid-file': { type: 'string', valueName: 'FILE', description: 'write the process pid to FILE' },
+      tty: { type: 'boolean', short: 't', description: 'allocate a pseudo-terminal' },
+      'console-socket': { type: 'string', valueName: 'SOCKET', description: 'unix socket that receives the pseudo-terminal' },
+      env: { type: 'string', short: 'e', multiple: true, valueName: 'KEY=VALUE', description: 'set an environment variable (repeatable)' },
+      cwd: { type: 'string', valueName: 'DIR', description: 'working directory inside the container' },
+      'preserve-fds': { type: 'string', valueName: 'N', description: 'pass N file descriptors after stdio to the process' },
+      help,
+    },
+    load: () => import('./exec.js'),
+  },
+  ps: { summary: 'list the processes of a container', operands: '<container-id>', options: { format, help }, load: () => import('./ps.js') },
+  pause: { summary: 'freeze every process of a running container', operands: '<container-id>', options: { help }, load: () => import('./pause.js') },
+  resume: { summary: 'thaw a paused container', operands: '<container-id>', options: { help }, load: () => import('./resume.js') },
+  update: {
+    summary: 'change the resource limits of a container',
+    operands: '<container-id>',
+    options: { resources: { type: 'string', short: 'r', valueName: 'FILE|-', description: 'OCI LinuxResources JSON (- reads stdin)' }, help },
+    load: () => import('./update.js'),
+  },
+  list: {
+    summary: 'list the containers of every backend',
+    operands: '',
+    options: { format, quiet: { type: 'boolean', short: 'q', description: 'print only the ids' }, help },
+    load: () => import('./list.js'),
+  },
+  spec: {
+    summary: 'write a default config.json',
+    operands: '',
+    options: { bundle: { type: 'string', short: 'b', valueName: 'DIR', description: 'where to write it (default: current directory)' }, help },
+    load: () => import('./spec.js'),
+  },
+  features: { summary: 'print what berth and its default backend support, as JSON', operands: '', options: { help }, load: () => import('./features.js') },
+  version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, load: () => import('./version.js') },
+  help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, load: () => import('./help.js') },
+};

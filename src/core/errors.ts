@@ -1,0 +1,157 @@
+// One error family for all of berth. Every error has a stable `code`, a message that names the
+// thing that is wrong, and keeps its `cause` so logs can show the whole chain.
+
+export type ErrorCode =
+  | 'BERTH_ERR_USAGE'
+  | 'BERTH_ERR_INVALID_ID'
+  | 'BERTH_ERR_INVALID_BUNDLE'
+  | 'BERTH_ERR_INVALID_CONFIG'
+  | 'BERTH_ERR_INVALID_ARGUMENT'
+  | 'BERTH_ERR_INVALID_SIGNAL'
+  | 'BERTH_ERR_NOT_FOUND'
+  | 'BERTH_ERR_EXISTS'
+  | 'BERTH_ERR_STATE'
+  | 'BERTH_ERR_UNKNOWN_BACKEND'
+  | 'BERTH_ERR_BACKEND_UNAVAILABLE'
+  | 'BERTH_ERR_UNSUPPORTED'
+  | 'BERTH_ERR_BACKEND'
+  | 'BERTH_ERR_BUSY'
+  | 'BERTH_ERR_TOOL'
+  | 'BERTH_ERR_INTERNAL';
+
+export class BerthError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command line: unknown verb or flag, missing argument. */
+export class UsageError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_USAGE', message);
+  }
+}
+
+export class InvalidIdError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_INVALID_ID', message);
+  }
+}
+
+/** The bundle directory, its config.json or its rootfs is missing or malformed. */
+export class InvalidBundleError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_INVALID_BUNDLE', message, options);
+  }
+}
+
+/** berth's own configuration file is unreadable or invalid. */
+export class InvalidConfigError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_INVALID_CONFIG', message, options);
+  }
+}
+
+export class InvalidArgumentError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_INVALID_ARGUMENT', message, options);
+  }
+}
+
+export class InvalidSignalError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_INVALID_SIGNAL', message);
+  }
+}
+
+export class ContainerNotFoundError extends BerthError {
+  constructor(id: string) {
+    super('BERTH_ERR_NOT_FOUND', `container "${id}" does not exist`);
+  }
+}
+
+export class ContainerExistsError extends BerthError {
+  constructor(id: string) {
+    super('BERTH_ERR_EXISTS', `container "${id}" already exists`);
+  }
+}
+
+/** The container is in a status that does not allow the operation. */
+export class ContainerStateError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_STATE', message);
+  }
+}
+
+export class UnknownBackendError extends BerthError {
+  constructor(name: string, known: readonly string[]) {
+    super('BERTH_ERR_UNKNOWN_BACKEND', `unknown backend "${name}" (known backends: ${known.join(', ')})`);
+  }
+}
+
+/** A known backend that cannot be used on this host (binary missing, library unloadable). */
+export class BackendUnavailableError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_BACKEND_UNAVAILABLE', message, options);
+  }
+}
+
+/** The backend cannot do this operation at all (a stated capability). */
+export class UnsupportedError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_UNSUPPORTED', message);
+  }
+}
+
+/** The backend tried and failed; the message carries the backend's own words. */
+export class BackendError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_BACKEND', message, options);
+  }
+}
+
+/** Another berth process holds the container's lock for too long. */
+export class BusyError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_BUSY', message);
+  }
+}
+
+/** An external tool could not be run or exited non-zero. */
+export class ToolError extends BerthError {
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  constructor(message: string, details: { exitCode: number | null; stderr: string; cause?: unknown }) {
+    super('BERTH_ERR_TOOL', message, { cause: details.cause });
+    this.exitCode = details.exitCode;
+    this.stderr = details.stderr;
+  }
+}
+
+export class InternalError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_INTERNAL', message, options);
+  }
+}
+
+/** The messages of an error and its causes, outermost first. */
+export function causeChain(err: unknown): string[] {
+  const out: string[] = [];
+  const seen = new Set<unknown>();
+  let cur: unknown = err;
+  while (cur !== undefined && cur !== null && !seen.has(cur)) {
+    seen.add(cur);
+    out.push(cur instanceof Error ? cur.message : String(cur));
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return out;
+}
+
+/** Node system errors carry a string `code` such as ENOENT. */
+export function errnoCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}

@@ -1,0 +1,81 @@
+// The one way berth runs external tools: argv arrays (never a shell string), LC_ALL=C so
+// messages are parseable, stderr kept for the error.
+import { spawn, type StdioOptions } from 'node:child_process';
+import { ToolError } from './errors.js';
+
+export interface ToolResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunToolOptions {
+  /** Written to the tool's stdin (capture mode only). */
+  input?: string;
+  /**
+   * `capture` pipes stdout/stderr into the result. `inherit` hands the tool berth's own stdio
+   * plus `extraFds` (used where the tool's children must keep berth's stdio, e.g. a
+   * container's init process).
+   */
+  stdio?: 'capture' | 'inherit';
+  extraFds?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Signals berth receives while waiting are passed on to the tool. */
+  forwardSignals?: boolean;
+}
+
+/** Runs argv[0] with the rest as arguments; resolves with the outcome, whatever the exit code. */
+export function runTool(argv: readonly string[], options: RunToolOptions = {}): Promise<ToolResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new ToolError('empty command line', { exitCode: null, stderr: '' });
+  const inherit = options.stdio === 'inherit';
+  let stdio: StdioOptions;
+  if (inherit) {
+    const fds: number[] = [0, 1, 2];
+    for (let i = 0; i < (options.extraFds ?? 0); i++) fds.push(3 + i);
+    stdio = fds;
+  } else {
+    stdio = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio, env: { ...(options.env ?? process.env), LC_ALL: 'C' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const forwarded: Array<[NodeJS.Signals, () => void]> = [];
+    if (options.forwardSignals) {
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as NodeJS.Signals[]) {
+        const handler = (): void => void child.kill(sig);
+        process.on(sig, handler);
+        forwarded.push([sig, handler]);
+      }
+    }
+    const unforward = (): void => forwarded.forEach(([sig, h]) => process.off(sig, h));
+    child.on('error', (err) => {
+      unforward();
+      reject(new ToolError(`cannot run ${file}: ${err.message}`, { exitCode: null, stderr, cause: err }));
+    });
+    // 'close' waits for the pipes; in inherit mode there are none, and a container holding
+    // berth's stdio must not keep berth waiting.
+    child.on(inherit ? 'exit' : 'close', (exitCode, signal) => {
+      unforward();
+      resolve({ exitCode, signal, stdout, stderr });
+    });
+    if (child.stdin && options.input !== undefined) child.stdin.end(options.input);
+  });
+}
+
+/** Like runTool, but a non-zero exit becomes a ToolError carrying the tool's stderr. */
+export async function runToolChecked(argv: readonly string[], options: RunToolOptions = {}): Promise<ToolResult> {
+  const result = await runTool(argv, options);
+  if (result.exitCode !== 0) {
+    const why = result.stderr.trim().split('\n').pop() || `exit ${result.exitCode ?? result.signal}`;
+    throw new ToolError(`${argv[0]} ${argv.slice(1, 2).join(' ')} failed: ${why}`, {
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+    });
+  }
+  return result;
+}

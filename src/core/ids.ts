@@ -1,0 +1,22 @@
+// Container ids become directory names and backend arguments: reject anything that could
+// escape berth's root or confuse a tool.
+import { InvalidIdError } from './errors.js';
+
+export const MAX_ID_BYTES = 1024;
+
+export function validateContainerId(id: string | undefined): string {
+  if (id === undefined || id === '') throw new InvalidIdError('container id must not be empty');
+  if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) {
+    throw new InvalidIdError(`container id is ${Buffer.byteLength(id, 'utf8')} bytes long; the limit is ${MAX_ID_BYTES}`);
+  }
+  if (id.includes('/')) throw new InvalidIdError(`container id "${id}" must not contain "/"`);
+  if (id === '.' || id.includes('..')) throw new InvalidIdError(`container id "${id}" must not contain ".."`);
+  if (id.startsWith('.') || id.startsWith('-')) {
+    throw new InvalidIdError(`container id "${id}" must not start with "${id[0]}"`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/u.test(id)) {
+    throw new InvalidIdError(`container id ${JSON.stringify(id)} must not contain whitespace or control characters`);
+  }
+  return id;
+}

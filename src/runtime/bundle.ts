@@ -1,0 +1,66 @@
+// Reads and checks an OCI bundle before anything on the host changes, so bad input fails
+// without leaving a trace.
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { InvalidBundleError, errnoCode } from '../core/errors.js';
+import { runtimeConfigSchema, type RuntimeConfig } from '../core/oci/runtime-config.js';
+
+export interface Bundle {
+  /** Absolute path of the bundle directory. */
+  path: string;
+  config: RuntimeConfig;
+  /** Absolute path of the root filesystem. */
+  rootfs: string;
+}
+
+export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
+  const path = resolve(cwd, bundleArg);
+  const dirStat = statOrUndefined(path);
+  if (!dirStat) throw new InvalidBundleError(`bundle directory ${path} does not exist`);
+  if (!dirStat.isDirectory()) throw new InvalidBundleError(`bundle ${path} is not a directory`);
+
+  const configPath = `${path}/config.json`;
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new InvalidBundleError(`bundle ${path} has no config.json`);
+    throw new InvalidBundleError(`cannot read ${configPath}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidBundleError(`${configPath} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = runtimeConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || '(top level)';
+    const message = issue?.message === 'Required' ? `${where} is required` : `${where}: ${issue?.message ?? 'invalid'}`;
+    throw new InvalidBundleError(`${configPath} is not a valid OCI runtime config: ${message}`);
+  }
+  const config = parsed.data;
+
+  const rootPath = config.root.path;
+  const rootfs = isAbsolute(rootPath) ? resolve(rootPath) : resolve(path, rootPath);
+  if (!isAbsolute(rootPath)) {
+    // A relative root.path is relative to the bundle and must stay inside it.
+    const rel = relative(path, rootfs);
+    if (rel === '' || rel.startsWith('..')) {
+      throw new InvalidBundleError(`root.path "${rootPath}" in ${configPath} points outside the bundle`);
+    }
+  }
+  const rootStat = statOrUndefined(rootfs);
+  if (!rootStat) throw new InvalidBundleError(`root filesystem ${rootfs} (root.path in ${configPath}) does not exist`);
+  if (!rootStat.isDirectory()) throw new InvalidBundleError(`root filesystem ${rootfs} is not a directory`);
+  return { path, config, rootfs };
+}
+
+function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}

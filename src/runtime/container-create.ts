@@ -1,0 +1,175 @@
+// create and run: the verbs that bring a container into being. Everything is checked before
+// the host changes; every change registers its undo, so a failure leaves nothing behind.
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Backend, CreateRequest } from '../backends/backend.js';
+import { nowIso, sleep } from '../core/clock.js';
+import { ContainerExistsError, ContainerNotFoundError, InternalError } from '../core/errors.js';
+import { validateContainerId } from '../core/ids.js';
+import { errorFields, log } from '../core/log.js';
+import { RUNTIME_ANNOTATION } from '../core/oci/runtime-config.js';
+import { readProcStat } from '../core/proc.js';
+import { Revert } from '../core/revert.js';
+import { loadBundle } from './bundle.js';
+import type { ContainerRecord } from './container-store.js';
+import { route } from './router.js';
+import type { Runtime } from './runtime.js';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile: string | undefined;
+  consoleSocket: string | undefined;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+}
+
+interface Prepared {
+  backend: Backend;
+  record: ContainerRecord;
+  request: CreateRequest;
+}
+
+/**
+ * Validates, routes, takes the lock and writes the intent record (no pid yet), then hands over
+ * to `act`, which talks to the backend. On any failure the backend container, the record and
+ * the pid file are removed.
+ */
+async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
+  const id = validateContainerId(opts.id);
+  const bundle = loadBundle(opts.bundle);
+  const decision = route({
+    id,
+    override: runtime.options.runtimeOverride,
+    annotation: bundle.config.annotations?.[RUNTIME_ANNOTATION],
+    config: await runtime.config(),
+  });
+  const backend = await runtime.backend(decision.backend);
+  await log('debug', `backend ${decision.backend} chosen: ${decision.reason}`, { op: 'create', id, backend: decision.backend });
+
+  const store = runtime.store;
+  const { lock, made } = await store.lockForCreate(id);
+  const revert = new Revert();
+  try {
+    if (made) revert.add('container directory', () => store.remove(id));
+    const existing = store.read(id);
+    if (existing) {
+      if (existing.pid !== undefined) throw new ContainerExistsError(id);
+      // A create that was killed before it recorded a pid: clear what it left, then go on.
+      await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
+      await (await runtime.backend(existing.backend)).delete(id, true);
+      store.removeRecord(id);
+      if (!made) revert.add('container directory', () => store.remove(id));
+    }
+    store.removeStaleTemps(id);
+
+    const record: ContainerRecord = {
+      version: 1,
+      id,
+      backend: decision.backend,
+      backendReason: decision.reason,
+      bundle: bundle.path,
+      rootfs: bundle.rootfs,
+      created: nowIso(),
+      owner: runtime.owner(),
+      annotations: bundle.config.annotations ?? {},
+    };
+    store.write(record);
+    revert.add('container record', () => store.remove(id));
+
+    const pidFile = opts.pidFile ? resolve(opts.pidFile) : join(store.dir(id), 'init.pid');
+    const request: CreateRequest = {
+      id,
+      bundle: bundle.path,
+      pidFile,
+      consoleSocket: opts.consoleSocket ? resolve(opts.consoleSocket) : undefined,
+      noPivot: opts.noPivot,
+      noNewKeyring: opts.noNewKeyring,
+      preserveFds: opts.preserveFds,
+    };
+    revert.add('pid file', () => rmSync(pidFile, { force: true }));
+    revert.add(`${backend.name} container`, () => runtime.discard(backend, id));
+    const result = await act({ backend, record, request }, revert);
+    revert.commit();
+    return result;
+  } catch (err) {
+    const failures = await revert.run();
+    for (const f of failures) await log('warn', `cleanup of ${f.what} failed`, { op: 'create', id, ...errorFields(f.error) });
+    throw err;
+  } finally {
+    lock.release();
+  }
+}
+
+function readPidFile(path: string): number {
+  const pid = Number(readFileSync(path, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new InternalError(`pid file ${path} does not hold a pid`);
+  return pid;
+}
+
+function withPid(record: ContainerRecord, pid: number): ContainerRecord {
+  return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime };
+}
+
+export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<void> {
+  return withNewContainer(runtime, opts, async ({ backend, record, request }) => {
+    await backend.create(request);
+    runtime.store.write(withPid(record, readPidFile(request.pidFile)));
+  });
+}
+
+/** run --detach: create, then start; a failed start removes the container again. */
+export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void> {
+  return withNewContainer(runtime, opts, async ({ backend, record, request }) => {
+    await backend.create(request);
+    const created = withPid(record, readPidFile(request.pidFile));
+    runtime.store.write(created);
+    await backend.start(request.id);
+    runtime.store.write({ ...created, started: true });
+  });
+}
+
+/**
+ * run in the foreground: the backend's own `run` keeps the container attached to berth's stdio
+ * and hands back its exit code. The record carries the pid while it runs (so state, kill and ps
+ * work from other processes) and is removed afterwards, as runc does.
+ */
+export async function runForeground(runtime: Runtime, opts: CreateOptions): Promise<number> {
+  let exit: Promise<number> | undefined;
+  await withNewContainer(runtime, opts, async ({ backend, record, request }) => {
+    exit = backend.runForeground(request);
+    let failed: unknown;
+    exit.catch((err) => (failed = err ?? new Error('run failed')));
+    // Wait for the pid (or an early failure), record it, then let go of the lock.
+    for (;;) {
+      if (failed) throw failed;
+      let pid: number | undefined;
+      try {
+        pid = readPidFile(request.pidFile);
+      } catch {
+        pid = undefined;
+      }
+      if (pid !== undefined) {
+        runtime.store.write({ ...withPid(record, pid), started: true });
+        return;
+      }
+      const settled = await Promise.race([exit.then(() => true, () => true), sleep(5).then(() => false)]);
+      if (settled) {
+        await exit; // throws the backend's error, if any
+        return; // exited before the pid could be read: nothing to record
+      }
+    }
+  });
+  const code = await exit!;
+  try {
+    await runtime.withLocked(opts.id, async (record) => {
+      await (await runtime.backend(record.backend)).delete(opts.id, true);
+      runtime.store.remove(opts.id);
+    });
+  } catch (err) {
+    // Someone else (delete --force) removed it while it ran: nothing left to do.
+    if (!(err instanceof ContainerNotFoundError)) throw err;
+  }
+  return code;
+}

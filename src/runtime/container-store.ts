@@ -1,0 +1,116 @@
+// Container records on disk: <root>/containers/<id>/record.json, one per container, replaced
+// atomically. The record holds facts (backend, bundle, pid and its start time, lifecycle
+// marks); the status is derived from them when read.
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
+import { InternalError, errnoCode } from '../core/errors.js';
+import { lockDirectory, type Lock } from '../core/lock.js';
+
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  backend: string;
+  /** Why the router chose this backend, e.g. "--runtime flag" or "route id_glob web-*". */
+  backendReason: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+  /** Host pid of the container's init, once the backend created it. */
+  pid?: number;
+  /** Start time of that pid (clock ticks since boot), so a reused pid is not mistaken for it. */
+  pidStartTime?: number;
+  started?: boolean;
+  paused?: boolean;
+}
+
+export class ContainerStore {
+  readonly containersDir: string;
+
+  constructor(readonly root: string) {
+    this.containersDir = join(root, 'containers');
+  }
+
+  dir(id: string): string {
+    return join(this.containersDir, id);
+  }
+
+  private recordPath(id: string): string {
+    return join(this.dir(id), 'record.json');
+  }
+
+  read(id: string): ContainerRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.recordPath(id), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch (err) {
+      throw new InternalError(`container record ${this.recordPath(id)} is corrupt`, { cause: err });
+    }
+  }
+
+  write(record: ContainerRecord): void {
+    writeFileAtomic(this.recordPath(record.id), JSON.stringify(record, null, 2) + '\n', 0o600);
+  }
+
+  ids(): string[] {
+    try {
+      return readdirSync(this.containersDir).filter((name) => !name.startsWith('.')).sort();
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Locks an existing container's directory; undefined when there is no such container. */
+  lock(id: string): Promise<Lock | undefined> {
+    return lockDirectory(this.dir(id), { what: `container "${id}"` });
+  }
+
+  /**
+   * Makes the container's directory (if needed) and locks it. `made` says whether this call
+   * made it, so a failed create knows whether to remove it.
+   */
+  async lockForCreate(id: string): Promise<{ lock: Lock; made: boolean }> {
+    mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
+    for (;;) {
+      let made = true;
+      try {
+        mkdirSync(this.dir(id), { mode: 0o700 });
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        made = false;
+      }
+      const lock = await this.lock(id);
+      if (lock) return { lock, made };
+      // Removed between mkdir and lock by a concurrent delete: try again.
+    }
+  }
+
+  /** Removes the container's directory and everything in it (call with its lock held). */
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  removeRecord(id: string): void {
+    rmSync(this.recordPath(id), { force: true });
+  }
+
+  /** Removes temp files that a killed berth left in the container's directory. */
+  removeStaleTemps(id: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir(id));
+    } catch {
+      return;
+    }
+    for (const name of names) if (isAtomicTempName(name)) rmSync(join(this.dir(id), name), { force: true });
+  }
+}

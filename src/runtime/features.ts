@@ -1,0 +1,28 @@
+// `features` for backends that have no `features` verb of their own (crun 1.8): what crun 1.8
+// supports, from its documentation, in the runtime-spec's features.md format.
+import { BACKEND_NAMES } from '../backends/registry.js';
+import { BERTH_VERSION } from '../core/version.js';
+
+export function builtinFeatures(): Record<string, unknown> {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: '1.0.2',
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    mountOptions: ['ro', 'rw', 'bind', 'rbind', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'sync', 'async', 'relatime', 'norelatime', 'strictatime', 'nostrictatime', 'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'tmpcopyup'],
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: true },
+      seccomp: { enabled: true },
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
+    },
+  };
+}
+
+export function berthAnnotations(defaultBackend: string): Record<string, string> {
+  return {
+    'run.berth.version': BERTH_VERSION,
+    'run.berth.backends': BACKEND_NAMES.join(','),
+    'run.berth.default-backend': defaultBackend,
+  };
+}

@@ -1,0 +1,253 @@
+// The lifecycle of containers: what each verb does, whatever the backend. The CLI calls these
+// with plain requests; backends are opened lazily from the record's backend name.
+import { userInfo } from 'node:os';
+import type { Backend, ExecRequest } from '../backends/backend.js';
+import { openBackend } from '../backends/registry.js';
+import { sleep } from '../core/clock.js';
+import { loadConfig, type BerthConfig } from '../core/config.js';
+import { ContainerNotFoundError } from '../core/errors.js';
+import { validateContainerId } from '../core/ids.js';
+import { OCI_SPEC_VERSION } from '../core/version.js';
+import type { Lock } from '../core/lock.js';
+import { log, errorFields } from '../core/log.js';
+import { STOP_SIGNAL_ANNOTATION } from '../core/oci/runtime-config.js';
+import { parseSignal, type ParsedSignal } from '../core/signals.js';
+import { berthAnnotations, builtinFeatures } from './features.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
+import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
+
+
+
+export interface RuntimeOptions {
+  root: string;
+  debug: boolean;
+  systemdCgroup: boolean;
+  /** --runtime: wins over every routing rule for new containers. */
+  runtimeOverride: string | undefined;
+  /** --config */
+  configPath: string | undefined;
+}
+
+/** OCI state, as runc prints it (plus runc's rootfs, created and owner). */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: ContainerStatus;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+}
+
+export interface ListEntry extends OciState {
+  backend: string;
+}
+
+export class Runtime {
+  readonly store: ContainerStore;
+  private configPromise: Promise<BerthConfig> | undefined;
+  private readonly backends = new Map<string, Promise<Backend>>();
+
+  constructor(readonly options: RuntimeOptions) {
+    this.store = new ContainerStore(options.root);
+  }
+
+  config(): Promise<BerthConfig> {
+    this.configPromise ??= loadConfig(this.options.configPath).then((c) => c.config);
+    return this.configPromise;
+  }
+
+  async backend(name: string): Promise<Backend> {
+    let b = this.backends.get(name);
+    if (!b) {
+      b = this.config().then((config) =>
+        openBackend(name, {
+          root: this.options.root,
+          debug: this.options.debug,
+          systemdCgroup: this.options.systemdCgroup,
+          binaryPath: config.runtimes[name]?.path,
+        }),
+      );
+      this.backends.set(name, b);
+    }
+    return b;
+  }
+
+  owner(): string {
+    return userInfo().username;
+  }
+
+  /** Reads a record, or fails with "does not exist" (the words containerd looks for). */
+  record(id: string): ContainerRecord {
+    validateContainerId(id);
+    const record = this.store.read(id);
+    if (!record) throw new ContainerNotFoundError(id);
+    return record;
+  }
+
+  /** Status of a record read without holding its lock. */
+  async statusOf(record: ContainerRecord): Promise<ContainerStatus> {
+    if (record.pid !== undefined) return deriveStatus(record, false);
+    const { isDirectoryLocked } = await import('../core/lock.js');
+    return deriveStatus(record, await isDirectoryLocked(this.store.dir(record.id)));
+  }
+
+  toState(record: ContainerRecord, status: ContainerStatus): OciState {
+    const alive = status === 'created' || status === 'running' || status === 'paused';
+    return {
+      ociVersion: OCI_SPEC_VERSION,
+      id: record.id,
+      status,
+      pid: alive ? (record.pid ?? 0) : 0,
+      bundle: record.bundle,
+      rootfs: record.rootfs,
+      created: record.created,
+      owner: record.owner,
+      annotations: record.annotations,
+    };
+  }
+
+  async state(id: string): Promise<OciState> {
+    const record = this.record(id);
+    return this.toState(record, await this.statusOf(record));
+  }
+
+  async list(): Promise<ListEntry[]> {
+    const out: ListEntry[] = [];
+    for (const id of this.store.ids()) {
+      const record = this.store.read(id);
+      if (!record) continue;
+      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend });
+    }
+    return out;
+  }
+
+  /**
+   * Runs `fn` with the container's lock held, its record read and its status derived under
+   * the lock (no pid under our own lock means a killed create: stopped).
+   */
+  async withLocked<T>(id: string, fn: (record: ContainerRecord, status: ContainerStatus, lock: Lock) => Promise<T>): Promise<T> {
+    validateContainerId(id);
+    const lock = await this.store.lock(id);
+    if (!lock) throw new ContainerNotFoundError(id);
+    try {
+      const record = this.store.read(id);
+      if (!record) throw new ContainerNotFoundError(id);
+      return await fn(record, deriveStatus(record, false), lock);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** The common shape of a guarded verb: lock, check the status, call the backend. */
+  private guarded(op: Operation, id: string, act: (backend: Backend, record: ContainerRecord) => Promise<void>): Promise<void> {
+    return this.withLocked(id, async (record, status) => {
+      assertAllowed(op, id, status);
+      await act(await this.backend(record.backend), record);
+    });
+  }
+
+  start(id: string): Promise<void> {
+    return this.guarded('start', id, async (backend, record) => {
+      await backend.start(id);
+      this.store.write({ ...record, started: true });
+    });
+  }
+
+  kill(id: string, signal: ParsedSignal, all: boolean): Promise<void> {
+    return this.guarded('kill', id, (backend) => backend.kill(id, signal, all));
+  }
+
+  pause(id: string): Promise<void> {
+    return this.guarded('pause', id, async (backend, record) => {
+      await backend.pause(id);
+      this.store.write({ ...record, paused: true });
+    });
+  }
+
+  resume(id: string): Promise<void> {
+    return this.guarded('resume', id, async (backend, record) => {
+      await backend.resume(id);
+      this.store.write({ ...record, paused: false });
+    });
+  }
+
+  update(id: string, resources: string): Promise<void> {
+    return this.guarded('update', id, (backend) => backend.update(id, resources));
+  }
+
+  async ps(id: string): Promise<number[]> {
+    const record = this.record(id);
+    assertAllowed('ps', id, await this.statusOf(record));
+    return (await this.backend(record.backend)).ps(id);
+  }
+
+  /**
+   * Sends the image's stop signal (or TERM), waits up to `timeoutS` seconds, then KILLs.
+   * Resolves once the container is stopped. The lock is not held while waiting.
+   */
+  async stop(id: string, timeoutS: number): Promise<void> {
+    const record = this.record(id);
+    let status = await this.statusOf(record);
+    if (status === 'stopped') return;
+    const signal = parseSignal(record.annotations[STOP_SIGNAL_ANNOTATION], 'TERM');
+    if (status === 'paused') await this.resume(id);
+    await this.kill(id, signal, false);
+    const deadline = Date.now() + timeoutS * 1000;
+    while (Date.now() < deadline) {
+      if ((status = await this.statusOf(this.record(id))) === 'stopped') return;
+      await sleep(20);
+    }
+    await log('debug', 'stop timeout reached, sending KILL', { op: 'stop', id });
+    await this.kill(id, parseSignal('KILL'), true);
+    while ((await this.statusOf(this.record(id))) !== 'stopped') await sleep(20);
+  }
+
+  /**
+   * Removes a stopped container (with force, any container), in the backend and on disk. A
+   * record without a pid is what a killed create left behind: it is cleaned up too.
+   */
+  delete(id: string, force: boolean): Promise<void> {
+    return this.withLocked(id, async (record, status) => {
+      if (!force) assertAllowed('delete', id, status);
+      const backend = await this.backend(record.backend);
+      await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
+      this.store.remove(id);
+    });
+  }
+
+  async exec(req: ExecRequest): Promise<number> {
+    const record = this.record(req.id);
+    assertAllowed('exec', req.id, await this.statusOf(record));
+    return (await this.backend(record.backend)).exec(req);
+  }
+
+  /** The default backend's own features document (or berth's description of it), annotated. */
+  async features(): Promise<Record<string, unknown>> {
+    const name = (await this.config()).default_runtime;
+    const own = await (await this.backend(name)).features();
+    const base = own ?? builtinFeatures();
+    const annotations = { ...((base.annotations as Record<string, string> | undefined) ?? {}), ...berthAnnotations(name) };
+    return { ...base, annotations };
+  }
+
+  /** A backend's version line, or why it cannot be used. */
+  async backendVersion(name: string): Promise<string> {
+    try {
+      return await (await this.backend(name)).version();
+    } catch (err) {
+      return `unavailable (${(err as Error).message})`;
+    }
+  }
+
+  /** Best-effort removal after a failure; the caller's error is what the user must see. */
+  async discard(backend: Backend, id: string): Promise<void> {
+    try {
+      await backend.delete(id, true);
+    } catch (err) {
+      await log('warn', `could not remove container "${id}" from ${backend.name} after a failure`, { id, ...errorFields(err) });
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// The container status machine. Status is derived from the record and the live process, never
+// stored: a container whose init died is stopped whatever the record last said.
+import { ContainerStateError } from '../core/errors.js';
+import { isSameLiveProcess } from '../core/proc.js';
+import type { ContainerRecord } from './container-store.js';
+
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/**
+ * `createInProgress`: whether another berth process holds the lock of a record that has no pid
+ * yet. Without a pid and without such a holder, the record is what a killed create left: stopped.
+ */
+export function deriveStatus(record: ContainerRecord, createInProgress: boolean): ContainerStatus {
+  if (record.pid === undefined) return createInProgress ? 'creating' : 'stopped';
+  if (!isSameLiveProcess(record.pid, record.pidStartTime)) return 'stopped';
+  if (record.paused) return 'paused';
+  return record.started ? 'running' : 'created';
+}
+
+export type Operation = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'ps' | 'update' | 'delete';
+
+const allowed: Record<Operation, readonly ContainerStatus[]> = {
+  start: ['created'],
+  kill: ['created', 'running', 'paused'],
+  pause: ['running'],
+  resume: ['paused'],
+  exec: ['running'],
+  ps: ['created', 'running', 'paused'],
+  update: ['created', 'running', 'paused'],
+  delete: ['stopped'],
+};
+
+const advice: Partial<Record<Operation, string>> = {
+  start: 'only a created container can be started',
+  delete: 'stop it first or use delete --force',
+};
+
+export function assertAllowed(op: Operation, id: string, status: ContainerStatus): void {
+  if (allowed[op].includes(status)) return;
+  const why = advice[op] ? `; ${advice[op]}` : '';
+  throw new ContainerStateError(`cannot ${op} container "${id}": it is ${status}${why}`);
+}

@@ -1,0 +1,76 @@
+// Busybox OCI bundles built from Debian's busybox-static, for real containers in tests.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BUSYBOX = '/bin/busybox';
+
+/** A rootfs with busybox and its applets as symlinks in /bin. */
+export function makeBusyboxRootfs(rootfs: string): void {
+  mkdirSync(join(rootfs, 'bin'), { recursive: true });
+  for (const d of ['proc', 'sys', 'dev', 'tmp', 'etc', 'root']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
+  execFileSync(join(rootfs, 'bin/busybox'), ['--install', '-s', join(rootfs, 'bin')]);
+  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n');
+}
+
+export interface BundleOptions {
+  args?: string[];
+  terminal?: boolean;
+  annotations?: Record<string, string>;
+  /** Applied to the config object before it is written. */
+  edit?: (config: Record<string, any>) => void;
+}
+
+/** The config runc's `spec` writes, with terminal off and busybox-friendly args. */
+export function busyboxConfig(options: BundleOptions = {}): Record<string, any> {
+  const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+  const config: Record<string, any> = {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: options.terminal ?? false,
+      user: { uid: 0, gid: 0 },
+      args: options.args ?? ['sleep', '300'],
+      env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'TERM=xterm'],
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: 'berth-test',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      maskedPaths: ['/proc/kcore', '/proc/keys', '/sys/firmware'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+  if (options.annotations) config.annotations = options.annotations;
+  options.edit?.(config);
+  return config;
+}
+
+/** Makes `dir` a bundle: rootfs (shared busybox install) + config.json. */
+export function makeBusyboxBundle(dir: string, options: BundleOptions = {}): string {
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(join(dir, 'rootfs/bin/busybox'))) makeBusyboxRootfs(join(dir, 'rootfs'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(busyboxConfig(options), null, 2));
+  return dir;
+}
+
+/** A temp directory removed after the test (t.after) or by the caller. */
+export function tempDir(prefix = 'berth-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
