@@ -1,6 +1,6 @@
 // Busybox OCI bundles built from Debian's busybox-static, for real containers in tests.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +11,11 @@ export function makeBusyboxRootfs(rootfs: string): void {
   mkdirSync(join(rootfs, 'bin'), { recursive: true });
   for (const d of ['proc', 'sys', 'dev', 'tmp', 'etc', 'root']) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
-  execFileSync(join(rootfs, 'bin/busybox'), ['--install', '-s', join(rootfs, 'bin')]);
+  // Relative links: `busybox --install -s` would point them at the host path of this rootfs,
+  // which does not exist inside the container.
+  for (const applet of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n')) {
+    if (applet && applet !== 'busybox' && !existsSync(join(rootfs, 'bin', applet))) symlinkSync('busybox', join(rootfs, 'bin', applet));
+  }
   writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n');
 }
