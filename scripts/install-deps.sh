@@ -24,7 +24,10 @@ command -v dpkg >/dev/null || die "dpkg not found: this script is for Debian 12"
 # --- Debian packages ---------------------------------------------------------------------------
 installed() {
   # dpkg -s also succeeds for removed packages whose config files remain: check the status line.
-  dpkg -s "$1" 2>/dev/null | grep -qx 'Status: install ok installed'
+  # (Not `dpkg -s | grep -q`: under pipefail, grep's early exit can fail dpkg with SIGPIPE.)
+  local status
+  status="$(dpkg -s "$1" 2>/dev/null)" || return 1
+  grep -qx 'Status: install ok installed' <<<"$status"
 }
 
 missing=()
@@ -79,4 +82,5 @@ say "koffi loads and calls into libc"
 say "building (npm run build)"
 npm run build --silent </dev/null || die "npm run build (tsc) failed"
 [ -f dist/src/bin/berth.js ] || die "build produced no dist/src/bin/berth.js"
-say "done: $(./bin/berth --version | head -n 1)"
+version="$(./bin/berth --version)" || die "the built berth does not run: ./bin/berth --version failed"
+say "done: ${version%%$'\n'*}"
