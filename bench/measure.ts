@@ -43,7 +43,7 @@ export interface CommandResult {
 export function runCommand(argv: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new Error('empty command line'));
-  return new Promise((resolve, reject) => {
+  const done = new Promise<CommandResult>((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -68,6 +68,15 @@ export function runCommand(argv: readonly string[], options: CommandOptions = {}
       });
     });
   });
+  return track(done);
+}
+
+/** Remembers a promise until it settles, so that an interrupted run can wait for it. */
+function track<T>(p: Promise<T>): Promise<T> {
+  inFlight.add(p);
+  const forget = (): void => void inFlight.delete(p);
+  p.then(forget, forget);
+  return p;
 }
 
 /** One thing being timed. run(i) is the timed part; prepare/finish(i) are around it, untimed. */
@@ -124,11 +133,18 @@ export async function compare(baseline: Subject, candidates: Subject[], options:
     for (let k = 0; k < subjects.length; k++) {
       const subject = subjects[(round + k) % subjects.length]!;
       const i = seq++;
-      await subject.prepare?.(i);
-      const t0 = process.hrtime.bigint();
-      await subject.run(i);
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      await subject.finish?.(i);
+      // Interrupted: start nothing more; closeAllScopes() cleans up and the process exits.
+      if (stopping) await new Promise(() => {});
+      let ms = 0;
+      await track(
+        (async () => {
+          await subject.prepare?.(i);
+          const t0 = process.hrtime.bigint();
+          await subject.run(i);
+          ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          await subject.finish?.(i);
+        })(),
+      );
       if (round >= options.warmup) samples.get(subject.name)!.push(ms);
     }
     if (round >= options.warmup) options.onRound?.(round - options.warmup + 1);
@@ -172,40 +188,57 @@ export function spreadNotes(c: Comparison): string {
 }
 
 type CleanupFn = () => unknown;
-const openScopes = new Set<CleanupScope>();
+/** Scopes not yet closed, or still closing. */
+const liveScopes = new Set<CleanupScope>();
+/** Commands and timed iterations running now; once `stopping`, compare() starts no more. */
+const inFlight = new Set<Promise<unknown>>();
+let stopping = false;
 
 /**
  * Undo actions run in reverse order by close(), each attempted even if an earlier one fails.
- * Open scopes are also closed by closeAllScopes(), which bench/run.ts calls on SIGINT/SIGTERM.
+ * Scopes still open are also closed by closeAllScopes(), which bench/run.ts calls on
+ * SIGINT/SIGTERM.
  */
 export class CleanupScope {
   private readonly fns: Array<{ what: string; fn: CleanupFn }> = [];
+  private closing: Promise<string[]> | undefined;
   constructor() {
-    openScopes.add(this);
+    liveScopes.add(this);
   }
 
   add(what: string, fn: CleanupFn): void {
     this.fns.push({ what, fn });
   }
 
-  /** Resolves with the failures (what + message); never rejects. */
-  async close(): Promise<string[]> {
-    openScopes.delete(this);
-    const failures: string[] = [];
-    while (this.fns.length > 0) {
-      const { what, fn } = this.fns.pop()!;
-      try {
-        await fn();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
+  /** Resolves with the failures (what + message); never rejects. Calling it again joins the first call. */
+  close(): Promise<string[]> {
+    this.closing ??= (async () => {
+      const failures: string[] = [];
+      while (this.fns.length > 0) {
+        const { what, fn } = this.fns.pop()!;
+        try {
+          await fn();
+        } catch (err) {
+          failures.push(`${what}: ${(err as Error).message}`);
+        }
       }
-    }
-    return failures;
+      liveScopes.delete(this);
+      return failures;
+    })();
+    return this.closing;
   }
 }
 
-export async function closeAllScopes(): Promise<string[]> {
+/**
+ * For an interrupted run: compare() starts no more iterations; the commands and iterations
+ * running now are let finish (a create cut short would leave a container behind the cleanup),
+ * then every scope still open is closed.
+ */
+export async function closeAllScopes(timeoutMs = 30_000): Promise<string[]> {
+  stopping = true;
+  const timeout = new Promise((r) => setTimeout(r, timeoutMs).unref());
+  await Promise.race([Promise.allSettled([...inFlight]), timeout]);
   const failures: string[] = [];
-  for (const scope of [...openScopes]) failures.push(...(await scope.close()));
+  for (const scope of [...liveScopes]) failures.push(...(await scope.close()));
   return failures;
 }

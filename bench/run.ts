@@ -239,7 +239,8 @@ async function main(): Promise<number> {
   info.push(['load average at end (1/5/15 min)', loadavg().map((x) => x.toFixed(2)).join(' / ')]);
   if (out) {
     writeFileSync(out, markdown(outcomes, info, only));
-    console.log(`\nwrote ${relative(process.cwd(), out) || out}`);
+    const rel = relative(process.cwd(), out);
+    console.log(`\nwrote ${rel && !rel.startsWith('..') ? rel : out}`);
   } else {
     console.log('\n(BENCH_ONLY without BENCH_OUT: docs/benchmarks.md left as it was)');
   }
