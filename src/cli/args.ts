@@ -50,7 +50,7 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, opts: 
       const eq = tok.indexOf('=');
       const key = long ? tok.slice(2, eq === -1 ? undefined : eq) : tok.slice(1, 2);
       const name = long ? key : byShort.get(key);
-      const spec = name !== undefined ? specs[name] : undefined;
+      const spec = name !== undefined && Object.hasOwn(specs, name) ? specs[name] : undefined;
       if (!spec || name === undefined) throw new UsageError(`unknown option ${long ? `--${key}` : `-${key}`} for ${opts.context}`);
       let inline: string | undefined = long ? (eq === -1 ? undefined : tok.slice(eq + 1)) : tok.length > 2 ? tok.slice(2) : undefined;
       if (spec.type === 'boolean') {

@@ -16,7 +16,7 @@ export default async function update(ctx: VerbContext): Promise<void> {
   try {
     resources = JSON.parse(text);
   } catch (err) {
-    throw new InvalidArgumentError(`resources ${source === '-' ? 'on stdin' : `in ${source}`} are not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new InvalidArgumentError(`resources ${source === '-' ? 'on stdin' : `in ${source}`} are not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`, { cause: err });
   }
   if (resources === null || typeof resources !== 'object' || Array.isArray(resources)) {
     throw new InvalidArgumentError('resources must be a JSON object (OCI LinuxResources)');

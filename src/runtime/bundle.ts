@@ -31,7 +31,7 @@ export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new InvalidBundleError(`${configPath} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new InvalidBundleError(`${configPath} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`, { cause: err });
   }
   const parsed = runtimeConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -47,7 +47,7 @@ export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
   if (!isAbsolute(rootPath)) {
     // A relative root.path is relative to the bundle and must stay inside it.
     const rel = relative(path, rootfs);
-    if (rel === '' || rel.startsWith('..')) {
+    if (rel === '' || rel === '..' || rel.startsWith('../')) {
       throw new InvalidBundleError(`root.path "${rootPath}" in ${configPath} points outside the bundle`);
     }
   }
