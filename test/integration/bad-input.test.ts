@@ -1,0 +1,685 @@
+// Bad input through the real CLI, on crun and on runc: every failure is one "berth: ..." line on
+// stderr naming the problem, exits with the documented code (cli/exit.ts), and leaves nothing
+// behind — no record, no backend container, no temp file, no pid file.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { berth, berthOk, type BerthResult } from '../helpers/berth.js';
+import { busyboxConfig, makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { ALL_BACKENDS, missing } from '../helpers/host.js';
+import { BERTH_BIN } from '../helpers/paths.js';
+
+type Backend = (typeof ALL_BACKENDS)[number];
+
+// Exit codes of cli/exit.ts.
+const USAGE = 2;
+const INVALID = 3;
+const NOT_FOUND = 4;
+const STATE = 5;
+const BACKEND_UNUSABLE = 6;
+const BACKEND_FAILED = 1;
+
+const work = tempDir('berth-bad-input-');
+after(() => work.remove());
+
+// Hermetic: no config from the environment unless a test asks for one.
+const baseEnv: NodeJS.ProcessEnv = { ...process.env };
+delete baseEnv.BERTH_CONFIG;
+
+let goodBundle = '';
+before(() => {
+  if (missing('busybox') === undefined) goodBundle = makeBusyboxBundle(join(work.path, 'good-bundle'));
+});
+
+let seq = 0;
+interface Case {
+  dir: string;
+  root: string;
+  pidFile: string;
+}
+/** A fresh case directory: ROOT (not made: berth must make what it needs), a pid file path. */
+function freshCase(): Case {
+  const dir = join(work.path, `case-${seq++}`);
+  mkdirSync(dir);
+  return { dir, root: join(dir, 'root'), pidFile: join(dir, 'init.pid') };
+}
+
+function run(c: Case, args: string[], env: NodeJS.ProcessEnv = baseEnv, input?: string): Promise<BerthResult> {
+  return berth(['--root', c.root, ...args], { env, input });
+}
+
+/**
+ * berth for the setup calls that make a container (create, run -d). The container inherits
+ * berth's stdio, as with runc, so its output goes to a file: a pipe would stay open as long as
+ * the container lives, and berth()'s wait for the pipes to close would never end.
+ */
+async function setup(c: Case, args: string[]): Promise<void> {
+  const outFile = join(c.dir, 'setup.out');
+  const fd = openSync(outFile, 'a');
+  try {
+    const child = spawn(BERTH_BIN, ['--root', c.root, ...args], { env: baseEnv, stdio: ['ignore', fd, fd] });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (exitCode) => resolve(exitCode));
+    });
+    if (code !== 0) throw new Error(`berth ${args.join(' ')} exited ${code}: ${readFileSync(outFile, 'utf8').trim()}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One line, "berth: " and the key words; the documented exit code; nothing on stdout. */
+function assertFailure(r: BerthResult, code: number, ...words: Array<string | RegExp>): string {
+  const shown = `exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`;
+  assert.match(r.stderr, /^[^\n]*\n$/, `exactly one line on stderr: ${shown}`);
+  const line = r.stderr.slice(0, -1);
+  assert.ok(line.startsWith('berth: '), `stderr starts with "berth: ": ${shown}`);
+  for (const w of words) {
+    if (typeof w === 'string') assert.ok(line.includes(w), `stderr names ${JSON.stringify(w)}: ${shown}`);
+    else assert.match(line, w, shown);
+  }
+  assert.equal(r.code, code, `exit code: ${shown}`);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  return line.slice('berth: '.length);
+}
+
+/** Every path under dir (relative), directories marked with a trailing "/". */
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const visit = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const isDir = lstatSync(p).isDirectory();
+      out.push(relative(dir, p) + (isDir ? '/' : ''));
+      if (isDir) visit(p);
+    }
+  };
+  visit(dir);
+  return out.sort();
+}
+
+function backendIds(root: string, backend: Backend): string[] {
+  return execFileSync(backend, ['--root', join(root, backend), 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** Nothing under ROOT but empty state directories, no container in either backend, no pid file. */
+function assertNothingLeft(c: Case): void {
+  const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/'].includes(p));
+  assert.deepEqual(left, [], `left behind under ROOT: ${left.join(', ')}`);
+  for (const b of ALL_BACKENDS) assert.deepEqual(backendIds(c.root, b), [], `${b} still has containers`);
+  assert.equal(existsSync(c.pidFile), false, 'pid file left behind');
+}
+
+/** A file-tree snapshot of ROOT with the records' contents, for cases where containers exist. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of walk(root)) {
+    out[p] = p.startsWith('containers/') && p.endsWith('/record.json') ? readFileSync(join(root, p), 'utf8') : '';
+  }
+  return out;
+}
+
+function assertNoTemps(root: string): void {
+  const temps = walk(root).filter((p) => /(^|\/)\.[^/]+\/?$/.test(p));
+  assert.deepEqual(temps, [], 'no hidden or temp files under ROOT');
+}
+
+async function status(c: Case, id: string): Promise<{ status: string; pid: number }> {
+  return JSON.parse(await berthOk(c.root, ['state', id], { env: baseEnv })) as { status: string; pid: number };
+}
+
+function backendStatus(c: Case, backend: Backend, id: string): string {
+  return (JSON.parse(execFileSync(backend, ['--root', join(c.root, backend), 'state', id], { encoding: 'utf8' })) as { status: string }).status;
+}
+
+/** A bundle with an empty rootfs/ and a config.json as given (text) or as edited from busybox's. */
+function badBundle(config: string | ((c: Record<string, any>) => void) | undefined, opts: { rootfs?: boolean } = {}): string {
+  const dir = join(work.path, `bundle-${seq++}`);
+  mkdirSync(dir);
+  if (opts.rootfs !== false) mkdirSync(join(dir, 'rootfs'));
+  if (config !== undefined) writeFileSync(join(dir, 'config.json'), typeof config === 'string' ? config : JSON.stringify(busyboxConfig({ edit: config })));
+  return dir;
+}
+
+function configFile(text: string): string {
+  const path = join(work.path, `config-${seq++}.toml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** A directory whose only program is node: berth runs, crun and runc are not on PATH. */
+function nodeOnlyPath(): string {
+  const dir = join(work.path, `node-only-${seq++}`);
+  mkdirSync(dir);
+  symlinkSync(process.execPath, join(dir, 'node'));
+  return dir;
+}
+
+const VERBS_WITH_ID: Array<{ verb: string; args: (id: string, c: Case) => string[]; input?: string }> = [
+  { verb: 'start', args: (id) => ['start', id] },
+  { verb: 'state', args: (id) => ['state', id] },
+  { verb: 'kill', args: (id) => ['kill', id] },
+  { verb: 'kill with a signal', args: (id) => ['kill', '--all', id, 'KILL'] },
+  { verb: 'stop', args: (id) => ['stop', '--timeout', '1', id] },
+  { verb: 'delete', args: (id) => ['delete', id] },
+  { verb: 'exec', args: (id) => ['exec', id, 'true'] },
+  { verb: 'exec --detach', args: (id) => ['exec', '-d', id, 'sleep', '1'] },
+  { verb: 'ps', args: (id) => ['ps', id] },
+  { verb: 'pause', args: (id) => ['pause', id] },
+  { verb: 'resume', args: (id) => ['resume', id] },
+  {
+    verb: 'update',
+    args: (id, c) => {
+      const file = join(c.dir, 'resources.json');
+      writeFileSync(file, '{"pids":{"limit":100}}');
+      return ['update', '--resources', file, id];
+    },
+  },
+  { verb: 'update from stdin', args: (id) => ['update', '-r', '-', id], input: '{"pids":{"limit":100}}' },
+];
+
+for (const backend of ALL_BACKENDS) {
+  const other: Backend = backend === 'crun' ? 'runc' : 'crun';
+  describe(`bad input on ${backend}`, { skip: missing('crun', 'runc', 'busybox') }, () => {
+    /** create with --runtime BACKEND and a --pid-file; asserts the failure and that nothing is left. */
+    async function createFails(bundle: string, id: string, code: number, ...words: Array<string | RegExp>): Promise<string> {
+      const c = freshCase();
+      const r = await run(c, ['--runtime', backend, 'create', '--bundle', bundle, '--pid-file', c.pidFile, id]);
+      const msg = assertFailure(r, code, ...words);
+      assertNothingLeft(c);
+      return msg;
+    }
+
+    describe('invalid container ids', () => {
+      test('empty id', async () => {
+        await createFails(goodBundle, '', INVALID, 'container id must not be empty');
+      });
+      test('id with "/"', async () => {
+        await createFails(goodBundle, 'a/b', INVALID, 'container id "a/b"', 'must not contain "/"');
+        await createFails(goodBundle, '../../etc', INVALID, 'must not contain "/"');
+      });
+      test('id with ".."', async () => {
+        await createFails(goodBundle, 'a..b', INVALID, 'container id "a..b"', 'must not contain ".."');
+        await createFails(goodBundle, '..', INVALID, 'must not contain ".."');
+      });
+      test('id with whitespace', async () => {
+        for (const id of ['a b', 'a\tb', ' a']) await createFails(goodBundle, id, INVALID, 'container id', 'must not contain whitespace');
+      });
+      test('id with a control character', async () => {
+        for (const id of ['a\x01b', 'a\x1b[31mb', 'a\x7fb', 'a\nb', 'a\rb']) {
+          await createFails(goodBundle, id, INVALID, 'container id', 'control characters');
+        }
+      });
+      test('a control character in an id that fails another check still gives one line', async () => {
+        await createFails(goodBundle, 'a/\nberth: forged', INVALID, 'must not contain "/"');
+      });
+      test('id over 1024 bytes', async () => {
+        await createFails(goodBundle, 'x'.repeat(1025), INVALID, 'container id is 1025 bytes long', 'limit is 1024');
+        await createFails(goodBundle, 'é'.repeat(513), INVALID, 'container id is 1026 bytes long');
+      });
+      test('id starting with "-" or "."', async () => {
+        await createFails(goodBundle, '.hidden', INVALID, 'must not start with "."');
+        // after -- so that it is an operand, not an option
+        const c = freshCase();
+        const r = await run(c, ['--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, '--', '-x']);
+        assertFailure(r, INVALID, 'must not start with "-"');
+        assertNothingLeft(c);
+      });
+    });
+
+    describe('invalid bundles', () => {
+      test('missing bundle directory', async () => {
+        const missingDir = join(work.path, 'no-such-bundle');
+        await createFails(missingDir, 'c1', INVALID, `bundle directory ${missingDir} does not exist`);
+      });
+      test('bundle is a file', async () => {
+        const file = join(work.path, `file-${seq++}`);
+        writeFileSync(file, '');
+        await createFails(file, 'c1', INVALID, `bundle ${file} is not a directory`);
+      });
+      test('bundle without config.json', async () => {
+        const dir = badBundle(undefined);
+        await createFails(dir, 'c1', INVALID, `bundle ${dir} has no config.json`);
+      });
+      test('config.json that is not JSON', async () => {
+        // 'not\njson' makes JSON.parse quote a line break: the message must stay one line.
+        for (const text of ['not json{', 'not\njson\n', '{"ociVersion":', '', '{\n  "ociVersion": "1.0.2",\n  oops\n}\n']) {
+          const dir = badBundle(text);
+          await createFails(dir, 'c1', INVALID, `${dir}/config.json is not valid JSON`);
+        }
+      });
+      const invalidConfigs: Array<[string, (c: Record<string, any>) => void, string[]]> = [
+        ['process.args a string instead of an array', (c) => (c.process.args = 'sleep 300'), ['process.args', 'Expected array, received string']],
+        ['missing process.args', (c) => delete c.process.args, ['process.args is required']],
+        ['empty process.args', (c) => (c.process.args = []), ['process.args must name the program to run']],
+        ['missing root.path', (c) => delete c.root.path, ['root.path is required']],
+        ['wrong type of root', (c) => (c.root = 'rootfs'), ['root', 'Expected object, received string']],
+        ['wrong type of root.path', (c) => (c.root.path = ['rootfs']), ['root.path', 'Expected string, received array']],
+        ['missing process', (c) => delete c.process, ['process is required']],
+        ['relative process.cwd', (c) => (c.process.cwd = 'tmp'), ['process.cwd must be an absolute path']],
+      ];
+      for (const [name, edit, words] of invalidConfigs) {
+        test(`config.json not a valid OCI config: ${name}`, async () => {
+          const dir = badBundle(edit);
+          await createFails(dir, 'c1', INVALID, `${dir}/config.json is not a valid OCI runtime config`, ...words);
+        });
+      }
+      test('config.json that is JSON but not an object', async () => {
+        const dir = badBundle('[1, 2]');
+        await createFails(dir, 'c1', INVALID, 'is not a valid OCI runtime config');
+      });
+      test('root.path whose directory does not exist', async () => {
+        const dir = badBundle((c) => (c.root.path = 'no-such-rootfs'), { rootfs: false });
+        await createFails(dir, 'c1', INVALID, `root filesystem ${dir}/no-such-rootfs`, 'does not exist');
+        const abs = badBundle((c) => (c.root.path = '/nonexistent/rootfs'));
+        await createFails(abs, 'c1', INVALID, 'root filesystem /nonexistent/rootfs', 'does not exist');
+      });
+      test('root.path that is a file', async () => {
+        const dir = badBundle((c) => (c.root.path = 'rootfs-file'));
+        writeFileSync(join(dir, 'rootfs-file'), '');
+        await createFails(dir, 'c1', INVALID, `root filesystem ${dir}/rootfs-file is not a directory`);
+      });
+      test('a relative root.path escaping the bundle', async () => {
+        const dir = badBundle((c) => (c.root.path = '../x'));
+        mkdirSync(join(dir, '../x'), { recursive: true }); // even when it exists
+        await createFails(dir, 'c1', INVALID, 'root.path "../x"', 'points outside the bundle');
+        const deeper = badBundle((c) => (c.root.path = 'rootfs/../../x'));
+        await createFails(deeper, 'c1', INVALID, 'points outside the bundle');
+      });
+      test('run --detach and run in the foreground fail the same way', async () => {
+        for (const verbArgs of [['run', '--detach'], ['run']]) {
+          const c = freshCase();
+          const dir = badBundle((c2) => delete c2.process.args);
+          const r = await run(c, ['--runtime', backend, ...verbArgs, '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+          assertFailure(r, INVALID, 'process.args is required');
+          assertNothingLeft(c);
+          const c3 = freshCase();
+          assertFailure(await run(c3, ['--runtime', backend, ...verbArgs, '--bundle', goodBundle, 'a/b']), INVALID, 'must not contain "/"');
+          assertNothingLeft(c3);
+        }
+      });
+    });
+
+    describe('the backend refuses the bundle', () => {
+      test('a program that does not exist: the backend error, and everything undone', async () => {
+        const dir = join(work.path, `bundle-${seq++}`);
+        makeBusyboxBundle(dir, { args: ['/nonexistent-program'] });
+        const c = freshCase();
+        const r = await run(c, ['--runtime', backend, 'create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+        // The backend's stderr is the container's (inherited): berth's line is the last one.
+        const last = r.stderr.trimEnd().split('\n').pop() ?? '';
+        assert.ok(last.startsWith(`berth: ${backend} create of container "c1" failed: `), r.stderr);
+        assert.ok(last.includes('nonexistent-program'), r.stderr);
+        assert.equal(r.code, BACKEND_FAILED, r.stderr);
+        assertNothingLeft(c);
+      });
+    });
+
+    describe('duplicate id', () => {
+      for (const second of [backend, other]) {
+        test(`create twice (the second with --runtime ${second}): exit 5, the first untouched`, async () => {
+          const c = freshCase();
+          const firstPid = join(c.dir, 'first.pid');
+          await setup(c, ['--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', firstPid, 'dup']);
+          try {
+            const snapBefore = snapshot(c.root);
+            const stateBefore = await status(c, 'dup');
+            assert.equal(stateBefore.status, 'created');
+            const r = await run(c, ['--runtime', second, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'dup']);
+            assertFailure(r, STATE, 'container "dup" already exists');
+            assert.equal(existsSync(c.pidFile), false, 'no pid file for the failed create');
+            assert.equal(readFileSync(firstPid, 'utf8').trim(), String(stateBefore.pid), "the first create's pid file is untouched");
+            // Only the other backend's (empty) state directory may have appeared.
+            const snapAfter = snapshot(c.root);
+            delete snapAfter[`${other}/`];
+            delete snapBefore[`${other}/`];
+            assert.deepEqual(snapAfter, snapBefore, 'ROOT unchanged');
+            assertNoTemps(c.root);
+            assert.deepEqual(await status(c, 'dup'), stateBefore);
+            assert.deepEqual(backendIds(c.root, backend), ['dup']);
+            assert.deepEqual(backendIds(c.root, other), []);
+            assert.equal(backendStatus(c, backend, 'dup'), 'created');
+          } finally {
+            await berth(['--root', c.root, 'delete', '--force', 'dup'], { env: baseEnv });
+          }
+          assertNothingLeft(c);
+        });
+      }
+    });
+
+    describe('unknown id', () => {
+      for (const { verb, args, input } of VERBS_WITH_ID) {
+        test(verb, async () => {
+          const c = freshCase();
+          const r = await run(c, ['--runtime', backend, ...args('nosuch', c)], baseEnv, input);
+          assertFailure(r, NOT_FOUND, 'container "nosuch" does not exist');
+          assertNothingLeft(c);
+        });
+      }
+      test('delete --force of an unknown id succeeds quietly, as in runc and crun', async () => {
+        const c = freshCase();
+        const r = await run(c, ['--runtime', backend, 'delete', '--force', 'nosuch']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, '');
+        assert.equal(r.stdout, '');
+        assertNothingLeft(c);
+        const invalid = await run(c, ['delete', '--force', 'a/b']);
+        assertFailure(invalid, INVALID, 'must not contain "/"');
+        assertNothingLeft(c);
+      });
+      test('an unknown id next to a container that exists', async () => {
+        const c = freshCase();
+        await setup(c, ['--runtime', backend, 'create', '--bundle', goodBundle, 'present']);
+        try {
+          const snapBefore = snapshot(c.root);
+          for (const { args, input } of VERBS_WITH_ID) {
+            assertFailure(await run(c, args('absent', c), baseEnv, input), NOT_FOUND, 'container "absent" does not exist');
+          }
+          assert.deepEqual(snapshot(c.root), snapBefore);
+          assert.equal((await status(c, 'present')).status, 'created');
+        } finally {
+          await berth(['--root', c.root, 'delete', '--force', 'present'], { env: baseEnv });
+        }
+      });
+      test('an invalid id is refused before the lookup', async () => {
+        const c = freshCase();
+        for (const { args, input } of VERBS_WITH_ID) {
+          assertFailure(await run(c, args('a/b', c), baseEnv, input), INVALID, 'must not contain "/"');
+        }
+        assertNothingLeft(c);
+      });
+    });
+
+    describe('a running container', () => {
+      const c = freshCase();
+      const id = `busy-${backend}`;
+      let pid = 0;
+      before(async () => {
+        await setup(c, ['--runtime', backend, 'run', '--detach', '--bundle', goodBundle, '--pid-file', c.pidFile, id]);
+        const s = await status(c, id);
+        assert.equal(s.status, 'running');
+        pid = s.pid;
+      });
+      after(async () => {
+        await berth(['--root', c.root, 'delete', '--force', id], { env: baseEnv });
+      });
+
+      /** Runs a failing call and checks the container is exactly as it was: running, same pid. */
+      async function untouched(args: string[], env: NodeJS.ProcessEnv, code: number, ...words: Array<string | RegExp>): Promise<void> {
+        const snapBefore = snapshot(c.root);
+        assertFailure(await run(c, args, env), code, ...words);
+        assert.deepEqual(snapshot(c.root), snapBefore, 'ROOT unchanged');
+        assertNoTemps(c.root);
+        const s = await status(c, id);
+        assert.equal(s.status, 'running');
+        assert.equal(s.pid, pid);
+        assert.equal(backendStatus(c, backend, id), 'running');
+        process.kill(pid, 0); // still alive
+      }
+
+      test('start of a running container', async () => {
+        await untouched(['start', id], baseEnv, STATE, `cannot start container "${id}"`, 'it is running', 'only a created container can be started');
+      });
+      test('delete of a running container without --force', async () => {
+        await untouched(['delete', id], baseEnv, STATE, `cannot delete container "${id}"`, 'it is running', 'delete --force');
+      });
+      test('resume of a running container', async () => {
+        await untouched(['resume', id], baseEnv, STATE, `cannot resume container "${id}"`, 'it is running');
+      });
+      test('an unknown signal name', async () => {
+        await untouched(['kill', id, 'NOPE'], baseEnv, INVALID, 'unknown signal "NOPE"');
+        await untouched(['kill', id, 'SIGNOPE'], baseEnv, INVALID, 'unknown signal "SIGNOPE"');
+      });
+      test('an unknown signal number', async () => {
+        await untouched(['kill', id, '99'], baseEnv, INVALID, 'unknown signal 99');
+        await untouched(['kill', '--all', id, '0'], baseEnv, INVALID, 'unknown signal 0');
+      });
+      test('kill with too many operands', async () => {
+        await untouched(['kill', id, 'TERM', 'extra'], baseEnv, USAGE, 'kill takes at most 2 operands');
+      });
+      test(`the ${backend} binary gone from PATH: kill cannot reach the backend`, async () => {
+        const env = { ...baseEnv, PATH: nodeOnlyPath() };
+        await untouched(['kill', id, 'KILL'], env, BACKEND_UNUSABLE, `${backend} binary not found in PATH`, `apt-get install ${backend}`);
+      });
+      test('update with resources that are not JSON', async () => {
+        const file = join(c.dir, 'bad-resources.json');
+        writeFileSync(file, '{"pids":');
+        await untouched(['update', '--resources', file, id], baseEnv, INVALID, `resources in ${file} are not valid JSON`);
+        // JSON.parse quotes the bad text, line breaks included: still one line.
+        writeFileSync(file, 'not\njson\n');
+        await untouched(['update', '--resources', file, id], baseEnv, INVALID, `resources in ${file} are not valid JSON`);
+      });
+    });
+
+    describe('the backend binary is missing', () => {
+      test('a configured path that does not exist', async () => {
+        const c = freshCase();
+        const config = configFile(`[runtimes.${backend}]\npath = "/nonexistent/${backend}"\n`);
+        const r = await run(c, ['--config', config, '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+        assertFailure(r, BACKEND_UNUSABLE, `${backend} binary /nonexistent/${backend}`, `runtimes.${backend}.path`, 'does not exist');
+        assertNothingLeft(c);
+      });
+      test('not on PATH: the message names the backend and how to install it', async () => {
+        const c = freshCase();
+        const env = { ...baseEnv, PATH: nodeOnlyPath() };
+        const r = await run(c, ['--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1'], env);
+        assertFailure(r, BACKEND_UNUSABLE, `${backend} binary not found in PATH`, `install it with "apt-get install ${backend}"`);
+        assertNothingLeft(c);
+      });
+      test('not on PATH, chosen by the config default', async () => {
+        const c = freshCase();
+        const env = { ...baseEnv, PATH: nodeOnlyPath() };
+        const config = configFile(`default_runtime = "${backend}"\n`);
+        const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1'], env);
+        assertFailure(r, BACKEND_UNUSABLE, `${backend} binary not found in PATH`, `apt-get install ${backend}`);
+        assertNothingLeft(c);
+      });
+    });
+
+    describe('invalid config file', () => {
+      const cases: Array<[string, string, Array<string | RegExp>]> = [
+        ['bad TOML', 'default_runtime = "crun\n[[routes]\n', ['is not valid TOML']],
+        ['bad TOML: an unclosed array', 'routes = [\n', ['is not valid TOML']],
+        ['an unknown top-level key', 'default_runtime = "crun"\nfoo = 1\n', ['Unrecognized key', "'foo'"]],
+        ['an unknown key in a runtime table', `[runtimes.${backend}]\npaht = "/usr/bin/${backend}"\n`, [`runtimes.${backend}`, "'paht'"]],
+        ['a route without a matcher', `[[routes]]\nruntime = "${backend}"\n`, ['routes.0', 'exactly one of id_glob or id_regex']],
+        ['a route with a bad regex', `[[routes]]\nid_regex = "(["\nruntime = "${backend}"\n`, ['routes.0.id_regex is not a valid regular expression']],
+        ['a wrong type', 'default_runtime = 7\n', ['default_runtime']],
+      ];
+      for (const [name, text, words] of cases) {
+        test(name, async () => {
+          const c = freshCase();
+          const config = configFile(text);
+          const r = await run(c, ['--config', config, '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+          assertFailure(r, INVALID, `config file ${config}`, ...words);
+          assertNothingLeft(c);
+        });
+      }
+      test('a --config file that does not exist', async () => {
+        const c = freshCase();
+        const config = join(work.path, 'no-such-config.toml');
+        const r = await run(c, ['--config', config, '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+        assertFailure(r, INVALID, `cannot read config file ${config}`);
+        assertNothingLeft(c);
+      });
+      test('$BERTH_CONFIG naming a bad file', async () => {
+        const c = freshCase();
+        const config = configFile('foo = 1\n');
+        const r = await run(c, ['--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1'], { ...baseEnv, BERTH_CONFIG: config });
+        assertFailure(r, INVALID, `config file ${config}`, "'foo'");
+        assertNothingLeft(c);
+      });
+    });
+
+    describe('JSON log', () => {
+      const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+      function readLog(file: string): Array<Record<string, unknown>> {
+        const text = readFileSync(file, 'utf8');
+        assert.ok(text.endsWith('\n'), 'the log ends with a newline');
+        const lines = text.slice(0, -1).split('\n');
+        return lines.map((line) => {
+          const rec = JSON.parse(line) as Record<string, unknown>;
+          assert.equal(typeof rec.level, 'string', line);
+          assert.equal(typeof rec.msg, 'string', line);
+          assert.equal(typeof rec.time, 'string', line);
+          assert.match(rec.time as string, RFC3339, line);
+          assert.ok(!Number.isNaN(Date.parse(rec.time as string)), line);
+          assert.ok(Math.abs(Date.parse(rec.time as string) - Date.now()) < 60_000, `time is now: ${line}`);
+          return rec;
+        });
+      }
+
+      test('a failing create: the last line is the error, with the message on stderr', async () => {
+        const c = freshCase();
+        const logFile = join(c.dir, 'berth.log');
+        const dir = badBundle((cfg) => (cfg.process.args = 'sh'));
+        const r = await run(c, ['--log', logFile, '--log-format', 'json', '--runtime', backend, 'create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+        const msg = assertFailure(r, INVALID, 'process.args');
+        const lines = readLog(logFile);
+        const last = lines.at(-1)!;
+        assert.equal(last.level, 'error');
+        assert.equal(last.msg, msg);
+        assert.equal(last.op, 'create');
+        assert.deepEqual(last.err, { code: 'BERTH_ERR_INVALID_BUNDLE', causes: [] });
+        assertNothingLeft(c);
+      });
+
+      test('with --debug: debug lines first, the error last (duplicate id)', async () => {
+        const c = freshCase();
+        const logFile = join(c.dir, 'berth.log');
+        await setup(c, ['--runtime', backend, 'create', '--bundle', goodBundle, 'dup']);
+        try {
+          const r = await run(c, ['--log', logFile, '--log-format=json', '--debug', '--runtime', backend, 'create', '--bundle', goodBundle, 'dup']);
+          assert.equal(r.code, STATE, r.stderr);
+          const firstLine = r.stderr.split('\n')[0]!;
+          assert.equal(firstLine, 'berth: container "dup" already exists');
+          const lines = readLog(logFile);
+          assert.ok(lines.length >= 2, `more than the error line: ${JSON.stringify(lines)}`);
+          assert.ok(lines.slice(0, -1).every((l) => l.level === 'debug' || l.level === 'info'), JSON.stringify(lines));
+          assert.ok(lines.some((l) => l.level === 'debug' && String(l.msg).includes(`backend ${backend} chosen: --runtime flag`)), JSON.stringify(lines));
+          const last = lines.at(-1)!;
+          assert.equal(last.level, 'error');
+          assert.equal(last.msg, firstLine.slice('berth: '.length));
+          assert.equal((last.err as { code: string }).code, 'BERTH_ERR_EXISTS');
+        } finally {
+          await berth(['--root', c.root, 'delete', '--force', 'dup'], { env: baseEnv });
+        }
+      });
+
+      test('a backend failure: the backend error is the last line', async () => {
+        const c = freshCase();
+        const logFile = join(c.dir, 'berth.log');
+        const dir = join(work.path, `bundle-${seq++}`);
+        makeBusyboxBundle(dir, { args: ['/nonexistent-program'] });
+        const r = await run(c, ['--log', logFile, '--log-format', 'json', '--runtime', backend, 'create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+        assert.equal(r.code, BACKEND_FAILED, r.stderr);
+        const last = readLog(logFile).at(-1)!;
+        assert.equal(last.level, 'error');
+        assert.equal(`berth: ${String(last.msg)}`, r.stderr.trimEnd().split('\n').pop());
+        assert.ok(String(last.msg).startsWith(`${backend} create of container "c1" failed`), String(last.msg));
+        assertNothingLeft(c);
+      });
+
+      test('the log file is appended to, never truncated', async () => {
+        const c = freshCase();
+        const logFile = join(c.dir, 'berth.log');
+        writeFileSync(logFile, '{"level":"info","msg":"earlier","time":"2024-01-01T00:00:00.000Z"}\n');
+        const r = await run(c, ['--log', logFile, '--log-format', 'json', '--runtime', backend, 'create', '--bundle', goodBundle, 'a/b']);
+        assertFailure(r, INVALID, 'must not contain "/"');
+        const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+        assert.equal(lines.length, 2);
+        assert.equal((JSON.parse(lines[0]!) as { msg: string }).msg, 'earlier');
+        assert.equal((JSON.parse(lines[1]!) as { level: string }).level, 'error');
+        assertNothingLeft(c);
+      });
+
+      test('--log-format json without --log: stderr is the one JSON error line', async () => {
+        const c = freshCase();
+        const r = await run(c, ['--log-format', 'json', '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, '']);
+        assert.equal(r.code, INVALID);
+        assert.match(r.stderr, /^[^\n]*\n$/, `one line: ${JSON.stringify(r.stderr)}`);
+        const rec = JSON.parse(r.stderr) as Record<string, unknown>;
+        assert.equal(rec.level, 'error');
+        assert.equal(rec.msg, 'container id must not be empty');
+        assert.match(String(rec.time), RFC3339);
+        assertNothingLeft(c);
+      });
+
+      test('a text log: logfmt with level=error and the message', async () => {
+        const c = freshCase();
+        const logFile = join(c.dir, 'berth.log');
+        const r = await run(c, ['--log', logFile, '--runtime', backend, 'create', '--bundle', goodBundle, 'a..b']);
+        const msg = assertFailure(r, INVALID, 'must not contain ".."');
+        const line = readFileSync(logFile, 'utf8').trimEnd().split('\n').pop()!;
+        assert.match(line, /^time="[^"]+" level=error msg=/);
+        assert.ok(line.includes(`msg=${JSON.stringify(msg)}`), line);
+        assertNothingLeft(c);
+      });
+    });
+  });
+}
+
+describe('unknown backend names: an error, never a fallback', { skip: missing('crun', 'runc', 'busybox') }, () => {
+  test('--runtime nope', async () => {
+    const c = freshCase();
+    const r = await run(c, ['--runtime', 'nope', 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, runc');
+    assertNothingLeft(c);
+  });
+  test('--runtime nope on run --detach', async () => {
+    const c = freshCase();
+    const r = await run(c, ['--runtime=nope', 'run', '-d', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"');
+    assertNothingLeft(c);
+  });
+  test('default_runtime = "nope" in the config', async () => {
+    const c = freshCase();
+    const config = configFile('default_runtime = "nope"\n');
+    const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, runc');
+    assertNothingLeft(c);
+  });
+  test('a matching config route to "nope"', async () => {
+    const c = freshCase();
+    const config = configFile('default_runtime = "crun"\n[[routes]]\nid_glob = "web-*"\nruntime = "nope"\n');
+    const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'web-1']);
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"');
+    assertNothingLeft(c);
+  });
+  test('the bundle annotation run.berth.runtime = "nope"', async () => {
+    const c = freshCase();
+    const dir = join(work.path, `bundle-${seq++}`);
+    makeBusyboxBundle(dir, { annotations: { 'run.berth.runtime': 'nope' } });
+    const r = await run(c, ['create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"');
+    assertNothingLeft(c);
+  });
+});
+
+describe('bad command lines', { skip: missing('crun', 'runc', 'busybox') }, () => {
+  const cases: Array<[string, string[], number, string[]]> = [
+    ['unknown verb', ['frobnicate', 'c1'], USAGE, ['unknown verb "frobnicate"']],
+    ['unknown global option', ['--nope', 'state', 'c1'], USAGE, ['unknown option --nope']],
+    ['unknown verb option', ['state', '--force', 'c1'], USAGE, ['unknown option --force for state']],
+    ['missing option value', ['create', 'c1', '--bundle'], USAGE, ['option --bundle needs a value']],
+    ['missing id', ['start'], USAGE, ['start needs a container id']],
+    ['too many operands', ['state', 'a', 'b'], USAGE, ['state takes one operand, got 2']],
+    ['exec without a command', ['exec', 'c1'], USAGE, ['exec needs a command']],
+    ['bad --log-format', ['--log-format', 'xml', 'state', 'c1'], USAGE, ['--log-format must be text or json']],
+    ['bad --preserve-fds', ['create', '--preserve-fds', 'two', 'c1'], USAGE, ['--preserve-fds takes a whole number']],
+    ['bad stop --timeout', ['stop', '-t', 'soon', 'c1'], USAGE, ['--timeout takes seconds']],
+    ['update without --resources', ['update', 'c1'], USAGE, ['update needs --resources']],
+  ];
+  for (const [name, args, code, words] of cases) {
+    test(name, async () => {
+      const c = freshCase();
+      const r = await run(c, ['--runtime', 'crun', ...args]);
+      assertFailure(r, code, ...words);
+      assertNothingLeft(c);
+    });
+  }
+});

@@ -1,0 +1,150 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from '../../../src/core/config.js';
+import { parseConfig } from '../../../src/core/config-schema.js';
+import { InvalidConfigError } from '../../../src/core/errors.js';
+import { tempDir } from '../../helpers/bundle.js';
+
+const tmp = tempDir('berth-config-test-');
+after(() => tmp.remove());
+
+function file(name: string, text: string): string {
+  const path = join(tmp.path, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function invalid(text: string, ...fragments: string[]): void {
+  assert.throws(
+    () => parseConfig(text, '/etc/x.toml'),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidConfigError, String(err));
+      assert.equal(err.code, 'BERTH_ERR_INVALID_CONFIG');
+      assert.ok(err.message.startsWith('config file /etc/x.toml'), err.message);
+      assert.ok(!err.message.includes('\n'), `message is one line: ${JSON.stringify(err.message)}`);
+      for (const f of fragments) assert.ok(err.message.includes(f), `${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
+      return true;
+    },
+  );
+}
+
+describe('parseConfig', () => {
+  test('an empty file means the defaults', () => {
+    assert.deepEqual(parseConfig('', 'x'), defaultConfig());
+    assert.deepEqual(defaultConfig(), { default_runtime: 'crun', routes: [], runtimes: {} });
+  });
+
+  test('a full config', () => {
+    const text = `
+default_runtime = "runc"
+
+[[routes]]
+id_glob = "web-*"
+runtime = "crun"
+
+[[routes]]
+id_regex = "^db-[0-9]+$"
+runtime = "runc"
+
+[runtimes.crun]
+path = "/usr/local/bin/crun"
+
+[runtimes.runc]
+`;
+    assert.deepEqual(parseConfig(text, 'x'), {
+      default_runtime: 'runc',
+      routes: [
+        { id_glob: 'web-*', runtime: 'crun' },
+        { id_regex: '^db-[0-9]+$', runtime: 'runc' },
+      ],
+      runtimes: { crun: { path: '/usr/local/bin/crun' }, runc: {} },
+    });
+  });
+
+  test('backend names are not checked here (the router does that, never falling back)', () => {
+    assert.equal(parseConfig('default_runtime = "nope"', 'x').default_runtime, 'nope');
+  });
+
+  test('bad TOML', () => {
+    invalid('default_runtime = ', 'is not valid TOML');
+    invalid('bad = [', 'is not valid TOML');
+    invalid('[runtimes.crun\npath = "x"', 'is not valid TOML');
+  });
+
+  test('unknown keys, at every level', () => {
+    invalid('foo = 1', '(top level)', "'foo'");
+    invalid('[runtimes.crun]\npaht = "/x"', 'runtimes.crun', "'paht'");
+    invalid('[[routes]]\nid_glob = "a"\nruntime = "crun"\nweight = 3', 'routes.0', "'weight'");
+  });
+
+  test('wrong types and empty values', () => {
+    invalid('default_runtime = 3', 'default_runtime');
+    invalid('default_runtime = ""', 'default_runtime');
+    invalid('routes = "x"', 'routes');
+    invalid('[runtimes.crun]\npath = ""', 'runtimes.crun.path');
+    invalid('[runtimes]\ncrun = "x"', 'runtimes.crun');
+  });
+
+  test('a route needs a runtime and exactly one matcher', () => {
+    invalid('[[routes]]\nid_glob = "a"', 'routes.0.runtime');
+    invalid('[[routes]]\nruntime = "crun"', 'routes.0', 'exactly one of id_glob or id_regex');
+    invalid('[[routes]]\nid_glob = "a"\nid_regex = "a"\nruntime = "crun"', 'routes.0', 'exactly one of id_glob or id_regex');
+  });
+
+  test('an id_regex must compile', () => {
+    invalid('[[routes]]\nid_glob = "ok"\nruntime = "crun"\n[[routes]]\nid_regex = "(["\nruntime = "crun"', 'routes.1.id_regex is not a valid regular expression', '([');
+  });
+});
+
+describe('loadConfig', () => {
+  test('--config: reads and validates the file, and names it as the source', async () => {
+    const path = file('ok.toml', 'default_runtime = "runc"\n');
+    const loaded = await loadConfig(path, {});
+    assert.equal(loaded.source, path);
+    assert.equal(loaded.config.default_runtime, 'runc');
+  });
+
+  test('--config wins over $BERTH_CONFIG', async () => {
+    const a = file('a.toml', 'default_runtime = "runc"\n');
+    const b = file('b.toml', 'default_runtime = "crun"\n');
+    const loaded = await loadConfig(a, { BERTH_CONFIG: b });
+    assert.equal(loaded.source, a);
+    assert.equal(loaded.config.default_runtime, 'runc');
+  });
+
+  test('$BERTH_CONFIG is used without --config', async () => {
+    const b = file('env.toml', 'default_runtime = "runc"\n');
+    const loaded = await loadConfig(undefined, { BERTH_CONFIG: b });
+    assert.equal(loaded.source, b);
+    assert.equal(loaded.config.default_runtime, 'runc');
+  });
+
+  test('a missing --config or $BERTH_CONFIG file is an error', async () => {
+    const missing = join(tmp.path, 'missing.toml');
+    for (const [explicit, env] of [[missing, {}], [undefined, { BERTH_CONFIG: missing }]] as const) {
+      await assert.rejects(loadConfig(explicit, env), (err: unknown) => {
+        assert.ok(err instanceof InvalidConfigError);
+        assert.ok(err.message.includes(`cannot read config file ${missing}`), err.message);
+        assert.ok(err.cause, 'the fs error is kept as the cause');
+        return true;
+      });
+    }
+  });
+
+  test('a directory as config file is an error', async () => {
+    await assert.rejects(loadConfig(tmp.path, {}), (err: unknown) => err instanceof InvalidConfigError && err.message.includes('cannot read config file'));
+  });
+
+  test('an invalid file is an error', async () => {
+    const path = file('bad.toml', 'foo = 1\n');
+    await assert.rejects(loadConfig(path, {}), (err: unknown) => err instanceof InvalidConfigError && err.message.includes(`config file ${path}`));
+  });
+
+  test('no file at all means the defaults', { skip: existsSync(DEFAULT_CONFIG_PATH) ? `${DEFAULT_CONFIG_PATH} exists on this host` : undefined }, async () => {
+    const loaded = await loadConfig(undefined, {});
+    assert.equal(loaded.source, undefined);
+    assert.deepEqual(loaded.config, defaultConfig());
+  });
+});
