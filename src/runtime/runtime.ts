@@ -1,6 +1,8 @@
 // The lifecycle of containers: what each verb does, whatever the backend. The CLI calls these
 // with plain requests; backends are opened lazily from the record's backend name.
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { Backend, ExecRequest } from '../backends/backend.js';
 import { openBackend } from '../backends/registry.js';
 import { sleep } from '../core/clock.js';
@@ -221,7 +223,10 @@ export class Runtime {
   async exec(req: ExecRequest): Promise<number> {
     const record = this.record(req.id);
     assertAllowed('exec', req.id, await this.statusOf(record));
-    return (await this.backend(record.backend)).exec(req);
+    // --env adds to the container's environment (runc's rule; crun would replace it), so the
+    // same exec behaves the same on every backend.
+    const env = req.env.length > 0 && !req.processFile ? [...containerEnv(record.bundle), ...req.env] : req.env;
+    return (await this.backend(record.backend)).exec({ ...req, env });
   }
 
   /** The default backend's own features document (or berth's description of it), annotated. */
@@ -249,5 +254,16 @@ export class Runtime {
     } catch (err) {
       await log('warn', `could not remove container "${id}" from ${backend.name} after a failure`, { id, ...errorFields(err) });
     }
+  }
+}
+
+/** process.env from the container's bundle config. */
+function containerEnv(bundle: string): string[] {
+  try {
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { process?: { env?: unknown } };
+    const env = config.process?.env;
+    return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : [];
+  } catch {
+    return [];
   }
 }

@@ -1,5 +1,8 @@
 // Runs the real berth CLI as a user or containerd would.
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BERTH_BIN } from './paths.js';
 
 export interface BerthResult {
@@ -15,25 +18,35 @@ export interface BerthRunOptions {
   timeoutMs?: number;
 }
 
-export function berth(args: string[], options: BerthRunOptions = {}): Promise<BerthResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BERTH_BIN, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+/**
+ * Runs berth with its stdout and stderr in files, and waits for berth itself to exit: a created
+ * container inherits berth's stdio (as with runc), so pipes would stay open as long as it lives.
+ */
+export async function berth(args: string[], options: BerthRunOptions = {}): Promise<BerthResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
+  const outFd = openSync(join(dir, 'stdout'), 'w');
+  const errFd = openSync(join(dir, 'stderr'), 'w');
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(BERTH_BIN, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio: [options.input === undefined ? 'ignore' : 'pipe', outFd, errFd],
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+      child.on('error', reject);
+      child.on('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+      if (options.input !== undefined) child.stdin!.end(options.input);
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (options.input !== undefined) child.stdin!.end(options.input);
-  });
+    return { code, stdout: readFileSync(join(dir, 'stdout'), 'utf8'), stderr: readFileSync(join(dir, 'stderr'), 'utf8') };
+  } finally {
+    closeSync(outFd);
+    closeSync(errFd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** berth with --root ROOT prepended; fails the test with berth's stderr on a non-zero exit. */

@@ -8,7 +8,7 @@ function onPath(bin: string): boolean {
 /** Undefined when `bin` is installed; else the reason to skip. */
 export function missing(...bins: string[]): string | undefined {
   const gone = bins.filter((b) => !onPath(b));
-  return gone.length ? `not installed: ${gone.join(', ')} (run scripts/setup.sh)` : undefined;
+  return gone.length ? `not installed: ${gone.join(', ')} (run scripts/install-deps.sh)` : undefined;
 }
 
 export const ALL_BACKENDS = ['crun', 'runc'] as const;

@@ -1,0 +1,265 @@
+// The whole container lifecycle through the real berth CLI against real crun and real runc: one
+// suite, run once per backend.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { berth, berthOk } from '../helpers/berth.js';
+import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { ALL_BACKENDS, missing } from '../helpers/host.js';
+import { validateState } from '../helpers/oci-schema.js';
+import { BERTH_BIN } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
+
+const checkState = validateState();
+
+interface State {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+}
+
+for (const backend of ALL_BACKENDS) {
+  describe(`lifecycle on ${backend}`, { skip: missing(backend, 'busybox') }, () => {
+    const tmp = tempDir(`berth-life-${backend}-`);
+    const root = join(tmp.path, 'root');
+    const b = (args: string[], input?: string) => berthOk(root, ['--runtime', backend, ...args], { input });
+    const state = async (id: string): Promise<State> => {
+      const s = JSON.parse(await b(['state', id])) as State;
+      const invalid = checkState(s.status === 'paused' ? { ...s, status: 'running' } : s);
+      assert.equal(invalid, undefined, `state of ${id} violates the OCI state schema: ${invalid}`);
+      return s;
+    };
+    const backendIds = (): string[] => {
+      const out = execFileSync(backend, ['--root', join(root, backend), 'list', '-q'], { encoding: 'utf8' });
+      return out.split('\n').filter(Boolean);
+    };
+    let sleeper: string;
+
+    before(() => {
+      sleeper = makeBusyboxBundle(join(tmp.path, 'sleeper'), { args: ['sleep', '300'] });
+    });
+    after(async () => {
+      for (const id of readdirSync(join(root, 'containers'), { withFileTypes: false }).map(String)) {
+        await berth(['--root', root, 'delete', '--force', id]);
+      }
+      tmp.remove();
+    });
+
+    test('create, start, state with the real pid, exec, ps, pause, resume, kill, delete', async () => {
+      const id = `life-${backend}`;
+      const pidFile = join(tmp.path, 'life.pid');
+      await b(['create', '--bundle', sleeper, '--pid-file', pidFile, id]);
+      let s = await state(id);
+      assert.equal(s.status, 'created');
+      assert.equal(s.id, id);
+      assert.equal(s.bundle, sleeper);
+      assert.equal(s.rootfs, join(sleeper, 'rootfs'));
+      assert.equal(s.owner, 'root');
+      assert.ok(!Number.isNaN(Date.parse(s.created)));
+      assert.equal(Number(readFileSync(pidFile, 'utf8')), s.pid, 'pid file and state agree');
+      assert.ok(existsSync(`/proc/${s.pid}`), 'state pid is a live host process');
+      assert.deepEqual(backendIds(), [id], `${backend} keeps the container under berth's root`);
+
+      await b(['start', id]);
+      s = await state(id);
+      assert.equal(s.status, 'running');
+      assert.match(readFileSync(`/proc/${s.pid}/cmdline`, 'utf8'), /^sleep\x00300/);
+
+      assert.equal(await b(['exec', id, 'sh', '-c', 'echo exec:$FOO:$(pwd)']), 'exec::/\n');
+      assert.equal(await b(['exec', '--env', 'FOO=bar', '--cwd', '/tmp', id, 'sh', '-c', 'echo exec:$FOO:$(pwd)']), 'exec:bar:/tmp\n');
+      const exit = await berth(['--root', root, 'exec', id, 'sh', '-c', 'exit 7']);
+      assert.equal(exit.code, 7, 'a foreground exec exits with the process code');
+
+      const processFile = join(tmp.path, 'process.json');
+      writeFileSync(processFile, JSON.stringify({ args: ['sleep', '200'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }));
+      const execPid = join(tmp.path, 'exec.pid');
+      await b(['exec', '--process', processFile, '--detach', '--pid-file', execPid, id]);
+      const detachedPid = Number(readFileSync(execPid, 'utf8'));
+      assert.ok(existsSync(`/proc/${detachedPid}`), 'detached exec process is alive');
+
+      const pids = JSON.parse(await b(['ps', '--format', 'json', id])) as number[];
+      assert.ok(pids.includes(s.pid) && pids.includes(detachedPid), `ps lists init and exec: ${pids}`);
+      const table = await b(['ps', id]);
+      assert.match(table, /^PID\s+CMD/);
+      assert.match(table, /sleep 200/);
+
+      await b(['pause', id]);
+      assert.equal((await state(id)).status, 'paused');
+      const listed = JSON.parse(await b(['list', '--format', 'json'])) as Array<{ id: string; status: string; backend: string }>;
+      assert.deepEqual(listed.find((e) => e.id === id)?.status, 'paused');
+      await b(['resume', id]);
+      assert.equal((await state(id)).status, 'running');
+
+      const del = await berth(['--root', root, 'delete', id]);
+      assert.equal(del.code, 5, 'delete of a running container without --force fails');
+      assert.equal((await state(id)).status, 'running');
+
+      await b(['kill', id, 'KILL']);
+      await waitFor('container to stop', async () => (await state(id)).status === 'stopped');
+      assert.equal((await state(id)).pid, 0);
+      await b(['delete', id]);
+      assert.equal((await berth(['--root', root, 'state', id])).code, 4);
+      assert.deepEqual(backendIds(), []);
+      assert.ok(!existsSync(join(root, 'containers', id)), 'no record left');
+    });
+
+    test('kill takes names and numbers; --all signals every process', async () => {
+      const id = `sig-${backend}`;
+      // An init that handles USR1 (pid 1 ignores signals it has no handler for).
+      const trap = makeBusyboxBundle(join(tmp.path, 'trap'), {
+        args: ['sh', '-c', 'trap "echo got-usr1 > /tmp/usr1" USR1; while true; do sleep 0.1; done'],
+        edit: (c) => (c.root.readonly = false),
+      });
+      await b(['run', '--detach', '--bundle', trap, id]);
+      await b(['kill', id, 'SIGUSR1']);
+      await waitFor('USR1 to be handled', async () => (await berth(['--root', root, 'exec', id, 'cat', '/tmp/usr1'])).stdout === 'got-usr1\n');
+      await b(['exec', id, 'rm', '/tmp/usr1']);
+      await b(['kill', id, '10']);
+      await waitFor('signal 10 (USR1) to be handled', async () => (await berth(['--root', root, 'exec', id, 'cat', '/tmp/usr1'])).stdout === 'got-usr1\n');
+      await b(['kill', '--all', id, '9']);
+      await waitFor('container to stop', async () => (await state(id)).status === 'stopped');
+      await b(['delete', id]);
+    });
+
+    test('update changes resource limits from a file and from stdin', async () => {
+      const id = `upd-${backend}`;
+      await b(['run', '--detach', '--bundle', sleeper, id]);
+      const { pid } = await state(id);
+      const pidsCgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => /:pids:/.test(l))
+        ?.split(':')[2];
+      assert.ok(pidsCgroup, 'container is in a pids cgroup');
+      const pidsMax = (): string => readFileSync(`/sys/fs/cgroup/pids${pidsCgroup}/pids.max`, 'utf8').trim();
+      const file = join(tmp.path, 'resources.json');
+      writeFileSync(file, JSON.stringify({ pids: { limit: 42 } }));
+      await b(['update', '--resources', file, id]);
+      assert.equal(pidsMax(), '42');
+      await b(['update', '--resources', '-', id], JSON.stringify({ pids: { limit: 17 } }));
+      assert.equal(pidsMax(), '17');
+      await b(['delete', '--force', id]);
+      assert.deepEqual(backendIds(), []);
+    });
+
+    test('stop uses the image stop signal, and KILL after the timeout', async () => {
+      const graceful = makeBusyboxBundle(join(tmp.path, 'graceful'), {
+        args: ['sh', '-c', 'trap "exit 0" USR2; while true; do sleep 0.1; done'],
+        annotations: { 'org.opencontainers.image.stopSignal': 'SIGUSR2' },
+      });
+      await b(['run', '--detach', '--bundle', graceful, `stop-g-${backend}`]);
+      let t0 = Date.now();
+      await b(['stop', '--timeout', '30', `stop-g-${backend}`]);
+      assert.ok(Date.now() - t0 < 10_000, 'stopped by its stop signal, long before the timeout');
+      assert.equal((await state(`stop-g-${backend}`)).status, 'stopped');
+
+      // sleep as pid 1 ignores TERM: only the KILL after the timeout stops it.
+      await b(['run', '--detach', '--bundle', sleeper, `stop-k-${backend}`]);
+      t0 = Date.now();
+      await b(['stop', '--timeout', '1', `stop-k-${backend}`]);
+      assert.ok(Date.now() - t0 >= 1000, 'waited for the timeout before KILL');
+      assert.equal((await state(`stop-k-${backend}`)).status, 'stopped');
+      await b(['delete', `stop-g-${backend}`]);
+      await b(['delete', `stop-k-${backend}`]);
+    });
+
+    test('run in the foreground returns the exit code and leaves nothing', async () => {
+      const bundle = makeBusyboxBundle(join(tmp.path, 'fg'), { args: ['sh', '-c', 'echo out-$(hostname); echo err >&2; exit 3'] });
+      const r = await berth(['--root', root, '--runtime', backend, 'run', '--bundle', bundle, `fg-${backend}`]);
+      assert.equal(r.code, 3);
+      assert.equal(r.stdout, 'out-berth-test\n');
+      assert.equal(r.stderr, 'err\n');
+      assert.equal((await berth(['--root', root, 'state', `fg-${backend}`])).code, 4);
+      assert.deepEqual(backendIds(), []);
+    });
+
+    test('delete --force removes a running container', async () => {
+      const id = `force-${backend}`;
+      await b(['run', '-d', '-b', sleeper, id]);
+      const { pid } = await state(id);
+      await b(['delete', '--force', id]);
+      await waitFor('init to die', () => !existsSync(`/proc/${pid}/cmdline`) || readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '');
+      assert.deepEqual(backendIds(), []);
+      assert.ok(!existsSync(join(root, 'containers', id)));
+    });
+
+    test('a create killed half-way is cleaned up by the next delete --force, and by the next create', async () => {
+      // A createRuntime hook keeps the backend busy, so berth can be killed mid-create.
+      const slow = makeBusyboxBundle(join(tmp.path, 'slow'), {
+        args: ['sleep', '300'],
+        edit: (c) => (c.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '1'] }] }),
+      });
+      for (const cleanup of ['delete --force', 'create'] as const) {
+        const id = `killed-${backend}-${cleanup.replace(/\W/g, '')}`;
+        const child = spawn(BERTH_BIN, ['--root', root, '--runtime', backend, 'create', '--bundle', slow, id], { stdio: 'ignore' });
+        await waitFor('the intent record', () => existsSync(join(root, 'containers', id, 'record.json')));
+        await new Promise((r) => setTimeout(r, 300));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.on('exit', r));
+        // The backend, orphaned, finishes its create.
+        await waitFor(`${backend} to finish creating`, () => backendIds().includes(id));
+        assert.equal((await state(id)).status, 'stopped', 'a killed create reads as stopped, not creating');
+        if (cleanup === 'delete --force') {
+          await b(['delete', '--force', id]);
+          assert.ok(!existsSync(join(root, 'containers', id)));
+        } else {
+          await b(['create', '--bundle', sleeper, id]);
+          assert.equal((await state(id)).status, 'created');
+          await b(['delete', '--force', id]);
+        }
+        assert.deepEqual(backendIds(), []);
+      }
+    });
+
+    test('concurrent verbs on one id serialize; different ids run in parallel', async () => {
+      const same = await Promise.all([1, 2, 3, 4].map(() => berth(['--root', root, '--runtime', backend, 'create', '-b', sleeper, `dup-${backend}`])));
+      assert.equal(same.filter((r) => r.code === 0).length, 1, 'exactly one create wins');
+      for (const r of same.filter((r) => r.code !== 0)) {
+        assert.equal(r.code, 5);
+        assert.match(r.stderr, /already exists/);
+      }
+      assert.equal((await state(`dup-${backend}`)).status, 'created');
+      const ids = [1, 2, 3].map((i) => `par-${backend}-${i}`);
+      const results = await Promise.all(ids.map((id) => berth(['--root', root, '--runtime', backend, 'create', '-b', sleeper, id])));
+      assert.deepEqual(results.map((r) => r.code), [0, 0, 0]);
+      for (const id of [...ids, `dup-${backend}`]) await b(['delete', '--force', id]);
+      assert.deepEqual(backendIds(), []);
+    });
+  });
+}
+
+describe('routing across backends', { skip: missing('crun', 'runc') }, () => {
+  test('rules choose the backend, the choice is recorded, and list shows every backend', async (t) => {
+    const tmp = tempDir('berth-route-');
+    t.after(tmp.remove);
+    const root = join(tmp.path, 'root');
+    const config = join(tmp.path, 'config.toml');
+    const bundle = makeBusyboxBundle(join(tmp.path, 'b'));
+    writeFileSync(config, 'default_runtime = "crun"\n[[routes]]\nid_glob = "legacy-*"\nruntime = "runc"\n');
+    const b = (args: string[]) => berthOk(root, ['--config', config, ...args]);
+    await b(['create', '-b', bundle, 'legacy-1']);
+    await b(['create', '-b', bundle, 'modern-1']);
+    const list = JSON.parse(await b(['list', '--format', 'json'])) as Array<{ id: string; backend: string }>;
+    assert.deepEqual(list.map((e) => [e.id, e.backend]), [['legacy-1', 'runc'], ['modern-1', 'crun']]);
+    const table = await b(['list']);
+    assert.match(table, /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\s+BACKEND$/m);
+    assert.match(table, /^legacy-1\s.*\brunc$/m);
+    // Later verbs follow the record, whatever the rules say now.
+    writeFileSync(config, 'default_runtime = "crun"\n[[routes]]\nid_regex = "^legacy-"\nruntime = "crun"\n');
+    await b(['start', 'legacy-1']);
+    const runcList = execFileSync('runc', ['--root', join(root, 'runc'), 'list', '-q'], { encoding: 'utf8' });
+    assert.equal(runcList.trim(), 'legacy-1');
+    const record = JSON.parse(readFileSync(join(root, 'containers', 'legacy-1', 'record.json'), 'utf8')) as { backend: string; backendReason: string };
+    assert.equal(record.backend, 'runc');
+    assert.match(record.backendReason, /id_glob "legacy-\*"/);
+    await b(['delete', '--force', 'legacy-1']);
+    await b(['delete', '--force', 'modern-1']);
+  });
+});
