@@ -7,6 +7,10 @@ import { configureLog } from '../core/log.js';
 
 const DEFAULT_ROOT = '/run/berth';
 
+// After the verb, -v/--version would be ambiguous (runc verbs use -v for nothing): global
+// options other than --version may follow the verb.
+const { version: _version, ...GLOBAL_OPTIONS_AFTER_VERB } = GLOBAL_OPTIONS;
+
 function toGlobals(o: Record<string, unknown>, base?: GlobalOptions): GlobalOptions {
   const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const format = str('log-format') ?? base?.logFormat ?? 'text';
@@ -27,6 +31,7 @@ function toGlobals(o: Record<string, unknown>, base?: GlobalOptions): GlobalOpti
 async function main(argv: string[]): Promise<number> {
   let globals: GlobalOptions = { root: DEFAULT_ROOT, log: undefined, logFormat: 'text', debug: false, systemdCgroup: false, runtime: undefined, config: undefined };
   let verb: string | undefined;
+  let id: string | undefined;
   try {
     // The log options come first so that even a usage error lands in the log.
     const head = parseOptions(argv, GLOBAL_OPTIONS, { stopAtOperand: true, context: 'berth' });
@@ -46,19 +51,20 @@ async function main(argv: string[]): Promise<number> {
     const spec = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
     if (!spec) throw new UsageError(`unknown verb "${name}" (see: berth help)`);
     // Global options are accepted after the verb too.
-    const parsed = parseOptions(rest, { ...GLOBAL_OPTIONS, ...spec.options }, { stopAtOperand: spec.stopAtOperand, context: name });
+    const parsed = parseOptions(rest, { ...GLOBAL_OPTIONS_AFTER_VERB, ...spec.options }, { stopAtOperand: spec.stopAtOperand, context: name });
     globals = toGlobals(parsed.options, globals);
     configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
     if (parsed.options.help === true) {
       process.stdout.write((await import('../cli/help.js')).verbHelp(name));
       return 0;
     }
+    id = parsed.operands[0];
     const ctx: VerbContext = { verb: name, globals, options: parsed.options, operands: parsed.operands };
     const handler = (await spec.load()).default;
     return (await handler(ctx)) ?? 0;
   } catch (err) {
     const { reportFailure } = await import('../cli/exit.js');
-    return reportFailure(err, verb, globals);
+    return reportFailure(err, { op: verb, id }, globals);
   }
 }
 

@@ -27,12 +27,12 @@ export function exitCodeFor(err: unknown): number {
   return err instanceof BerthError ? EXIT_CODES[err.code] : 1;
 }
 
-export async function reportFailure(err: unknown, verb: string | undefined, globals: Pick<GlobalOptions, 'log' | 'logFormat' | 'debug'>): Promise<number> {
+export async function reportFailure(err: unknown, where: { op: string | undefined; id: string | undefined }, globals: Pick<GlobalOptions, 'log' | 'logFormat' | 'debug'>): Promise<number> {
   const message = err instanceof Error ? err.message : String(err);
   const code = err instanceof BerthError ? err.code : 'BERTH_ERR_INTERNAL';
   if (globals.log !== undefined || globals.logFormat === 'json') {
     try {
-      await log('error', message, { op: verb, ...errorFields(err) });
+      await log('error', message, { ...where, ...errorFields(err) });
     } catch (logErr) {
       process.stderr.write(`berth: cannot write log: ${(logErr as Error).message}\n`);
     }

@@ -66,16 +66,3 @@ export function runTool(argv: readonly string[], options: RunToolOptions = {}): 
     if (child.stdin && options.input !== undefined) child.stdin.end(options.input);
   });
 }
-
-/** Like runTool, but a non-zero exit becomes a ToolError carrying the tool's stderr. */
-export async function runToolChecked(argv: readonly string[], options: RunToolOptions = {}): Promise<ToolResult> {
-  const result = await runTool(argv, options);
-  if (result.exitCode !== 0) {
-    const why = result.stderr.trim().split('\n').pop() || `exit ${result.exitCode ?? result.signal}`;
-    throw new ToolError(`${argv[0]} ${argv.slice(1, 2).join(' ')} failed: ${why}`, {
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-    });
-  }
-  return result;
-}

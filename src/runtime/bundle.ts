@@ -37,7 +37,9 @@ export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') || '(top level)';
-    const message = issue?.message === 'Required' ? `${where} is required` : `${where}: ${issue?.message ?? 'invalid'}`;
+    const text = issue?.message ?? 'invalid';
+    // Messages written in runtime-config.ts already name their field.
+    const message = text === 'Required' ? `${where} is required` : text.startsWith(where) ? text : `${where}: ${text}`;
     throw new InvalidBundleError(`${configPath} is not a valid OCI runtime config: ${message}`);
   }
   const config = parsed.data;
@@ -47,7 +49,8 @@ export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
   if (!isAbsolute(rootPath)) {
     // A relative root.path is relative to the bundle and must stay inside it.
     const rel = relative(path, rootfs);
-    if (rel === '' || rel === '..' || rel.startsWith('../')) {
+    if (rel === '') throw new InvalidBundleError(`root.path "${rootPath}" in ${configPath} names the bundle itself, not a root filesystem inside it`);
+    if (rel === '..' || rel.startsWith('../')) {
       throw new InvalidBundleError(`root.path "${rootPath}" in ${configPath} points outside the bundle`);
     }
   }

@@ -7,7 +7,7 @@ import { nowIso, sleep } from '../core/clock.js';
 import { ContainerExistsError, ContainerNotFoundError, InternalError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { errorFields, log } from '../core/log.js';
-import { RUNTIME_ANNOTATION } from '../core/oci/runtime-config.js';
+import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 import { readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { loadBundle } from './bundle.js';

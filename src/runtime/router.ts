@@ -3,6 +3,8 @@
 // is recorded with the container; later verbs never route again.
 import type { BerthConfig, RouteRule } from '../core/config.js';
 import { assertKnownBackend } from '../backends/registry.js';
+import { InvalidArgumentError, InvalidBundleError } from '../core/errors.js';
+import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 
 export interface RouteDecision {
   backend: string;
@@ -23,6 +25,8 @@ export function route(input: RouteInput): RouteDecision {
 }
 
 function decide({ id, override, annotation, config }: RouteInput): RouteDecision {
+  if (override === '') throw new InvalidArgumentError('--runtime must name a backend');
+  if (annotation === '') throw new InvalidBundleError(`annotation ${RUNTIME_ANNOTATION} must name a backend`);
   if (override) return { backend: override, reason: '--runtime flag' };
   if (annotation) return { backend: annotation, reason: 'bundle annotation run.berth.runtime' };
   for (const [i, rule] of config.routes.entries()) {

@@ -3,22 +3,33 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, ExecRequest } from '../backends/backend.js';
-import { openBackend } from '../backends/registry.js';
+import type { Backend, BackendCapabilities, ExecRequest } from '../backends/backend.js';
+import { BACKEND_NAMES, openBackend } from '../backends/registry.js';
 import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
-import { ContainerNotFoundError } from '../core/errors.js';
+import { BackendError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
 import { log, errorFields } from '../core/log.js';
-import { STOP_SIGNAL_ANNOTATION } from '../core/oci/runtime-config.js';
+import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
 
 
+
+/** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
+const KILL_WAIT_MS = 10_000;
+
+const REQUIRED_CAPABILITY: Partial<Record<Operation, keyof BackendCapabilities>> = {
+  pause: 'pause',
+  resume: 'pause',
+  exec: 'exec',
+  ps: 'ps',
+  update: 'update',
+};
 
 export interface RuntimeOptions {
   root: string;
@@ -57,7 +68,10 @@ export class Runtime {
   }
 
   config(): Promise<BerthConfig> {
-    this.configPromise ??= loadConfig(this.options.configPath).then((c) => c.config);
+    this.configPromise ??= loadConfig(this.options.configPath).then(({ config, source }) => {
+      assertConfigNamesKnown(config, source);
+      return config;
+    });
     return this.configPromise;
   }
 
@@ -147,8 +161,18 @@ export class Runtime {
   private guarded(op: Operation, id: string, act: (backend: Backend, record: ContainerRecord) => Promise<void>): Promise<void> {
     return this.withLocked(id, async (record, status) => {
       assertAllowed(op, id, status);
-      await act(await this.backend(record.backend), record);
+      await act(await this.capableBackend(record, op), record);
     });
+  }
+
+  /** The record's backend, if it declares it can do `op`. */
+  private async capableBackend(record: ContainerRecord, op: Operation): Promise<Backend> {
+    const backend = await this.backend(record.backend);
+    const needs = REQUIRED_CAPABILITY[op];
+    if (needs && !backend.capabilities[needs]) {
+      throw new UnsupportedError(`backend ${backend.name} cannot ${op} containers (container "${record.id}")`);
+    }
+    return backend;
   }
 
   start(id: string): Promise<void> {
@@ -183,7 +207,7 @@ export class Runtime {
   async ps(id: string): Promise<number[]> {
     const record = this.record(id);
     assertAllowed('ps', id, await this.statusOf(record));
-    return (await this.backend(record.backend)).ps(id);
+    return (await this.capableBackend(record, 'ps')).ps(id);
   }
 
   /**
@@ -204,20 +228,31 @@ export class Runtime {
     }
     await log('debug', 'stop timeout reached, sending KILL', { op: 'stop', id });
     await this.kill(id, parseSignal('KILL'), true);
-    while ((await this.statusOf(this.record(id))) !== 'stopped') await sleep(20);
+    const killDeadline = Date.now() + KILL_WAIT_MS;
+    while ((await this.statusOf(this.record(id))) !== 'stopped') {
+      if (Date.now() > killDeadline) throw new BackendError(`container "${id}" did not stop within ${KILL_WAIT_MS / 1000} s of SIGKILL`);
+      await sleep(20);
+    }
   }
 
   /**
    * Removes a stopped container (with force, any container), in the backend and on disk. A
    * record without a pid is what a killed create left behind: it is cleaned up too.
    */
-  delete(id: string, force: boolean): Promise<void> {
-    return this.withLocked(id, async (record, status) => {
-      if (!force) assertAllowed('delete', id, status);
-      const backend = await this.backend(record.backend);
-      await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
-      this.store.remove(id);
-    });
+  async delete(id: string, force: boolean): Promise<void> {
+    try {
+      await this.withLocked(id, async (record, status) => {
+        if (!force) assertAllowed('delete', id, status);
+        const backend = await this.backend(record.backend);
+        await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
+        this.store.remove(id);
+      });
+    } catch (err) {
+      // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim
+      // runs it after every task's delete and logs a warning otherwise.
+      if (force && err instanceof ContainerNotFoundError) return;
+      throw err;
+    }
   }
 
   async exec(req: ExecRequest): Promise<number> {
@@ -226,12 +261,12 @@ export class Runtime {
     // --env adds to the container's environment (runc's rule; crun would replace it), so the
     // same exec behaves the same on every backend.
     const env = req.env.length > 0 && !req.processFile ? [...containerEnv(record.bundle), ...req.env] : req.env;
-    return (await this.backend(record.backend)).exec({ ...req, env });
+    return (await this.capableBackend(record, 'exec')).exec({ ...req, env });
   }
 
   /** The default backend's own features document (or berth's description of it), annotated. */
   async features(): Promise<Record<string, unknown>> {
-    const name = (await this.config()).default_runtime;
+    const name = this.options.runtimeOverride ?? (await this.config()).default_runtime;
     const own = await (await this.backend(name)).features();
     const base = own ?? builtinFeatures();
     const annotations = { ...((base.annotations as Record<string, string> | undefined) ?? {}), ...berthAnnotations(name) };
@@ -265,5 +300,19 @@ function containerEnv(bundle: string): string[] {
     return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : [];
   } catch {
     return [];
+  }
+}
+
+/** A config that names a backend berth does not have is an error, wherever the name stands. */
+function assertConfigNamesKnown(config: BerthConfig, source: string | undefined): void {
+  const named = [
+    ['default_runtime', config.default_runtime],
+    ...config.routes.map((r, i) => [`routes.${i}.runtime`, r.runtime]),
+    ...Object.keys(config.runtimes).map((name) => [`runtimes.${name}`, name]),
+  ] as const;
+  for (const [where, name] of named) {
+    if (!BACKEND_NAMES.includes(name)) {
+      throw new InvalidConfigError(`config file ${source ?? '(defaults)'}: ${where} names unknown backend "${name}" (known backends: ${BACKEND_NAMES.join(', ')})`);
+    }
   }
 }

@@ -640,14 +640,15 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
     const c = freshCase();
     const config = configFile('default_runtime = "nope"\n');
     const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
-    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, runc');
+    // The config file itself is wrong: an invalid-input error that names the file and the key.
+    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, runc');
     assertNothingLeft(c);
   });
   test('a matching config route to "nope"', async () => {
     const c = freshCase();
     const config = configFile('default_runtime = "crun"\n[[routes]]\nid_glob = "web-*"\nruntime = "nope"\n');
     const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'web-1']);
-    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"');
+    assertFailure(r, INVALID, config, 'routes.0.runtime', 'unknown backend "nope"');
     assertNothingLeft(c);
   });
   test('the bundle annotation run.berth.runtime = "nope"', async () => {
@@ -656,6 +657,31 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
     makeBusyboxBundle(dir, { annotations: { 'run.berth.runtime': 'nope' } });
     const r = await run(c, ['create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
     assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"');
+    assertNothingLeft(c);
+  });
+});
+
+describe('empty backend names: an error, never the default', { skip: missing('crun', 'runc', 'busybox') }, () => {
+  test("--runtime ''", async () => {
+    const c = freshCase();
+    const r = await run(c, ['--runtime', '', 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, INVALID, '--runtime must name a backend');
+    assertNothingLeft(c);
+  });
+  test("the bundle annotation run.berth.runtime = ''", async () => {
+    const c = freshCase();
+    const dir = join(work.path, `bundle-${seq++}`);
+    makeBusyboxBundle(dir, { annotations: { 'run.berth.runtime': '' } });
+    const r = await run(c, ['create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, INVALID, 'run.berth.runtime must name a backend');
+    assertNothingLeft(c);
+  });
+  test('root.path "." names the bundle itself', async () => {
+    const c = freshCase();
+    const dir = join(work.path, `bundle-${seq++}`);
+    makeBusyboxBundle(dir, { edit: (cfg) => (cfg.root.path = '.') });
+    const r = await run(c, ['create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
+    assertFailure(r, INVALID, 'root.path "."', 'names the bundle itself');
     assertNothingLeft(c);
   });
 });

@@ -32,8 +32,3 @@ export const runtimeConfigSchema = z
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 export type ProcessConfig = z.infer<typeof processSchema>;
-
-/** Annotation (OCI image spec) carrying the image's stop signal into the bundle. */
-export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
-/** Annotation a bundle may use to ask for a backend (after --runtime, before config rules). */
-export const RUNTIME_ANNOTATION = 'run.berth.runtime';

@@ -1,0 +1,7 @@
+// Annotation keys berth reads from a bundle's config.json. Kept apart from the zod schema so
+// that verbs which only need the names (state, stop) do not load zod.
+
+/** Annotation (OCI image spec) carrying the image's stop signal into the bundle. */
+export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
+/** Annotation a bundle may use to ask for a backend (after --runtime, before config rules). */
+export const RUNTIME_ANNOTATION = 'run.berth.runtime';

@@ -1,0 +1,52 @@
+// Runtime against a fake backend (implementing the real Backend interface): capabilities are
+// consulted before the backend is called.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Backend } from '../../../src/backends/backend.js';
+import { UnsupportedError } from '../../../src/core/errors.js';
+import { readProcStat } from '../../../src/core/proc.js';
+import { Runtime } from '../../../src/runtime/runtime.js';
+import { tempDir } from '../../helpers/bundle.js';
+
+function fakeBackend(calls: string[]): Backend {
+  const note = (op: string) => async () => void calls.push(op);
+  return {
+    name: 'crun',
+    capabilities: { exec: false, pause: false, update: false, ps: false, consoleSocket: false },
+    create: note('create'),
+    start: note('start'),
+    runForeground: async () => 0,
+    kill: note('kill'),
+    delete: note('delete'),
+    pause: note('pause'),
+    resume: note('resume'),
+    exec: async () => (calls.push('exec'), 0),
+    ps: async () => (calls.push('ps'), []),
+    update: note('update'),
+    version: async () => 'fake',
+    features: async () => undefined,
+  };
+}
+
+test('operations a backend does not declare fail with BERTH_ERR_UNSUPPORTED, before the backend is called', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const runtime = new Runtime({ root: tmp.path, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: '/dev/null' });
+  const calls: string[] = [];
+  (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(fakeBackend(calls)));
+  // A running container whose "init" is this test process.
+  const { lock } = await runtime.store.lockForCreate('c1');
+  runtime.store.write({
+    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
+    created: new Date().toISOString(), owner: 'root', annotations: {},
+    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
+  });
+  lock.release();
+  for (const op of [() => runtime.pause('c1'), () => runtime.ps('c1'), () => runtime.update('c1', '{}'),
+    () => runtime.exec({ id: 'c1', processFile: undefined, args: ['true'], detach: false, pidFile: undefined, tty: false, consoleSocket: undefined, env: [], cwd: undefined, preserveFds: 0 })]) {
+    await assert.rejects(op(), (err: unknown) => err instanceof UnsupportedError && /backend crun cannot/.test(err.message));
+  }
+  assert.deepEqual(calls, []);
+  await runtime.kill('c1', { number: 0, name: '0' }, false);
+  assert.deepEqual(calls, ['kill'], 'kill needs no capability');
+});
