@@ -49,19 +49,20 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, act: (
   await log('debug', `backend ${decision.backend} chosen: ${decision.reason}`, { op: 'create', id, backend: decision.backend });
 
   const store = runtime.store;
-  const { lock, made } = await store.lockForCreate(id);
+  const lock = await store.lockForCreate(id);
   const revert = new Revert();
   try {
-    if (made) revert.add('container directory', () => store.remove(id));
     const existing = store.read(id);
+    // Whoever made the directory, the first to lock it owns it: a create that finds a live
+    // record must not touch it (it may have made the directory, then lost the race to lock).
+    if (existing?.pid !== undefined) throw new ContainerExistsError(id);
     if (existing) {
-      if (existing.pid !== undefined) throw new ContainerExistsError(id);
       // A create that was killed before it recorded a pid: clear what it left, then go on.
       await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
       await (await runtime.backend(existing.backend)).delete(id, true);
       store.removeRecord(id);
-      if (!made) revert.add('container directory', () => store.remove(id));
     }
+    revert.add('container directory', () => store.remove(id));
     store.removeStaleTemps(id);
 
     const record: ContainerRecord = {

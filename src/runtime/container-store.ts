@@ -75,22 +75,16 @@ export class ContainerStore {
   }
 
   /**
-   * Makes the container's directory (if needed) and locks it. `made` says whether this call
-   * made it, so a failed create knows whether to remove it.
+   * Makes the container's directory (if needed) and locks it. Who made the directory does not
+   * matter: whoever holds the lock decides, from the record, whether the container exists.
    */
-  async lockForCreate(id: string): Promise<{ lock: Lock; made: boolean }> {
+  async lockForCreate(id: string): Promise<Lock> {
     mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
     for (;;) {
-      let made = true;
-      try {
-        mkdirSync(this.dir(id), { mode: 0o700 });
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        made = false;
-      }
+      mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
       const lock = await this.lock(id);
-      if (lock) return { lock, made };
-      // Removed between mkdir and lock by a concurrent delete: try again.
+      if (lock) return lock;
+      // Removed between mkdir and lock by a failed create or a delete: try again.
     }
   }
 

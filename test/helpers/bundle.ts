@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultRuntimeConfig } from '../../src/core/oci/default-spec.js';
 
 export const BUSYBOX = '/bin/busybox';
 
@@ -28,38 +29,14 @@ export interface BundleOptions {
   edit?: (config: Record<string, any>) => void;
 }
 
-/** The config runc's `spec` writes, with terminal off and busybox-friendly args. */
+/** What `berth spec` writes (runc's defaults), with terminal off, busybox-friendly args and a /tmp. */
 export function busyboxConfig(options: BundleOptions = {}): Record<string, any> {
-  const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
-  const config: Record<string, any> = {
-    ociVersion: '1.0.2',
-    process: {
-      terminal: options.terminal ?? false,
-      user: { uid: 0, gid: 0 },
-      args: options.args ?? ['sleep', '300'],
-      env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'TERM=xterm'],
-      cwd: '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: 'rootfs', readonly: true },
-    hostname: 'berth-test',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      maskedPaths: ['/proc/kcore', '/proc/keys', '/sys/firmware'],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-    },
-  };
+  const config: Record<string, any> = defaultRuntimeConfig();
+  config.process.terminal = options.terminal ?? false;
+  config.process.args = options.args ?? ['sleep', '300'];
+  config.process.env = ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'TERM=xterm'];
+  config.hostname = 'berth-test';
+  config.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
   if (options.annotations) config.annotations = options.annotations;
   options.edit?.(config);
   return config;

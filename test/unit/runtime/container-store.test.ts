@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InternalError } from '../../../src/core/errors.js';
+import type { Lock } from '../../../src/core/lock.js';
 import { ContainerStore, type ContainerRecord } from '../../../src/runtime/container-store.js';
 import { tempDir } from '../../helpers/bundle.js';
 
@@ -34,7 +35,7 @@ const tick = (ms: number) => new Promise((res) => setTimeout(res, ms));
 describe('ContainerStore records', () => {
   test('write then read gives the same record back', async () => {
     const store = freshStore();
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     try {
       const r = record('c1', { pid: 1234, pidStartTime: 99, started: true, paused: false });
       store.write(r);
@@ -51,7 +52,7 @@ describe('ContainerStore records', () => {
     const store = freshStore();
     assert.equal(store.containersDir, join(store.root, 'containers'));
     assert.equal(store.dir('c1'), join(store.root, 'containers', 'c1'));
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     lock.release();
     store.write(record('c1'));
     const path = join(store.root, 'containers/c1/record.json');
@@ -62,7 +63,7 @@ describe('ContainerStore records', () => {
 
   test('an atomic write leaves no temp file', async () => {
     const store = freshStore();
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     lock.release();
     for (let i = 0; i < 20; i++) store.write(record('c1', { pid: i + 1 }));
     assert.deepEqual(readdirSync(store.dir('c1')), ['record.json']);
@@ -72,7 +73,7 @@ describe('ContainerStore records', () => {
   test('reading a container that does not exist gives undefined', async () => {
     const store = freshStore();
     assert.equal(store.read('nope'), undefined, 'no containers dir at all');
-    const { lock } = await store.lockForCreate('empty');
+    const lock = await store.lockForCreate('empty');
     lock.release();
     assert.equal(store.read('empty'), undefined, 'a directory without record');
     writeFileSync(join(store.containersDir, 'afile'), 'x');
@@ -81,7 +82,7 @@ describe('ContainerStore records', () => {
 
   test('a corrupt record is an InternalError naming the file', async () => {
     const store = freshStore();
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     lock.release();
     writeFileSync(join(store.dir('c1'), 'record.json'), '{"version":1,');
     assert.throws(
@@ -92,7 +93,7 @@ describe('ContainerStore records', () => {
 
   test('removeRecord keeps the directory; remove takes everything', async () => {
     const store = freshStore();
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     lock.release();
     store.write(record('c1'));
     writeFileSync(join(store.dir('c1'), 'init.pid'), '1');
@@ -113,7 +114,7 @@ describe('ContainerStore.ids', () => {
 
   test('sorted, without dot entries', async () => {
     const store = freshStore();
-    for (const id of ['web-2', 'db', 'web-10', 'a']) (await store.lockForCreate(id)).lock.release();
+    for (const id of ['web-2', 'db', 'web-10', 'a']) (await store.lockForCreate(id)).release();
     mkdirSync(join(store.containersDir, '.trash'));
     writeFileSync(join(store.containersDir, '.x.tmp-1'), '');
     assert.deepEqual(store.ids(), ['a', 'db', 'web-10', 'web-2']);
@@ -123,7 +124,7 @@ describe('ContainerStore.ids', () => {
 describe('ContainerStore.removeStaleTemps', () => {
   test('removes only the temp files of atomic writes', async () => {
     const store = freshStore();
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     lock.release();
     store.write(record('c1'));
     const dir = store.dir('c1');
@@ -139,15 +140,14 @@ describe('ContainerStore.removeStaleTemps', () => {
 });
 
 describe('ContainerStore locks', () => {
-  test('lockForCreate makes the directory (made: true), then finds it (made: false)', async () => {
+  test('lockForCreate makes the directory, then finds it', async () => {
     const store = freshStore();
     const first = await store.lockForCreate('c1');
-    assert.equal(first.made, true);
     assert.ok(statSync(store.dir('c1')).isDirectory());
-    first.lock.release();
+    first.release();
     const second = await store.lockForCreate('c1');
-    assert.equal(second.made, false);
-    second.lock.release();
+    assert.ok(statSync(store.dir('c1')).isDirectory());
+    second.release();
   });
 
   test('lock of a container that does not exist gives undefined and creates nothing', async () => {
@@ -170,7 +170,7 @@ describe('ContainerStore locks', () => {
     await tick(100);
     assert.equal(bLocked, false, 'the second holder waits while the first holds the lock');
     events.push('a released');
-    a.lock.release();
+    a.release();
     const lockB = await b;
     assert.ok(lockB);
     assert.deepEqual(events, ['a locked', 'a released', 'b locked']);
@@ -180,19 +180,18 @@ describe('ContainerStore locks', () => {
   test('lockForCreate waits for lock, and lock waits for lockForCreate', async () => {
     const store = freshStore();
     const a = await store.lockForCreate('c1');
-    let second: { made: boolean } | undefined;
+    let second: Lock | undefined;
     const pending = store.lockForCreate('c1').then((r) => (second = r));
     await tick(80);
     assert.equal(second, undefined);
-    a.lock.release();
+    a.release();
     const b = await pending;
-    assert.equal(b.made, false);
 
     let third = false;
     const p3 = store.lock('c1').then((l) => ((third = true), l));
     await tick(80);
     assert.equal(third, false);
-    b.lock.release();
+    b.release();
     (await p3)!.release();
   });
 
@@ -202,7 +201,7 @@ describe('ContainerStore locks', () => {
     const waiting = store.lock('c1');
     await tick(50);
     store.remove('c1');
-    a.lock.release();
+    a.release();
     assert.equal(await waiting, undefined);
   });
 
@@ -212,16 +211,15 @@ describe('ContainerStore locks', () => {
     const waiting = store.lockForCreate('c1');
     await tick(50);
     store.remove('c1');
-    a.lock.release();
+    a.release();
     const b = await waiting;
-    assert.equal(b.made, true);
     assert.ok(statSync(store.dir('c1')).isDirectory());
-    b.lock.release();
+    b.release();
   });
 
   test('a released lock can be taken again at once', async () => {
     const store = freshStore();
-    (await store.lockForCreate('c1')).lock.release();
+    (await store.lockForCreate('c1')).release();
     for (let i = 0; i < 5; i++) {
       const l = await store.lock('c1');
       assert.ok(l);
@@ -234,13 +232,13 @@ describe('ContainerStore locks', () => {
     const a = await store.lockForCreate('a');
     const b = await Promise.race([store.lockForCreate('b'), tick(1000).then(() => undefined)]);
     assert.ok(b, 'lock of b was not blocked by a');
-    b.lock.release();
-    a.lock.release();
+    b.release();
+    a.release();
   });
 
   test('the containers directory itself is made with mode 0700', async () => {
     const store = freshStore();
-    (await store.lockForCreate('c1')).lock.release();
+    (await store.lockForCreate('c1')).release();
     assert.equal(statSync(store.containersDir).mode & 0o777, 0o700);
     rmSync(store.root, { recursive: true });
   });

@@ -35,7 +35,7 @@ test('operations a backend does not declare fail with BERTH_ERR_UNSUPPORTED, bef
   const calls: string[] = [];
   (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(fakeBackend(calls)));
   // A running container whose "init" is this test process.
-  const { lock } = await runtime.store.lockForCreate('c1');
+  const lock = await runtime.store.lockForCreate('c1');
   runtime.store.write({
     version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
     created: new Date().toISOString(), owner: 'root', annotations: {},

@@ -78,9 +78,10 @@ describe('deriveStatus', () => {
   });
 
   test('a zombie is stopped', async (t) => {
-    // sh starts `true` in the background, prints its pid and execs into sleep, which never
-    // reaps it: `true` stays a zombie until sleep dies.
-    const parent = spawn('/bin/sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // sh starts a short sleep in the background, prints its pid and execs into a long sleep,
+    // which never reaps it: the short one becomes a zombie when it ends. (It must outlive the
+    // exec: a child that ends first may be reaped by sh itself.)
+    const parent = spawn('/bin/sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     t.after(() => parent.kill('SIGKILL'));
     const zombiePid = await new Promise<number>((resolve, reject) => {
       let out = '';
@@ -91,7 +92,7 @@ describe('deriveStatus', () => {
       parent.on('error', reject);
     });
     let stat = readProcStat(zombiePid);
-    for (let i = 0; i < 200 && stat?.state !== 'Z'; i++) {
+    for (let i = 0; i < 500 && stat?.state !== 'Z'; i++) {
       await new Promise((res) => setTimeout(res, 10));
       stat = readProcStat(zombiePid);
     }
@@ -104,7 +105,7 @@ describe('deriveStatus', () => {
     const tmp = tempDir('berth-status-test-');
     t.after(() => tmp.remove());
     const store = new ContainerStore(tmp.path);
-    const { lock } = await store.lockForCreate('c1');
+    const lock = await store.lockForCreate('c1');
     store.write(record());
     try {
       assert.equal(await isDirectoryLocked(store.dir('c1')), true);
