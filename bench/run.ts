@@ -130,7 +130,7 @@ function markdown(outcomes: Outcome[], info: Array<[string, string]>, only: stri
     '```',
     '',
     'Scenarios are the modules in bench/scenarios/ (run in file-name order; the name is the file name). ' +
-      'The container scenarios need root, crun and runc (scripts/setup.sh). A scenario that fails is listed as ' +
+      'The container scenarios need root, crun and runc (scripts/install-deps.sh). A scenario that fails is listed as ' +
       'skipped with its error, and the others still run.',
     '',
   );
@@ -144,6 +144,19 @@ function markdown(outcomes: Outcome[], info: Array<[string, string]>, only: stri
     '- Mean and median per subject; **ratio = candidate ÷ baseline**, for the mean and for the median. Goals are ' +
       'judged on the median ratio, which a few noisy samples do not move; the mean is shown next to it.',
     '- Each scenario\'s notes give the spread (min, p25–p75, max) of every subject.',
+    '',
+  );
+  md.push(
+    '## Where a berth call spends its time',
+    '',
+    'Measured inside one process on the machine below (0.8.0), for a verb that changes a container ' +
+      '(`start`, `kill`, `delete`): Node.js start-up (`node -e 0`, about 110 ms here) dominates; then loading ' +
+      "berth's modules (about 20 ms; `state` and `--version` stop there, which is why they meet the start-up goal), " +
+      'koffi for the per-container flock (about 16 ms), the backend module (about 10 ms) and the backend call ' +
+      'itself (crun about 15 ms, runc about 55 ms). `create` also loads zod to validate the bundle (about 25 ms). ' +
+      'So berth adds roughly 150-200 ms to every runtime call a client makes, which is why the cycle and ' +
+      '`ctr run` ratios are large against crun, whose whole cycle costs less than Node\'s start-up. The ' +
+      'in-process libcrun backend (for long-lived callers) is the planned answer to the per-call cost.',
     '',
   );
   md.push('## Machine', '', '| | |', '|---|---|');

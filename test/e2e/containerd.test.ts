@@ -111,6 +111,18 @@ test('containerd runs containers through berth', { skip, timeout: 300_000 }, asy
       assert.equal((await berthContainers(cd)).has(id), false, `berth no longer knows ${id}`);
     });
 
+    await t.test(`${backend}: ctr run -t gets a terminal through the console socket`, async () => {
+      // ctr needs a terminal of its own for -t: script(1) gives it one. The shim passes berth
+      // --console-socket; the backend sends the pty master through it.
+      const id = `tty-${backend}`;
+      const ctr = ['ctr', '-a', cd.socket, '-n', cd.namespace, 'run', '-t', '--rm', ...runcBinary, image, id, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty'];
+      const r = await run('script', ['-qec', ctr.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null'], { timeoutMs: 30_000 });
+      assert.equal(r.code, 0, `ctr run -t failed: ${r.stdout} ${r.stderr}`);
+      assert.match(r.stdout, /\/dev\/pts\/\d+/);
+      assert.match(r.stdout, /stdin-is-a-tty/);
+      assert.equal((await berthContainers(cd)).has(id), false);
+    });
+
     await t.test(`${backend}: a failing create shows the backend's error through containerd`, async () => {
       const id = `badexec-${backend}`;
       const r = await cd.ctr(['run', '--rm', ...runcBinary, image, id, '/nonexistent-binary']);
