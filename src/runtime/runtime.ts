@@ -56,6 +56,8 @@ export interface OciState {
 
 export interface ListEntry extends OciState {
   backend: string;
+  /** Why the router chose that backend at create. */
+  backendReason: string;
 }
 
 export class Runtime {
@@ -135,7 +137,7 @@ export class Runtime {
     for (const id of this.store.ids()) {
       const record = this.store.read(id);
       if (!record) continue;
-      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend });
+      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend, backendReason: record.backendReason });
     }
     return out;
   }

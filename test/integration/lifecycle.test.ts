@@ -245,8 +245,11 @@ describe('routing across backends', { skip: missing('crun', 'runc') }, () => {
     const b = (args: string[]) => berthOk(root, ['--config', config, ...args]);
     await b(['create', '-b', bundle, 'legacy-1']);
     await b(['create', '-b', bundle, 'modern-1']);
-    const list = JSON.parse(await b(['list', '--format', 'json'])) as Array<{ id: string; backend: string }>;
-    assert.deepEqual(list.map((e) => [e.id, e.backend]), [['legacy-1', 'runc'], ['modern-1', 'crun']]);
+    const list = JSON.parse(await b(['list', '--format', 'json'])) as Array<{ id: string; backend: string; backendReason: string }>;
+    assert.deepEqual(list.map((e) => [e.id, e.backend, e.backendReason]), [
+      ['legacy-1', 'runc', 'config route #1 (id_glob "legacy-*")'],
+      ['modern-1', 'crun', 'configured default runtime'],
+    ]);
     const table = await b(['list']);
     assert.match(table, /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\s+BACKEND$/m);
     assert.match(table, /^legacy-1\s.*\brunc$/m);
