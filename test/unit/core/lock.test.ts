@@ -22,13 +22,14 @@ test('a lock held too long gives BERTH_ERR_BUSY naming what is locked', async (t
 test('the kernel drops the lock of a process that dies: no stale lock blocks the next holder', async (t) => {
   const tmp = tempDir();
   t.after(tmp.remove);
-  // flock(1) from util-linux takes the same kind of lock in another process (--close: its child
-  // sleep does not inherit it), and is then killed.
-  const holder = spawn('flock', ['--close', tmp.path, 'sleep', '30'], { stdio: 'ignore' });
+  // flock(1) from util-linux takes the same kind of lock in another process, which is then
+  // killed with its child (one process group), never unlocking.
+  const holder = spawn('flock', [tmp.path, 'sleep', '30'], { stdio: 'ignore', detached: true });
   for (let i = 0; i < 200 && !(await isDirectoryLocked(tmp.path)); i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(await isDirectoryLocked(tmp.path), true, 'the other process holds the lock');
-  holder.kill('SIGKILL');
-  await new Promise((r) => holder.on('exit', r));
+  const exited = new Promise((r) => holder.on('exit', r));
+  process.kill(-holder.pid!, 'SIGKILL');
+  await exited;
   const lock = await lockDirectory(tmp.path, { what: 'dir', timeoutMs: 2000 });
   assert.ok(lock, 'taken at once after the holder died');
   lock.release();
