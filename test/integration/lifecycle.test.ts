@@ -209,6 +209,16 @@ for (const backend of ALL_BACKENDS) {
       }
     });
 
+    test('--systemd-cgroup reaches the backend', { skip: existsSync('/run/systemd/system') ? 'systemd runs here: the backend would accept it' : undefined }, async () => {
+      // Without systemd as PID 1 the backend itself refuses the systemd cgroup manager: its own
+      // words prove the flag got there, and the failed create leaves nothing.
+      const r = await berth(['--root', root, '--runtime', backend, '--systemd-cgroup', 'create', '-b', sleeper, `sd-${backend}`]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, backend === 'crun' ? /sd-bus/ : /systemd not running/);
+      assert.equal((await berth(['--root', root, 'state', `sd-${backend}`])).code, 4);
+      assert.deepEqual(backendIds(), []);
+    });
+
     test('concurrent verbs on one id serialize; different ids run in parallel', async () => {
       // Several rounds: the losers of a race must leave the winner's container alone, whatever
       // the order in which they made the directory and took the lock.
