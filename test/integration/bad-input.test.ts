@@ -2,14 +2,13 @@
 // stderr naming the problem, exits with the documented code (cli/exit.ts), and leaves nothing
 // behind — no record, no backend container, no temp file, no pid file.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, berthOk, type BerthResult } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, missing } from '../helpers/host.js';
-import { BERTH_BIN } from '../helpers/paths.js';
 
 type Backend = (typeof ALL_BACKENDS)[number];
 
@@ -50,24 +49,9 @@ function run(c: Case, args: string[], env: NodeJS.ProcessEnv = baseEnv, input?: 
   return berth(['--root', c.root, ...args], { env, input });
 }
 
-/**
- * berth for the setup calls that make a container (create, run -d). The container inherits
- * berth's stdio, as with runc, so its output goes to a file: a pipe would stay open as long as
- * the container lives, and berth()'s wait for the pipes to close would never end.
- */
+/** berth for the setup calls that make a container (create, run -d): must succeed. */
 async function setup(c: Case, args: string[]): Promise<void> {
-  const outFile = join(c.dir, 'setup.out');
-  const fd = openSync(outFile, 'a');
-  try {
-    const child = spawn(BERTH_BIN, ['--root', c.root, ...args], { env: baseEnv, stdio: ['ignore', fd, fd] });
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (exitCode) => resolve(exitCode));
-    });
-    if (code !== 0) throw new Error(`berth ${args.join(' ')} exited ${code}: ${readFileSync(outFile, 'utf8').trim()}`);
-  } finally {
-    closeSync(fd);
-  }
+  await berthOk(c.root, args, { env: baseEnv });
 }
 
 /** One line, "berth: " and the key words; the documented exit code; nothing on stdout. */
