@@ -114,11 +114,13 @@ export async function startZfs(): Promise<ZfsDaemon> {
 
 /**
  * Pools of an earlier, killed test run (zfs-fuse remembers them in /var/lib/zfs/zpool.cache even
- * when their file is gone): destroy them, by the test prefix only.
+ * when their file is gone): destroy them. Only test pools (`berthtest-<pid>-<n>`) whose creating
+ * process is gone: a test run in another checkout may be using the same daemon.
  */
 async function removeStaleTestPools(cli: ZfsCli): Promise<void> {
   for (const pool of await cli.poolList()) {
-    if (!pool.startsWith(TEST_POOL_PREFIX)) continue;
+    const m = new RegExp(`^${TEST_POOL_PREFIX}(\\d+)-\\d+$`).exec(pool);
+    if (!m || alive(Number(m[1]))) continue;
     const r = await runTool(['zpool', 'destroy', '-f', pool]);
     if (r.exitCode !== 0) await runTool(['zpool', 'export', '-f', pool]);
   }

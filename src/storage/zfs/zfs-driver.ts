@@ -264,7 +264,8 @@ export class ZfsDriver implements StorageDriver {
       await this.cli.destroy(ds, { recursive: true });
     } catch (err) {
       if (zfsFailure(err) === 'has-clones') {
-        throw new StorageError(`template "${name}" still has container volumes cloned from it: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        const what = kind === 'image' ? `template "${name}" still has container volumes cloned from it` : `container volume "${name}" has snapshots that other datasets were cloned from`;
+        throw new StorageError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       throw this.translate(err, `cannot destroy ${ds}`, `${kind === 'image' ? 'template' : 'container volume'} "${name}" does not exist (no dataset ${ds})`);
     }

@@ -135,6 +135,7 @@ describe('parseGet and classifyZfsStderr', () => {
     const cases: Array<[string, string]> = [
       ["cannot destroy 'p/x': dataset is busy", 'busy'],
       ['umount: /m: target is busy.', 'busy'],
+      ["cannot unmount '/m/x': pool or dataset is busy", 'busy'], // OpenZFS 2.x
       ["cannot open 'p/x': dataset does not exist", 'missing'],
       ["cannot create 'q/x': no such pool 'q'", 'no-pool'],
       ["cannot create 'p/a/b': parent does not exist", 'missing-parent'],
