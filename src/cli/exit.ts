@@ -8,6 +8,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   BERTH_ERR_INTERNAL: 1,
   BERTH_ERR_BACKEND: 1,
   BERTH_ERR_TOOL: 1,
+  BERTH_ERR_STORAGE: 1,
   BERTH_ERR_USAGE: 2,
   BERTH_ERR_INVALID_ID: 3,
   BERTH_ERR_INVALID_BUNDLE: 3,
@@ -21,6 +22,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   BERTH_ERR_BACKEND_UNAVAILABLE: 6,
   BERTH_ERR_UNSUPPORTED: 6,
   BERTH_ERR_BUSY: 7,
+  BERTH_ERR_STORAGE_FULL: 8,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -21,16 +21,44 @@ const runtimeSchema = z
   })
   .strict();
 
+/** A ZFS dataset name: pool/child/…, no snapshot part, no empty components. */
+export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)*$/;
+
+export const DEFAULT_STORAGE_DIR = '/var/lib/berth/storage';
+
+const storageSchema = z
+  .object({
+    /** Which storage driver holds image templates and container volumes. */
+    driver: z.enum(['dir', 'zfs']).default('dir'),
+    /** The zfs driver's parent dataset (it must exist); required with driver = "zfs". */
+    dataset: z
+      .string()
+      .regex(DATASET_NAME, 'must be a ZFS dataset name such as "tank/berth" (no "@", no leading or trailing "/")')
+      .refine((d) => !d.split('/').some((c) => c === '.' || c === '..'), 'must not have "." or ".." components')
+      .optional(),
+    /** The dir driver's directory. */
+    dir: z
+      .string()
+      .refine((d) => d.startsWith('/'), 'must be an absolute path')
+      .default(DEFAULT_STORAGE_DIR),
+  })
+  .strict()
+  .refine((s) => s.driver !== 'zfs' || s.dataset !== undefined, {
+    message: 'driver = "zfs" needs a dataset (for example dataset = "tank/berth")',
+  });
+
 const configSchema = z
   .object({
     default_runtime: z.string().min(1).default('crun'),
     routes: z.array(routeSchema).default([]),
     runtimes: z.record(runtimeSchema).default({}),
+    storage: storageSchema.default({}),
   })
   .strict();
 
 export type BerthConfig = z.infer<typeof configSchema>;
 export type RouteRule = z.infer<typeof routeSchema>;
+export type StorageConfig = z.infer<typeof storageSchema>;
 
 export function parseConfig(text: string, path: string): BerthConfig {
   let raw: unknown;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidConfigError, errnoCode } from './errors.js';
 import type { BerthConfig } from './config-schema.js';
 
-export type { BerthConfig, RouteRule } from './config-schema.js';
+export type { BerthConfig, RouteRule, StorageConfig } from './config-schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/berth/config.toml';
 
@@ -15,7 +15,8 @@ export interface LoadedConfig {
 }
 
 export function defaultConfig(): BerthConfig {
-  return { default_runtime: 'crun', routes: [], runtimes: {} };
+  // Literal, so that reading no file never loads zod; the config test keeps it equal to the schema's defaults.
+  return { default_runtime: 'crun', routes: [], runtimes: {}, storage: { driver: 'dir', dir: '/var/lib/berth/storage' } };
 }
 
 /**

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'BERTH_ERR_BACKEND'
   | 'BERTH_ERR_BUSY'
   | 'BERTH_ERR_TOOL'
+  | 'BERTH_ERR_STORAGE'
+  | 'BERTH_ERR_STORAGE_FULL'
   | 'BERTH_ERR_INTERNAL';
 
 export class BerthError extends Error {
@@ -128,6 +130,34 @@ export class ToolError extends BerthError {
     super('BERTH_ERR_TOOL', message, { cause: details.cause });
     this.exitCode = details.exitCode;
     this.stderr = details.stderr;
+  }
+}
+
+/** A storage driver (zfs, dir) failed; the message names the volume or dataset and the tool's words. */
+export class StorageError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_STORAGE', message, options);
+  }
+}
+
+/** The pool or file system that holds berth's volumes has no space left. */
+export class StorageFullError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_STORAGE_FULL', message, options);
+  }
+}
+
+/** A storage volume (an image template, a container volume, a snapshot) that does not exist. */
+export class VolumeNotFoundError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_NOT_FOUND', message, options);
+  }
+}
+
+/** A storage volume or snapshot of that name already exists. */
+export class VolumeExistsError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_EXISTS', message, options);
   }
 }
 

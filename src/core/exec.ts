@@ -25,6 +25,9 @@ export interface RunToolOptions {
   forwardSignals?: boolean;
 }
 
+/** runTool's shape, for code that takes a fake in tests. */
+export type ToolRunner = (argv: readonly string[], options?: RunToolOptions) => Promise<ToolResult>;
+
 /** Runs argv[0] with the rest as arguments; resolves with the outcome, whatever the exit code. */
 export function runTool(argv: readonly string[], options: RunToolOptions = {}): Promise<ToolResult> {
   const [file, ...args] = argv;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from '../../../src/core/config.js';
-import { parseConfig } from '../../../src/core/config-schema.js';
+import { DEFAULT_STORAGE_DIR, parseConfig } from '../../../src/core/config-schema.js';
 import { InvalidConfigError } from '../../../src/core/errors.js';
 import { tempDir } from '../../helpers/bundle.js';
 
@@ -33,7 +33,12 @@ function invalid(text: string, ...fragments: string[]): void {
 describe('parseConfig', () => {
   test('an empty file means the defaults', () => {
     assert.deepEqual(parseConfig('', 'x'), defaultConfig());
-    assert.deepEqual(defaultConfig(), { default_runtime: 'crun', routes: [], runtimes: {} });
+    assert.deepEqual(defaultConfig(), {
+      default_runtime: 'crun',
+      routes: [],
+      runtimes: {},
+      storage: { driver: 'dir', dir: DEFAULT_STORAGE_DIR },
+    });
   });
 
   test('a full config', () => {
@@ -60,7 +65,30 @@ path = "/usr/local/bin/crun"
         { id_regex: '^db-[0-9]+$', runtime: 'runc' },
       ],
       runtimes: { crun: { path: '/usr/local/bin/crun' }, runc: {} },
+      storage: { driver: 'dir', dir: DEFAULT_STORAGE_DIR },
     });
+  });
+
+  test('[storage]: the dir driver by default, zfs with its parent dataset', () => {
+    assert.deepEqual(parseConfig('[storage]\n', 'x').storage, { driver: 'dir', dir: DEFAULT_STORAGE_DIR });
+    assert.deepEqual(parseConfig('[storage]\ndir = "/srv/berth"\n', 'x').storage, { driver: 'dir', dir: '/srv/berth' });
+    assert.deepEqual(parseConfig('[storage]\ndriver = "zfs"\ndataset = "tank/berth"\n', 'x').storage, {
+      driver: 'zfs',
+      dataset: 'tank/berth',
+      dir: DEFAULT_STORAGE_DIR,
+    });
+    assert.equal(parseConfig('[storage]\ndriver = "zfs"\ndataset = "rpool"\n', 'x').storage.dataset, 'rpool');
+    assert.equal(parseConfig('[storage]\ndriver = "zfs"\ndataset = "rpool/data/berth-1.x:y"\n', 'x').storage.dataset, 'rpool/data/berth-1.x:y');
+  });
+
+  test('[storage]: bad values', () => {
+    invalid('[storage]\ndriver = "btrfs"', 'storage.driver');
+    invalid('[storage]\ndriver = "zfs"', 'storage', 'driver = "zfs" needs a dataset');
+    for (const bad of ['', '/tank/berth', 'tank/berth/', 'tank//berth', 'tank/berth@snap', 'tank/../x', 'tank/a b']) {
+      invalid(`[storage]\ndriver = "zfs"\ndataset = ${JSON.stringify(bad)}`, 'storage.dataset');
+    }
+    invalid('[storage]\ndir = "relative/path"', 'storage.dir', 'absolute');
+    invalid('[storage]\ndriver = "dir"\npool = "x"', 'storage', "'pool'");
   });
 
   test('backend names are not checked here (the router does that, never falling back)', () => {

@@ -5,7 +5,7 @@ import { UnknownBackendError } from '../../../src/core/errors.js';
 import { globToRegExp, matches, route } from '../../../src/runtime/router.js';
 
 function config(routes: RouteRule[] = [], default_runtime = 'crun'): BerthConfig {
-  return { default_runtime, routes, runtimes: {} };
+  return { default_runtime, routes, runtimes: {}, storage: { driver: 'dir', dir: '/var/lib/berth/storage' } };
 }
 
 const rules: RouteRule[] = [
