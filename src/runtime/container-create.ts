@@ -12,7 +12,7 @@ import { readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { loadBundle } from './bundle.js';
 import type { ContainerRecord } from './container-store.js';
-import { route } from './router.js';
+import { resolveAuto, route } from './router.js';
 import type { Runtime } from './runtime.js';
 
 export interface CreateOptions {
@@ -39,29 +39,33 @@ interface Prepared {
 async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
   const id = validateContainerId(opts.id);
   const bundle = loadBundle(opts.bundle);
-  const decision = route({
-    id,
-    override: runtime.options.runtimeOverride,
-    annotation: bundle.config.annotations?.[RUNTIME_ANNOTATION],
-    config: await runtime.config(),
-  });
+  const decision = await resolveAuto(
+    route({
+      id,
+      override: runtime.options.runtimeOverride,
+      annotation: bundle.config.annotations?.[RUNTIME_ANNOTATION],
+      config: await runtime.config(),
+    }),
+    () => runtime.detection(),
+    (name) => runtime.backend(name),
+  );
   const backend = await runtime.backend(decision.backend);
   await log('debug', `backend ${decision.backend} chosen: ${decision.reason}`, { op: 'create', id, backend: decision.backend });
 
   const store = runtime.store;
-  const { lock, made } = await store.lockForCreate(id);
+  const { lock } = await store.lockForCreate(id);
   const revert = new Revert();
   try {
-    if (made) revert.add('container directory', () => store.remove(id));
     const existing = store.read(id);
     if (existing) {
+      // Whoever made the directory, a create that got the lock first owns it: leave it alone.
       if (existing.pid !== undefined) throw new ContainerExistsError(id);
       // A create that was killed before it recorded a pid: clear what it left, then go on.
       await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
       await (await runtime.backend(existing.backend)).delete(id, true);
       store.removeRecord(id);
-      if (!made) revert.add('container directory', () => store.remove(id));
     }
+    revert.add('container directory', () => store.remove(id));
     store.removeStaleTemps(id);
 
     const record: ContainerRecord = {

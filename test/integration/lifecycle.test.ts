@@ -26,8 +26,8 @@ interface State {
   annotations: Record<string, string>;
 }
 
-for (const backend of ALL_BACKENDS) {
-  describe(`lifecycle on ${backend}`, { skip: missing(backend, 'busybox') }, () => {
+for (const { name: backend, tool, skip } of ALL_BACKENDS) {
+  describe(`lifecycle on ${backend}`, { skip }, () => {
     const tmp = tempDir(`berth-life-${backend}-`);
     const root = join(tmp.path, 'root');
     const b = (args: string[], input?: string) => berthOk(root, ['--runtime', backend, ...args], { input });
@@ -38,7 +38,7 @@ for (const backend of ALL_BACKENDS) {
       return s;
     };
     const backendIds = (): string[] => {
-      const out = execFileSync(backend, ['--root', join(root, backend), 'list', '-q'], { encoding: 'utf8' });
+      const out = execFileSync(tool, ['--root', join(root, tool), 'list', '-q'], { encoding: 'utf8' });
       return out.split('\n').filter(Boolean);
     };
     let sleeper: string;
@@ -247,7 +247,8 @@ describe('routing across backends', { skip: missing('crun', 'runc') }, () => {
     await b(['create', '-b', bundle, 'legacy-1']);
     await b(['create', '-b', bundle, 'modern-1']);
     const list = JSON.parse(await b(['list', '--format', 'json'])) as Array<{ id: string; backend: string }>;
-    assert.deepEqual(list.map((e) => [e.id, e.backend]), [['legacy-1', 'runc'], ['modern-1', 'crun']]);
+    // The default, crun (auto), is recorded as what it resolved to.
+    assert.deepEqual(list.map((e) => [e.id, e.backend.replace(/^crun-(abi|cli)$/, 'crun (auto)')]), [['legacy-1', 'runc'], ['modern-1', 'crun (auto)']]);
     const table = await b(['list']);
     assert.match(table, /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\s+BACKEND$/m);
     assert.match(table, /^legacy-1\s.*\brunc$/m);
