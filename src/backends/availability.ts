@@ -46,19 +46,23 @@ function binary(name: ConcreteBackend, tool: 'crun' | 'runc', configured: string
 
 export function detectHost(input: DetectionInput): HostDetection {
   const libcrun = detectLibcrun({ env: input.env, configPath: input.libcrunPath, cacheDir: input.cacheDir, systemPaths: input.systemPaths });
+  const crunCli = binary('crun-cli', 'crun', input.crunBinary, input.env);
   let abi: Availability;
-  if (libcrun.found) {
-    const f = libcrun.found;
-    abi = { name: 'crun-abi', usable: true, reason: `libcrun ${f.version} (${f.layout.name} layout) at ${f.path}, found by ${f.strategy}`, problem: undefined };
-  } else {
+  if (!libcrun.found) {
     const why = whyNoLibcrun(libcrun);
     abi = { name: 'crun-abi', usable: false, reason: why.reason, problem: why.problem };
+  } else if (!crunCli.usable) {
+    // crun-abi hands exec, pause, resume, ps, update and foreground run to the crun CLI.
+    abi = { name: 'crun-abi', usable: false, reason: `${crunCli.reason} (crun-abi needs it for the verbs it delegates)`, problem: 'binary-missing' };
+  } else {
+    const f = libcrun.found;
+    abi = { name: 'crun-abi', usable: true, reason: `libcrun ${f.version} (${f.layout.name} layout) at ${f.path}, found by ${f.strategy}`, problem: undefined };
   }
   return {
     libcrun,
     backends: {
       'crun-abi': abi,
-      'crun-cli': binary('crun-cli', 'crun', input.crunBinary, input.env),
+      'crun-cli': crunCli,
       runc: binary('runc', 'runc', input.runcBinary, input.env),
     },
   };

@@ -17,7 +17,8 @@ const factories: Record<string, Factory> = {
   crun: cli('crun', 'crun-cli'),
   'crun-abi': async (s) => {
     assertUsable('crun-abi', s);
-    throw new BackendUnavailableError('backend crun-abi is not usable: its driver is not built into this berth yet');
+    const found = detectionFor(s).libcrun.found!;
+    return (await import('./libcrun/libcrun-backend.js')).createLibcrunBackend(found, s);
   },
   'crun-cli': cli('crun', 'crun-cli'),
   runc: cli('runc', 'runc'),

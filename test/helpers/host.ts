@@ -13,6 +13,9 @@ export function missing(...bins: string[]): string | undefined {
   return gone.length ? `not installed: ${gone.join(', ')} (run scripts/install-deps.sh)` : undefined;
 }
 
+/** The libcrun that scripts/build-libcrun.sh builds (Debian ships none). */
+export const LIBCRUN_SO = join(REPO_ROOT, '.cache/libcrun/1.8.1/libcrun.so');
+
 export interface BackendCase {
   /** The name berth knows it by (--runtime). */
   name: string;
@@ -25,11 +28,10 @@ export interface BackendCase {
 /** The backends every parametrized suite runs against. */
 export const ALL_BACKENDS: readonly BackendCase[] = [
   { name: 'crun-cli', tool: 'crun', skip: missing('crun', 'busybox') },
+  { name: 'crun-abi', tool: 'crun', skip: missing('crun', 'busybox') ?? libcrunMissing() },
   { name: 'runc', tool: 'runc', skip: missing('runc', 'busybox') },
 ];
 
-/** The libcrun that scripts/build-libcrun.sh builds (Debian ships none). */
-export const LIBCRUN_SO = join(REPO_ROOT, '.cache/libcrun/1.8.1/libcrun.so');
 
 /** Undefined when the built libcrun.so is there; else the reason to skip. */
 export function libcrunMissing(): string | undefined {

@@ -2,7 +2,7 @@
 // suite, run once per backend.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
@@ -178,6 +178,25 @@ for (const { name: backend, tool, skip } of ALL_BACKENDS) {
       assert.equal(r.stderr, 'err\n');
       assert.equal((await berth(['--root', root, 'state', `fg-${backend}`])).code, 4);
       assert.deepEqual(backendIds(), []);
+    });
+
+    test('run --detach: the container writes to the stdout and stderr berth was given', async () => {
+      const id = `out-${backend}`;
+      const bundle = makeBusyboxBundle(join(tmp.path, 'out'), { args: ['sh', '-c', 'echo out-$(hostname); echo err >&2'] });
+      const outFile = join(tmp.path, 'out.stdout');
+      const errFile = join(tmp.path, 'out.stderr');
+      const [out, err] = [openSync(outFile, 'w'), openSync(errFile, 'w')];
+      try {
+        const child = spawn(BERTH_BIN, ['--root', root, '--runtime', backend, 'run', '--detach', '--bundle', bundle, id], { stdio: ['ignore', out, err] });
+        assert.equal(await new Promise((r) => child.on('exit', r)), 0, readFileSync(errFile, 'utf8'));
+      } finally {
+        closeSync(out);
+        closeSync(err);
+      }
+      await waitFor('the container to stop', async () => (await state(id)).status === 'stopped');
+      await b(['delete', id]);
+      assert.equal(readFileSync(outFile, 'utf8'), 'out-berth-test\n');
+      assert.equal(readFileSync(errFile, 'utf8'), 'err\n');
     });
 
     test('delete --force removes a running container', async () => {
