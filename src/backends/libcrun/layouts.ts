@@ -54,8 +54,12 @@ const CRUN_1_8: LibcrunLayout = {
     'libcrun_container_state',
     'libcrun_container_kill',
     'libcrun_container_killall',
+    'libcrun_container_pause',
+    'libcrun_container_unpause',
+    'libcrun_container_update',
     'libcrun_container_delete',
     'libcrun_error_release',
+    'libcrun_init_logging',
   ],
 };
 

@@ -1,5 +1,5 @@
-// crun-abi: create, start, kill and delete through libcrun (in the sealed worker, driver.ts);
-// everything else through the crun CLI, on purpose and said so here. Both keep their state in
+// crun-abi: create, start, kill, pause, resume, update and delete through libcrun (in the sealed
+// worker, driver.ts); everything else through the crun CLI, on purpose and said so here. Both keep their state in
 // <root>/crun, so the CLI sees the containers the library made. Errors read as the crun CLI
 // backend's do: `crun <verb> of container "<id>" failed: <libcrun's message>`.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -17,12 +17,10 @@ import { LibcrunCallError, startDriver, type LibcrunDriver } from './driver.js';
  */
 export const DELEGATED_TO_CLI = {
   runForeground: 'foreground run waits for the container and passes signals on: the worker would block in libcrun_container_run',
-  exec: 'exec needs libcrun_container_exec_with_options and its process struct, not declared for 1.8',
-  pause: 'pause/resume are not in the 1.8 layout',
-  resume: 'pause/resume are not in the 1.8 layout',
-  ps: 'ps reads the cgroup, which the CLI does',
-  update: 'update needs libcrun_container_update and the resources struct, not declared for 1.8',
+  exec: 'exec needs libcrun_container_exec_with_options and its process struct (not declared for 1.8), and a process that joins the container belongs in a runtime that re-execs itself sealed: the crun CLI does',
+  ps: 'ps lists the pids of the container cgroup (libcrun_container_read_pids is not declared for 1.8)',
   preserveFds: 'create --preserve-fds: the worker holds its IPC channel at fd 3',
+  handler: 'create of a bundle whose run.oci.handler annotation names a custom handler: the worker has no handler manager',
 } as const;
 
 const NOT_FOUND = /does not exist|not found|no such file/i;
@@ -53,6 +51,7 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
     capabilities: { exec: true, pause: true, update: true, ps: true, consoleSocket: true },
     async create(req: CreateRequest) {
       if (req.preserveFds > 0) return (await viaCli('preserveFds')).create(req);
+      if (namesHandler(req.bundle)) return (await viaCli('handler')).create(req);
       await call('create', req.id, 'create', {
         bundle: req.bundle,
         pidFile: req.pidFile,
@@ -82,11 +81,18 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
         throw err;
       }
     },
-    pause: async (id) => (await viaCli('pause')).pause(id),
-    resume: async (id) => (await viaCli('resume')).resume(id),
+    async pause(id) {
+      await call('pause', id, 'pause', {});
+    },
+    async resume(id) {
+      await call('resume', id, 'resume', {});
+    },
+    async update(id, resources) {
+      // The OCI LinuxResources JSON, as libcrun_container_update parses it (crun update -r reads the same).
+      await call('update', id, 'update', { resources });
+    },
     exec: async (req) => (await viaCli('exec')).exec(req),
     ps: async (id) => (await viaCli('ps')).ps(id),
-    update: async (id, resources) => (await viaCli('update')).update(id, resources),
     async version() {
       return `libcrun ${found.version} (${found.path}, ${found.layout.name} layout), worker pid ${driver.pid}`;
     },
@@ -94,6 +100,15 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
       return (await (cli ??= createOciCliBackend('crun', 'crun-cli', settings))).features();
     },
   };
+}
+
+function namesHandler(bundle: string): boolean {
+  try {
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, unknown> };
+    return config.annotations?.['run.oci.handler'] !== undefined;
+  } catch {
+    return false; // the library reports an unreadable config itself
+  }
 }
 
 /** For the benchmark and tests: the state JSON through the library, as `crun state` prints it. */

@@ -1,6 +1,6 @@
 // Messages between berth and its libcrun worker (Node IPC, one call at a time).
 
-export type WorkerOp = 'create' | 'start' | 'state' | 'kill' | 'delete' | 'adopt';
+export type WorkerOp = 'create' | 'start' | 'state' | 'kill' | 'pause' | 'resume' | 'update' | 'delete' | 'adopt';
 
 export interface WorkerRequest {
   seq: number;

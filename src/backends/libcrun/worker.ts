@@ -54,6 +54,9 @@ const start = fn(`int libcrun_container_start(${ContextPtr.name} ctx, const char
 const state = fn(`int libcrun_container_state(${ContextPtr.name} ctx, const char *id, void *out, _Out_ void **err)`);
 const kill = fn(`int libcrun_container_kill(${ContextPtr.name} ctx, const char *id, const char *signal, _Out_ void **err)`);
 const killall = fn(`int libcrun_container_killall(${ContextPtr.name} ctx, const char *id, const char *signal, _Out_ void **err)`);
+const pause = fn(`int libcrun_container_pause(${ContextPtr.name} ctx, const char *id, _Out_ void **err)`);
+const unpause = fn(`int libcrun_container_unpause(${ContextPtr.name} ctx, const char *id, _Out_ void **err)`);
+const update = fn(`int libcrun_container_update(${ContextPtr.name} ctx, const char *id, const char *content, size_t len, _Out_ void **err)`);
 const del = fn(`int libcrun_container_delete(${ContextPtr.name} ctx, void *def, const char *id, bool force, _Out_ void **err)`);
 const errorRelease = fn('int libcrun_error_release(_Inout_ void **err)');
 const initLogging = fn('int libcrun_init_logging(_Out_ void **handler, _Out_ void **arg, const char *id, const char *log, _Out_ void **err)');
@@ -211,6 +214,22 @@ const ops: Record<string, (a: Record<string, unknown>) => unknown> = {
     const err: unknown[] = [null];
     const f = a.all ? killall : kill;
     check(f(context(a as unknown as ContextInput), a.id, String(a.signal), err), err, 'libcrun_container_kill');
+    return undefined;
+  },
+  pause(a) {
+    const err: unknown[] = [null];
+    check(pause(context(a as unknown as ContextInput), a.id, err), err, 'libcrun_container_pause');
+    return undefined;
+  },
+  resume(a) {
+    const err: unknown[] = [null];
+    check(unpause(context(a as unknown as ContextInput), a.id, err), err, 'libcrun_container_unpause');
+    return undefined;
+  },
+  update(a) {
+    const err: unknown[] = [null];
+    const resources = String(a.resources);
+    check(update(context(a as unknown as ContextInput), a.id, resources, Buffer.byteLength(resources), err), err, 'libcrun_container_update');
     return undefined;
   },
   delete(a) {

@@ -162,3 +162,15 @@ describe('ELF reading and layouts', () => {
     for (const v of ['1.13', '1.9.0', '1.80.1', '2.8.1', '']) assert.equal(layoutFor(v), undefined, v);
   });
 });
+
+describe('the 1.8.x context layout', () => {
+  test('koffi lays libcrun_context_t out in 120 bytes with the fields at their C offsets', async () => {
+    const koffi = (await import('koffi')).default;
+    const layout = layoutFor('1.8.1')!;
+    const ctx = koffi.struct('test_libcrun_context_1_8', Object.fromEntries(layout.context));
+    assert.equal(koffi.sizeof(ctx), layout.contextSize);
+    // Offsets from container.h on x86-64: 7 pointers, 2 ints, 2 pointers, an int, 6 bools, then argv.
+    const offsets: Record<string, number> = { preserve_fds: 56, listen_fds: 60, output_handler: 64, fifo_exec_wait_fd: 80, systemd_cgroup: 84, no_subreaper: 86, no_pivot: 89, argv: 96, argc: 104, handler_manager: 112 };
+    for (const [field, offset] of Object.entries(offsets)) assert.equal(koffi.offsetof(ctx, field), offset, field);
+  });
+});
