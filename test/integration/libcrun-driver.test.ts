@@ -10,8 +10,10 @@ import { detectLibcrun } from '../../src/backends/libcrun/detect.js';
 import { LibcrunCallError, startDriver, type LibcrunDriver } from '../../src/backends/libcrun/driver.js';
 import { libcrunState } from '../../src/backends/libcrun/libcrun-backend.js';
 import { CRUN_MEMFD_SEALS } from '../../src/backends/libcrun/sealed-node.js';
+import { readProcStat } from '../../src/core/proc.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { LIBCRUN_SO, libcrunMissing, missing } from '../helpers/host.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('libcrun worker', { skip: missing('crun', 'busybox') ?? libcrunMissing() }, () => {
   const tmp = tempDir('berth-libcrun-');
@@ -55,8 +57,12 @@ describe('libcrun worker', { skip: missing('crun', 'busybox') ?? libcrunMissing(
     assert.equal(viaLib.pid, pid);
     await driver.call('start', { stateRoot, id: 'w1' });
     assert.equal(JSON.parse(await libcrunState(driver, stateRoot, 'w1')).status, 'running');
+    await driver.call('adopt', { pid });
     await driver.call('kill', { stateRoot, id: 'w1', signal: 'KILL', all: false });
-    await driver.call('delete', { stateRoot, id: 'w1', force: true });
+    // The init is the worker's child: it stays a zombie until the worker reaps it on delete.
+    await waitFor('the init to die', () => readProcStat(pid)?.state === 'Z');
+    await driver.call('delete', { stateRoot, id: 'w1', force: false });
+    assert.equal(readProcStat(pid), undefined, 'reaped: no zombie left behind in a long-lived worker');
     assert.equal(execFileSync('crun', ['--root', stateRoot, 'list', '-q'], { encoding: 'utf8' }), '');
   });
 
