@@ -71,6 +71,10 @@ EOF
 fi
 
 # --- 2. source and build dependencies ----------------------------------------------------------
+if ! command -v dpkg-source >/dev/null; then
+  say "installing dpkg-dev (apt-get source unpacks with dpkg-source)"
+  apt-get "${apt_opts[@]}" install -y --no-install-recommends dpkg-dev </dev/null >&2 || die "apt-get install dpkg-dev failed"
+fi
 build_root="$CACHE/build-$deb_version"
 src_dir=""
 [ -d "$build_root" ] && src_dir="$(find "$build_root" -maxdepth 1 -type d -name "crun-$upstream*" | head -n1)"
