@@ -3,7 +3,7 @@
 // reaching the caller.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readlinkSync, readFileSync } from 'node:fs';
+import { readlinkSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { detectLibcrun } from '../../src/backends/libcrun/detect.js';
@@ -11,6 +11,7 @@ import { LibcrunCallError, startDriver, type LibcrunDriver } from '../../src/bac
 import { libcrunState } from '../../src/backends/libcrun/libcrun-backend.js';
 import { CRUN_MEMFD_SEALS } from '../../src/backends/libcrun/sealed-node.js';
 import { readProcStat } from '../../src/core/proc.js';
+import { BackendUnavailableError } from '../../src/core/errors.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { LIBCRUN_SO, libcrunMissing, missing } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,6 +36,17 @@ describe('libcrun worker', { skip: missing('crun', 'busybox') ?? libcrunMissing(
     }
     driver?.close();
     tmp.remove();
+  });
+
+  test('a library that does not load in the worker: load failed, with the loader\'s words', async () => {
+    const textSo = join(tmp.path, 'libcrun.so');
+    writeFileSync(textSo, 'not a library\n');
+    const found = detectLibcrun({ env: { BERTH_LIBCRUN: LIBCRUN_SO }, configPath: undefined }).found!;
+    await assert.rejects(startDriver({ ...found, path: textSo }), (err: unknown) => {
+      assert.ok(err instanceof BackendUnavailableError, String(err));
+      assert.match(err.message, /^backend crun-abi is not usable: load failed: .*libcrun\.so/);
+      return true;
+    });
   });
 
   test('runs from a sealed memfd copy of node, once, with berth\'s stdio', () => {

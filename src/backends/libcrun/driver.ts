@@ -68,6 +68,9 @@ export async function startDriver(found: LibcrunFound): Promise<LibcrunDriver> {
   });
   child.on('exit', (code, signal) => {
     exited = `the libcrun worker exited (${signal ?? code})`;
+    const starting = pending.get(0);
+    if (starting) starting.reject(new BackendUnavailableError(`backend crun-abi is not usable: load failed: ${exited} before it was ready`));
+    pending.delete(0);
     for (const p of pending.values()) p.reject(new LibcrunCallError(exited, 0, exited));
     pending.clear();
   });
