@@ -45,10 +45,15 @@ export function benchBundle(scope: CleanupScope, prefix: string): string {
   return makeBusyboxBundle(join(tmp.path, 'bundle'), { args: CONTAINER_ARGS });
 }
 
+/** The berth backend that drives `backend`'s binary (crun itself is auto: it may pick libcrun). */
+export function berthName(backend: BackendName): string {
+  return backend === 'crun' ? 'crun-cli' : backend;
+}
+
 export function cycleDescription(backend: BackendName): string {
   return (
     `One container life cycle — \`create --bundle B ID\`, \`start ID\`, \`delete --force ID\` — timed as a whole ` +
-    `(three processes in a row). Candidate: \`berth --root R --runtime ${backend} …\` (berth's create/start/delete ` +
+    `(three processes in a row). Candidate: \`berth --root R --runtime ${berthName(backend)} …\` (berth's create/start/delete ` +
     `call \`${backend}\` in turn). Baseline: the same three calls to \`${backend} --root X …\` directly. Same busybox ` +
     `bundle (\`${CONTAINER_ARGS.join(' ')}\`, killed by \`delete --force\`), a fresh container id each iteration, ` +
     `both state roots in the same temp dir. The ratio is berth's whole per-cycle overhead: three Node start-ups, ` +
@@ -91,12 +96,12 @@ export async function cycleScenario(backend: BackendName): Promise<ScenarioResul
       finish: async (i) => void live.raw.delete(idOf('raw', i)),
     };
     const viaBerth: Subject = {
-      name: `berth --runtime ${backend}`,
+      name: `berth --runtime ${berthName(backend)}`,
       prepare: async (i) => void live.berth.add(idOf('berth', i)),
       run: async (i) => {
         const id = idOf('berth', i);
         const b = [BERTH_BIN, '--root', berthRoot];
-        await runCommand([...b, '--runtime', backend, 'create', '--bundle', bundle, id]);
+        await runCommand([...b, '--runtime', berthName(backend), 'create', '--bundle', bundle, id]);
         await runCommand([...b, 'start', id]);
         await runCommand([...b, 'delete', '--force', id]);
       },

@@ -77,6 +77,7 @@ node --input-type=module -e "
   if (getpid() !== process.pid) throw new Error('koffi call into libc returned a wrong pid');
 " || die "koffi (native FFI module) does not load: try 'rm -rf node_modules && npm ci'"
 say "koffi loads and calls into libc"
+scripts/build-libcrun.sh >/dev/null || die "building libcrun.so for the crun-abi backend failed (scripts/build-libcrun.sh)"
 
 # --- build -------------------------------------------------------------------------------------
 say "building (npm run build)"

@@ -10,7 +10,7 @@ import type { ScenarioResult } from '../scenario.js';
 
 export const description =
   'berth\'s per-invocation cost. Candidates: `berth --version` (argument parsing and the lazily loaded ' +
-  'version module only) and `berth --root R state ID` of an existing container (created with `--runtime crun`, ' +
+  'version module only) and `berth --root R state ID` of an existing container (created with `--runtime crun-cli`, ' +
   'so reading its state touches its record and /proc only, no backend process). Baseline: `node -e 0`, the ' +
   'floor for any Node CLI. Each run is one process spawned and waited for, via bin/berth ' +
   '(`#!/usr/bin/env node`) as a user or containerd would run it.';
@@ -26,7 +26,7 @@ export async function run(): Promise<ScenarioResult> {
     const root = join(bundle, '..', 'root');
     const id = `bench-startup-${process.pid}`;
     scope.add(`container ${id}`, () => forceRemoveBerthContainer(root, id, 'crun'));
-    await runCommand([BERTH_BIN, '--root', root, '--runtime', 'crun', 'create', '--bundle', bundle, id]);
+    await runCommand([BERTH_BIN, '--root', root, '--runtime', 'crun-cli', 'create', '--bundle', bundle, id]);
     const state = JSON.parse(await berthOk(root, ['state', id])) as { status?: string };
     if (state.status !== 'created') throw new Error(`container ${id} is ${state.status}, expected created`);
 

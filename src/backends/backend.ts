@@ -15,8 +15,13 @@ export interface BackendSettings {
   root: string;
   debug: boolean;
   systemdCgroup: boolean;
-  /** Binary path from the config, if any. */
+  /** Binary path from the config, if any (for crun-abi: crun's, which it delegates to). */
   binaryPath: string | undefined;
+  /** `libcrun_path` from the config, if any. */
+  libcrunPath: string | undefined;
+  /** crun's and runc's binary paths from the config: detection reports on every backend. */
+  crunBinaryPath: string | undefined;
+  runcBinaryPath: string | undefined;
 }
 
 export interface CreateRequest {

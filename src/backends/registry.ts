@@ -1,18 +1,46 @@
 // Backend names → lazy factories. An unknown name is an error, never a fallback.
-import { UnknownBackendError } from '../core/errors.js';
+//
+// `crun` has two meanings. For a new container it is "auto": the router resolves it to the first
+// usable of crun-abi, crun-cli, runc (src/runtime/router.ts) and records that name. A record that
+// already says `crun` (written before crun-abi existed) was made by the crun CLI: opening `crun`
+// gives the crun CLI backend.
+import { BackendUnavailableError, UnknownBackendError } from '../core/errors.js';
+import { hostDetection, type ConcreteBackend, type HostDetection } from './availability.js';
 import type { Backend, BackendSettings } from './backend.js';
 
 type Factory = (settings: BackendSettings) => Promise<Backend>;
 
+const cli = (tool: 'crun' | 'runc', name: string): Factory => async (s) =>
+  (await import('./oci-cli/oci-cli-backend.js')).createOciCliBackend(tool, name, s);
+
 const factories: Record<string, Factory> = {
-  crun: async (s) => (await import('./oci-cli/oci-cli-backend.js')).createOciCliBackend('crun', s),
-  runc: async (s) => (await import('./oci-cli/oci-cli-backend.js')).createOciCliBackend('runc', s),
+  crun: cli('crun', 'crun-cli'),
+  'crun-abi': async (s) => {
+    assertUsable('crun-abi', s);
+    const found = detectionFor(s).libcrun.found!;
+    return (await import('./libcrun/libcrun-backend.js')).createLibcrunBackend(found, s);
+  },
+  'crun-cli': cli('crun', 'crun-cli'),
+  runc: cli('runc', 'runc'),
 };
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(factories);
 
+/** The name that means "choose for me" when a new container is routed. */
+export const AUTO_BACKEND = 'crun';
+
 export function assertKnownBackend(name: string): void {
   if (!Object.hasOwn(factories, name)) throw new UnknownBackendError(name, BACKEND_NAMES);
+}
+
+export function detectionFor(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): HostDetection {
+  return hostDetection({ env, libcrunPath: settings.libcrunPath, crunBinary: settings.crunBinaryPath, runcBinary: settings.runcBinaryPath });
+}
+
+/** A forced backend that this host cannot use is an error naming why, never a switch to another. */
+function assertUsable(name: ConcreteBackend, settings: BackendSettings): void {
+  const a = detectionFor(settings).backends[name];
+  if (!a.usable) throw new BackendUnavailableError(`backend ${name} is not usable: ${a.reason}`);
 }
 
 export async function openBackend(name: string, settings: BackendSettings): Promise<Backend> {

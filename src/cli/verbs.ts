@@ -18,7 +18,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   'log-format': { type: 'string', valueName: 'text|json', description: 'format of log lines (default text)' },
   debug: { type: 'boolean', description: 'log debug messages, and pass --debug to the backend' },
   'systemd-cgroup': { type: 'boolean', description: 'ask the backend to use the systemd cgroup manager' },
-  runtime: { type: 'string', valueName: 'NAME', description: 'backend for new containers (crun, runc), over every routing rule' },
+  runtime: { type: 'string', valueName: 'NAME', description: 'backend for new containers (crun = auto, crun-abi, crun-cli, runc), over every routing rule' },
   config: { type: 'string', valueName: 'FILE', description: 'config file (default $BERTH_CONFIG, then /etc/berth/config.toml)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', short: 'v', description: 'print the version' },
@@ -103,6 +103,12 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./spec.js'),
   },
   features: { summary: 'print what berth and its default backend support, as JSON', operands: '', options: { help }, load: () => import('./features.js') },
+  doctor: {
+    summary: 'check the host: cgroups, which backends are usable and why not, what crun (auto) chooses',
+    operands: '',
+    options: { format, help },
+    load: () => import('./doctor.js'),
+  },
   version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, load: () => import('./version.js') },
   help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, load: () => import('./help.js') },
 };

@@ -1,4 +1,4 @@
-import { BACKEND_NAMES } from '../backends/registry.js';
+import { AUTO_ORDER } from '../backends/availability.js';
 import { BERTH_VERSION, OCI_SPEC_VERSION } from '../core/version.js';
 import { noOperands, openRuntime, type VerbContext } from './context.js';
 
@@ -7,11 +7,11 @@ export function versionLines(): string {
   return `berth version ${BERTH_VERSION}\nspec: ${OCI_SPEC_VERSION}\n`;
 }
 
-/** `version` adds each backend's version, or why it is unavailable. */
+/** `version` adds each backend's version, or why it is unavailable (`crun` is only a name for one of them). */
 export default async function version(ctx: VerbContext): Promise<void> {
   noOperands(ctx);
   const runtime = await openRuntime(ctx);
   let out = versionLines();
-  for (const name of BACKEND_NAMES) out += `${name}: ${await runtime.backendVersion(name)}\n`;
+  for (const name of AUTO_ORDER) out += `${name}: ${await runtime.backendVersion(name)}\n`;
   process.stdout.write(out);
 }

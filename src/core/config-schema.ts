@@ -50,6 +50,8 @@ const storageSchema = z
 const configSchema = z
   .object({
     default_runtime: z.string().min(1).default('crun'),
+    /** A libcrun.so for the crun-abi backend; default: $BERTH_LIBCRUN, then the build cache, then system paths. */
+    libcrun_path: z.string().min(1).optional(),
     routes: z.array(routeSchema).default([]),
     runtimes: z.record(runtimeSchema).default({}),
     storage: storageSchema.default({}),

@@ -12,7 +12,7 @@ import { readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { loadBundle } from './bundle.js';
 import type { ContainerRecord } from './container-store.js';
-import { route } from './router.js';
+import { resolveAuto, route } from './router.js';
 import type { Runtime } from './runtime.js';
 
 export interface CreateOptions {
@@ -39,12 +39,17 @@ interface Prepared {
 async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
   const id = validateContainerId(opts.id);
   const bundle = loadBundle(opts.bundle);
-  const decision = route({
-    id,
-    override: runtime.options.runtimeOverride,
-    annotation: bundle.config.annotations?.[RUNTIME_ANNOTATION],
-    config: await runtime.config(),
-  });
+  const decision = await resolveAuto(
+    route({
+      id,
+      override: runtime.options.runtimeOverride,
+      annotation: bundle.config.annotations?.[RUNTIME_ANNOTATION],
+      config: await runtime.config(),
+    }),
+    () => runtime.detection(),
+    (name) => runtime.backend(name),
+    runtime.options.processModel,
+  );
   const backend = await runtime.backend(decision.backend);
   await log('debug', `backend ${decision.backend} chosen: ${decision.reason}`, { op: 'create', id, backend: decision.backend });
 

@@ -2,8 +2,9 @@
 // run.berth.runtime annotation, the config's ordered routes, the configured default. The answer
 // is recorded with the container; later verbs never route again.
 import type { BerthConfig, RouteRule } from '../core/config.js';
-import { assertKnownBackend } from '../backends/registry.js';
-import { InvalidArgumentError, InvalidBundleError } from '../core/errors.js';
+import { autoCandidates, skippedReasons, type Availability, type HostDetection, type ProcessModel } from '../backends/availability.js';
+import { AUTO_BACKEND, assertKnownBackend } from '../backends/registry.js';
+import { BackendUnavailableError, InvalidArgumentError, InvalidBundleError } from '../core/errors.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 
 export interface RouteDecision {
@@ -36,6 +37,40 @@ function decide({ id, override, annotation, config }: RouteInput): RouteDecision
     }
   }
   return { backend: config.default_runtime, reason: 'configured default runtime' };
+}
+
+/**
+ * `crun` (auto) becomes the first usable of crun-abi, crun-cli, runc; the reason says what was
+ * chosen and why each earlier one was passed over. `open` really opens a candidate: a library
+ * that the detection found but that fails to load (in the worker) is passed over too, with
+ * that reason. Any other name is returned as it is (opening it later fails if it is unusable).
+ */
+export async function resolveAuto(
+  decision: RouteDecision,
+  detection: HostDetection | (() => Promise<HostDetection>),
+  open: (name: string) => Promise<unknown>,
+  model: ProcessModel = 'long-lived',
+): Promise<RouteDecision> {
+  if (decision.backend !== AUTO_BACKEND) return decision;
+  const detected = typeof detection === 'function' ? await detection() : detection;
+  const skipped: Availability[] = [];
+  for (const a of autoCandidates(detected, model)) {
+    if (!a.usable) {
+      skipped.push(a);
+      continue;
+    }
+    try {
+      await open(a.name);
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError)) throw err;
+      skipped.push({ ...a, usable: false, reason: err.message });
+      continue;
+    }
+    const oneShot = model === 'one-shot' && a.name === 'crun-cli' ? ' (a one-shot command: faster than starting a libcrun worker)' : '';
+    const passed = skipped.length > 0 ? `; ${skippedReasons(skipped)}` : '';
+    return { backend: a.name, reason: `${decision.reason} named crun (auto): chose ${a.name}${oneShot}, ${a.reason}${passed}` };
+  }
+  throw new BackendUnavailableError(`${decision.reason} named crun (auto), and no backend is usable: ${skippedReasons(skipped)}`);
 }
 
 export function matches(rule: RouteRule, id: string): boolean {

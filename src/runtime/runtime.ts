@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, BackendCapabilities, ExecRequest } from '../backends/backend.js';
-import { BACKEND_NAMES, openBackend } from '../backends/registry.js';
+import type { Backend, BackendCapabilities, BackendSettings, ExecRequest } from '../backends/backend.js';
+import type { HostDetection, ProcessModel } from '../backends/availability.js';
+import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.js';
 import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
 import { BackendError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
@@ -39,6 +40,8 @@ export interface RuntimeOptions {
   runtimeOverride: string | undefined;
   /** --config */
   configPath: string | undefined;
+  /** The CLI is one-shot (one process per verb); what `crun` (auto) prefers depends on it. */
+  processModel?: ProcessModel;
 }
 
 /** OCI state, as runc prints it (plus runc's rootfs, created and owner). */
@@ -80,17 +83,15 @@ export class Runtime {
   async backend(name: string): Promise<Backend> {
     let b = this.backends.get(name);
     if (!b) {
-      b = this.config().then((config) =>
-        openBackend(name, {
-          root: this.options.root,
-          debug: this.options.debug,
-          systemdCgroup: this.options.systemdCgroup,
-          binaryPath: config.runtimes[name]?.path,
-        }),
-      );
+      b = this.config().then((config) => openBackend(name, backendSettings(this.options, config, name)));
       this.backends.set(name, b);
     }
     return b;
+  }
+
+  /** Which backends this host can use and why not (computed once per process). */
+  async detection(): Promise<HostDetection> {
+    return detectionFor(backendSettings(this.options, await this.config(), 'crun-cli'));
   }
 
   owner(): string {
@@ -292,6 +293,20 @@ export class Runtime {
       await log('warn', `could not remove container "${id}" from ${backend.name} after a failure`, { id, ...errorFields(err) });
     }
   }
+}
+
+/** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */
+function backendSettings(options: RuntimeOptions, config: BerthConfig, name: string): BackendSettings {
+  const crunBinary = config.runtimes['crun-cli']?.path ?? config.runtimes.crun?.path;
+  return {
+    root: options.root,
+    debug: options.debug,
+    systemdCgroup: options.systemdCgroup,
+    binaryPath: name === 'runc' ? config.runtimes.runc?.path : crunBinary,
+    libcrunPath: config.libcrun_path,
+    crunBinaryPath: crunBinary,
+    runcBinaryPath: config.runtimes.runc?.path,
+  };
 }
 
 /** process.env from the container's bundle config. */

@@ -10,7 +10,7 @@ import { berth, berthOk, type BerthResult } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, missing } from '../helpers/host.js';
 
-type Backend = (typeof ALL_BACKENDS)[number];
+type Backend = 'crun' | 'runc';
 
 // Exit codes of cli/exit.ts.
 const USAGE = 2;
@@ -93,7 +93,7 @@ function backendIds(root: string, backend: Backend): string[] {
 function assertNothingLeft(c: Case): void {
   const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/'].includes(p));
   assert.deepEqual(left, [], `left behind under ROOT: ${left.join(', ')}`);
-  for (const b of ALL_BACKENDS) assert.deepEqual(backendIds(c.root, b), [], `${b} still has containers`);
+  for (const { tool: b } of ALL_BACKENDS) assert.deepEqual(backendIds(c.root, b), [], `${b} still has containers`);
   assert.equal(existsSync(c.pidFile), false, 'pid file left behind');
 }
 
@@ -165,8 +165,10 @@ const VERBS_WITH_ID: Array<{ verb: string; args: (id: string, c: Case) => string
   { verb: 'update from stdin', args: (id) => ['update', '-r', '-', id], input: '{"pids":{"limit":100}}' },
 ];
 
-for (const backend of ALL_BACKENDS) {
-  const other: Backend = backend === 'crun' ? 'runc' : 'crun';
+for (const { name: backend, tool } of ALL_BACKENDS) {
+  // The other tool's backend, for the second create of a duplicate id.
+  const otherCase = ALL_BACKENDS.find((b) => b.tool !== tool)!;
+  const other: Backend = otherCase.tool;
   describe(`bad input on ${backend}`, { skip: missing('crun', 'runc', 'busybox') }, () => {
     /** create with --runtime BACKEND and a --pid-file; asserts the failure and that nothing is left. */
     async function createFails(bundle: string, id: string, code: number, ...words: Array<string | RegExp>): Promise<string> {
@@ -295,7 +297,7 @@ for (const backend of ALL_BACKENDS) {
         const r = await run(c, ['--runtime', backend, 'create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
         // The backend's stderr is the container's (inherited): berth's line is the last one.
         const last = r.stderr.trimEnd().split('\n').pop() ?? '';
-        assert.ok(last.startsWith(`berth: ${backend} create of container "c1" failed: `), r.stderr);
+        assert.ok(last.startsWith(`berth: ${tool} create of container "c1" failed: `), r.stderr);
         assert.ok(last.includes('nonexistent-program'), r.stderr);
         assert.equal(r.code, BACKEND_FAILED, r.stderr);
         assertNothingLeft(c);
@@ -303,7 +305,7 @@ for (const backend of ALL_BACKENDS) {
     });
 
     describe('duplicate id', () => {
-      for (const second of [backend, other]) {
+      for (const second of [backend, otherCase.name]) {
         test(`create twice (the second with --runtime ${second}): exit 5, the first untouched`, async () => {
           const c = freshCase();
           const firstPid = join(c.dir, 'first.pid');
@@ -323,9 +325,9 @@ for (const backend of ALL_BACKENDS) {
             assert.deepEqual(snapAfter, snapBefore, 'ROOT unchanged');
             assertNoTemps(c.root);
             assert.deepEqual(await status(c, 'dup'), stateBefore);
-            assert.deepEqual(backendIds(c.root, backend), ['dup']);
+            assert.deepEqual(backendIds(c.root, tool), ['dup']);
             assert.deepEqual(backendIds(c.root, other), []);
-            assert.equal(backendStatus(c, backend, 'dup'), 'created');
+            assert.equal(backendStatus(c, tool, 'dup'), 'created');
           } finally {
             await berth(['--root', c.root, 'delete', '--force', 'dup'], { env: baseEnv });
           }
@@ -400,7 +402,7 @@ for (const backend of ALL_BACKENDS) {
         const s = await status(c, id);
         assert.equal(s.status, 'running');
         assert.equal(s.pid, pid);
-        assert.equal(backendStatus(c, backend, id), 'running');
+        assert.equal(backendStatus(c, tool, id), 'running');
         process.kill(pid, 0); // still alive
       }
 
@@ -426,7 +428,7 @@ for (const backend of ALL_BACKENDS) {
       });
       test(`the ${backend} binary gone from PATH: kill cannot reach the backend`, async () => {
         const env = { ...baseEnv, PATH: nodeOnlyPath() };
-        await untouched(['kill', id, 'KILL'], env, BACKEND_UNUSABLE, `${backend} binary not found in PATH`, `apt-get install ${backend}`);
+        await untouched(['kill', id, 'KILL'], env, BACKEND_UNUSABLE, `${tool} binary not found in PATH`, `apt-get install ${tool}`);
       });
       test('update with resources that are not JSON', async () => {
         const file = join(c.dir, 'bad-resources.json');
@@ -441,16 +443,16 @@ for (const backend of ALL_BACKENDS) {
     describe('the backend binary is missing', () => {
       test('a configured path that does not exist', async () => {
         const c = freshCase();
-        const config = configFile(`[runtimes.${backend}]\npath = "/nonexistent/${backend}"\n`);
+        const config = configFile(`[runtimes.${tool}]\npath = "/nonexistent/${tool}"\n`);
         const r = await run(c, ['--config', config, '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
-        assertFailure(r, BACKEND_UNUSABLE, `${backend} binary /nonexistent/${backend}`, `runtimes.${backend}.path`, 'does not exist');
+        assertFailure(r, BACKEND_UNUSABLE, `${tool} binary /nonexistent/${tool}`, `runtimes.${tool}.path`, 'does not exist');
         assertNothingLeft(c);
       });
       test('not on PATH: the message names the backend and how to install it', async () => {
         const c = freshCase();
         const env = { ...baseEnv, PATH: nodeOnlyPath() };
         const r = await run(c, ['--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1'], env);
-        assertFailure(r, BACKEND_UNUSABLE, `${backend} binary not found in PATH`, `install it with "apt-get install ${backend}"`);
+        assertFailure(r, BACKEND_UNUSABLE, `${tool} binary not found in PATH`, `install it with "apt-get install ${tool}"`);
         assertNothingLeft(c);
       });
       test('not on PATH, chosen by the config default', async () => {
@@ -458,7 +460,7 @@ for (const backend of ALL_BACKENDS) {
         const env = { ...baseEnv, PATH: nodeOnlyPath() };
         const config = configFile(`default_runtime = "${backend}"\n`);
         const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1'], env);
-        assertFailure(r, BACKEND_UNUSABLE, `${backend} binary not found in PATH`, `apt-get install ${backend}`);
+        assertFailure(r, BACKEND_UNUSABLE, `${tool} binary not found in PATH`, `apt-get install ${tool}`);
         assertNothingLeft(c);
       });
     });
@@ -564,7 +566,7 @@ for (const backend of ALL_BACKENDS) {
         const last = readLog(logFile).at(-1)!;
         assert.equal(last.level, 'error');
         assert.equal(`berth: ${String(last.msg)}`, r.stderr.trimEnd().split('\n').pop());
-        assert.ok(String(last.msg).startsWith(`${backend} create of container "c1" failed`), String(last.msg));
+        assert.ok(String(last.msg).startsWith(`${tool} create of container "c1" failed`), String(last.msg));
         assertNothingLeft(c);
       });
 
@@ -611,7 +613,7 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
   test('--runtime nope', async () => {
     const c = freshCase();
     const r = await run(c, ['--runtime', 'nope', 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
-    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, runc');
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc');
     assertNothingLeft(c);
   });
   test('--runtime nope on run --detach', async () => {
@@ -625,7 +627,7 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
     const config = configFile('default_runtime = "nope"\n');
     const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
     // The config file itself is wrong: an invalid-input error that names the file and the key.
-    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, runc');
+    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc');
     assertNothingLeft(c);
   });
   test('a matching config route to "nope"', async () => {

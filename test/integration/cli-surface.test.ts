@@ -41,7 +41,8 @@ describe('version', () => {
   test('version adds each backend', { skip: missing('crun', 'runc') }, async () => {
     const r = await berth(['version']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^crun: crun version 1\.\d+.* \(\/.*crun\)$/m);
+    assert.match(r.stdout, /^crun-cli: crun version 1\.\d+.* \(\/.*crun\)$/m);
+    assert.match(r.stdout, /^crun-abi: /m);
     assert.match(r.stdout, /^runc: runc version 1\.\d+.* \(\/.*runc\)$/m);
   });
 });

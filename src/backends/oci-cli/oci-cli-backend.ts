@@ -1,5 +1,6 @@
 // crun and runc share one command line (runc's), so one wrapper drives both. Each keeps its
-// state in <berth root>/<backend name>, so containers of different backends never collide.
+// state in <berth root>/<tool name> (crun-cli and crun-abi share <root>/crun), so containers
+// of crun and runc never collide.
 // The runtime's errors are read from its JSON log (--log), because its stderr belongs to the
 // container whenever the container inherits it (create, run, exec).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,9 +17,14 @@ const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: tru
 /** Phrases crun and runc use for an id they do not know. */
 const NOT_FOUND = /does not exist|not found|no such file/i;
 
-export async function createOciCliBackend(name: 'crun' | 'runc', settings: BackendSettings): Promise<Backend> {
-  const binary = findRuntimeBinary(name, settings.binaryPath);
-  const stateDir = join(settings.root, name);
+/**
+ * `tool` is the binary (crun, runc), `backendName` the name berth knows the backend by
+ * (crun-cli, runc). Messages name the tool, as the tool's own messages would.
+ */
+export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: string, settings: BackendSettings): Promise<Backend> {
+  const name = tool;
+  const binary = findRuntimeBinary(tool, settings.binaryPath);
+  const stateDir = join(settings.root, tool);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   let callSeq = 0;
 
@@ -72,7 +78,7 @@ export async function createOciCliBackend(name: 'crun' | 'runc', settings: Backe
   }
 
   return {
-    name,
+    name: backendName,
     capabilities: CAPABILITIES,
     async create(req) {
       const c = await call(['create', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds });
