@@ -31,6 +31,7 @@ export async function openRuntime(ctx: VerbContext): Promise<Runtime> {
     systemdCgroup: ctx.globals.systemdCgroup,
     runtimeOverride: ctx.globals.runtime,
     configPath: ctx.globals.config,
+    journal: true,
   });
 }
 
