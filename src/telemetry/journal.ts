@@ -95,7 +95,8 @@ export function appendRecord(root: string, outcome: OperationOutcome, options: J
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
   let fd = openSync(join(dir, segmentName(seq)), flags, 0o600);
   try {
-    if (fstatSync(fd).size + line.length > segmentBytes && fstatSync(fd).size > 0) {
+    const size = fstatSync(fd).size;
+    if (size > 0 && size + line.length > segmentBytes) {
       // Two writers may both rotate: O_CREAT without O_EXCL lets the second join the first's segment.
       closeSync(fd);
       seq += 1;
