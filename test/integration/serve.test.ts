@@ -1,7 +1,8 @@
 // berth serve as a user runs it: the real CLI on a temp root, over HTTP. It keeps serving a
 // corrupted or truncated journal (and counts what it skipped), and SIGTERM stops it cleanly.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { appendRecord, journalDir, segmentName } from '../../src/telemetry/journal.js';
@@ -77,6 +78,30 @@ describe('berth serve', () => {
     assert.equal((await fetch(url + '/metrics', { headers: { authorization: 'Bearer not-in-the-log-4711' } })).status, 200);
     assert.equal(await daemon.stop(), 0);
     assert.doesNotMatch(daemon.output(), /not-in-the-log-4711/);
+  });
+
+  test('--listen unix:/PATH serves on a unix socket, removed again on SIGTERM', async () => {
+    const root = join(tmp.path, 'unix');
+    const sock = join(tmp.path, 'metrics.sock');
+    const daemon = startDaemon(BERTH_BIN, ['--root', root, 'serve', '--listen', `unix:${sock}`], join(tmp.path, 'unix.log'));
+    daemons.push(daemon);
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ socketPath: sock, path }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    await waitFor('berth serve on its unix socket', async () => ((await get('/readyz').catch(() => undefined))?.status === 200 ? true : undefined));
+    const r = await get('/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^berth_containers\{backend="crun",status="running"\} 0$/m);
+    assert.match(daemon.output(), new RegExp(`serving metrics on unix:${sock}`));
+    assert.equal(await daemon.stop(), 0);
+    assert.equal(existsSync(sock), false, 'the socket is removed');
   });
 
   test('a --listen without a host, or an unreadable token file, is refused before listening', async () => {
