@@ -32,6 +32,7 @@ export async function openRuntime(ctx: VerbContext): Promise<Runtime> {
     runtimeOverride: ctx.globals.runtime,
     configPath: ctx.globals.config,
     processModel: 'one-shot',
+    journal: true,
   });
 }
 

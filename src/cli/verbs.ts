@@ -109,6 +109,16 @@ export const VERBS: Record<string, VerbSpec> = {
     options: { format, help },
     load: () => import('./doctor.js'),
   },
+  serve: {
+    summary: 'serve Prometheus metrics (/metrics), /healthz and /readyz until SIGTERM',
+    operands: '',
+    options: {
+      listen: { type: 'string', valueName: 'ADDR', description: 'HOST:PORT, [IPV6]:PORT or unix:/PATH (default 127.0.0.1:9190)' },
+      'token-file': { type: 'string', valueName: 'FILE', description: 'require Authorization: Bearer <the token in FILE> on /metrics' },
+      help,
+    },
+    load: () => import('./serve.js'),
+  },
   version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, load: () => import('./version.js') },
   help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, load: () => import('./help.js') },
 };

@@ -13,7 +13,7 @@ import { Revert } from '../core/revert.js';
 import { loadBundle } from './bundle.js';
 import type { ContainerRecord } from './container-store.js';
 import { resolveAuto, route } from './router.js';
-import type { Runtime } from './runtime.js';
+import type { OperationSubject, Runtime } from './runtime.js';
 
 export interface CreateOptions {
   id: string;
@@ -36,7 +36,7 @@ interface Prepared {
  * to `act`, which talks to the backend. On any failure the backend container, the record and
  * the pid file are removed.
  */
-async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
+async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subject: OperationSubject, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
   const id = validateContainerId(opts.id);
   const bundle = loadBundle(opts.bundle);
   const decision = await resolveAuto(
@@ -50,6 +50,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, act: (
     (name) => runtime.backend(name),
     runtime.options.processModel,
   );
+  subject.backend = decision.backend;
   const backend = await runtime.backend(decision.backend);
   await log('debug', `backend ${decision.backend} chosen: ${decision.reason}`, { op: 'create', id, backend: decision.backend });
 
@@ -119,54 +120,62 @@ function withPid(record: ContainerRecord, pid: number): ContainerRecord {
 }
 
 export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<void> {
-  return withNewContainer(runtime, opts, async ({ backend, record, request }) => {
-    await backend.create(request);
-    runtime.store.write(withPid(record, readPidFile(request.pidFile)));
-  });
+  return runtime.observe('create', opts.id, (subject) =>
+    withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+      await backend.create(request);
+      runtime.store.write(withPid(record, readPidFile(request.pidFile)));
+    }),
+  );
 }
 
 /** run --detach: create, then start; a failed start removes the container again. */
 export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void> {
-  return withNewContainer(runtime, opts, async ({ backend, record, request }) => {
-    await backend.create(request);
-    const created = withPid(record, readPidFile(request.pidFile));
-    runtime.store.write(created);
-    await backend.start(request.id);
-    runtime.store.write({ ...created, started: true });
-  });
+  return runtime.observe('run', opts.id, (subject) =>
+    withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+      await backend.create(request);
+      const created = withPid(record, readPidFile(request.pidFile));
+      runtime.store.write(created);
+      await backend.start(request.id);
+      runtime.store.write({ ...created, started: true });
+    }),
+  );
 }
 
 /**
  * run in the foreground: the backend's own `run` keeps the container attached to berth's stdio
  * and hands back its exit code. The record carries the pid while it runs (so state, kill and ps
- * work from other processes) and is removed afterwards, as runc does.
+ * work from other processes) and is removed afterwards, as runc does. The published `run`
+ * operation ends when the container has started (or failed to): its exit code is the
+ * container's, not berth's.
  */
 export async function runForeground(runtime: Runtime, opts: CreateOptions): Promise<number> {
   let exit: Promise<number> | undefined;
-  await withNewContainer(runtime, opts, async ({ backend, record, request }) => {
-    exit = backend.runForeground(request);
-    let failed: unknown;
-    exit.catch((err) => (failed = err ?? new Error('run failed')));
-    // Wait for the pid (or an early failure), record it, then let go of the lock.
-    for (;;) {
-      if (failed) throw failed;
-      let pid: number | undefined;
-      try {
-        pid = readPidFile(request.pidFile);
-      } catch {
-        pid = undefined;
+  await runtime.observe('run', opts.id, (subject) =>
+    withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+      exit = backend.runForeground(request);
+      let failed: unknown;
+      exit.catch((err) => (failed = err ?? new Error('run failed')));
+      // Wait for the pid (or an early failure), record it, then let go of the lock.
+      for (;;) {
+        if (failed) throw failed;
+        let pid: number | undefined;
+        try {
+          pid = readPidFile(request.pidFile);
+        } catch {
+          pid = undefined;
+        }
+        if (pid !== undefined) {
+          runtime.store.write({ ...withPid(record, pid), started: true });
+          return;
+        }
+        const settled = await Promise.race([exit.then(() => true, () => true), sleep(5).then(() => false)]);
+        if (settled) {
+          await exit; // throws the backend's error, if any
+          return; // exited before the pid could be read: nothing to record
+        }
       }
-      if (pid !== undefined) {
-        runtime.store.write({ ...withPid(record, pid), started: true });
-        return;
-      }
-      const settled = await Promise.race([exit.then(() => true, () => true), sleep(5).then(() => false)]);
-      if (settled) {
-        await exit; // throws the backend's error, if any
-        return; // exited before the pid could be read: nothing to record
-      }
-    }
-  });
+    }),
+  );
   const code = await exit!;
   try {
     await runtime.withLocked(opts.id, async (record) => {

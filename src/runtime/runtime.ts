@@ -8,7 +8,8 @@ import type { HostDetection, ProcessModel } from '../backends/availability.js';
 import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.js';
 import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
-import { BackendError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
+import type { OperationOutcome } from '../core/channels.js';
+import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
@@ -18,8 +19,6 @@ import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
-
-
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
 const KILL_WAIT_MS = 10_000;
@@ -42,6 +41,13 @@ export interface RuntimeOptions {
   configPath: string | undefined;
   /** The CLI is one-shot (one process per verb); what `crun` (auto) prefers depends on it. */
   processModel?: ProcessModel;
+  /** Append each operation's outcome to <root>/journal (the CLI does; unit tests need not). */
+  journal?: boolean;
+}
+
+/** What an operation learns about its container while it runs, for its published outcome. */
+export interface OperationSubject {
+  backend: string | undefined;
 }
 
 /** OCI state, as runc prints it (plus runc's rootfs, created and owner). */
@@ -160,9 +166,58 @@ export class Runtime {
     }
   }
 
+  /**
+   * Runs one operation and publishes its outcome (op, id, backend, result, code, duration) on
+   * core/channels; with `journal`, the journal subscriber is attached first. Only the verbs that
+   * change containers are observed: reads (state, list, ps) stay free of it.
+   */
+  async observe<T>(op: string, id: string, fn: (subject: OperationSubject) => Promise<T>): Promise<T> {
+    const time = new Date().toISOString();
+    const t0 = performance.now();
+    const subject: OperationSubject = { backend: undefined };
+    let failure: { err: unknown } | undefined;
+    try {
+      return await fn(subject);
+    } catch (err) {
+      failure = { err };
+      throw err;
+    } finally {
+      await this.publish({
+        op,
+        id,
+        backend: subject.backend,
+        result: failure ? 'error' : 'ok',
+        code: failure ? (failure.err instanceof BerthError ? failure.err.code : 'BERTH_ERR_INTERNAL') : undefined,
+        durationS: (performance.now() - t0) / 1000,
+        time,
+      });
+    }
+  }
+
+  /** Never fails the operation: a journal that cannot be written is a warning. */
+  private async publish(outcome: OperationOutcome): Promise<void> {
+    const where = { op: outcome.op, id: outcome.id };
+    try {
+      const { publishOperation } = await import('../core/channels.js');
+      if (this.options.journal) {
+        const { attachJournal } = await import('../telemetry/journal.js');
+        attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, { ...where, ...errorFields(err) }));
+      }
+      publishOperation(outcome);
+    } catch (err) {
+      await log('warn', 'cannot publish the operation outcome', { ...where, ...errorFields(err) });
+    }
+  }
+
   /** The common shape of a guarded verb: lock, check the status, call the backend. */
   private guarded(op: Operation, id: string, act: (backend: Backend, record: ContainerRecord) => Promise<void>): Promise<void> {
+    return this.observe(op, id, (subject) => this.guardedQuietly(op, id, act, subject));
+  }
+
+  /** guarded, without publishing: for steps of another operation (stop's kill and resume). */
+  private guardedQuietly(op: Operation, id: string, act: (backend: Backend, record: ContainerRecord) => Promise<void>, subject?: OperationSubject): Promise<void> {
     return this.withLocked(id, async (record, status) => {
+      if (subject) subject.backend = record.backend;
       assertAllowed(op, id, status);
       await act(await this.capableBackend(record, op), record);
     });
@@ -189,6 +244,10 @@ export class Runtime {
     return this.guarded('kill', id, (backend) => backend.kill(id, signal, all));
   }
 
+  private killQuietly(id: string, signal: ParsedSignal, all: boolean): Promise<void> {
+    return this.guardedQuietly('kill', id, (backend) => backend.kill(id, signal, all));
+  }
+
   pause(id: string): Promise<void> {
     return this.guarded('pause', id, async (backend, record) => {
       await backend.pause(id);
@@ -197,10 +256,7 @@ export class Runtime {
   }
 
   resume(id: string): Promise<void> {
-    return this.guarded('resume', id, async (backend, record) => {
-      await backend.resume(id);
-      this.store.write({ ...record, paused: false });
-    });
+    return this.guarded('resume', id, resumeAct(this));
   }
 
   update(id: string, resources: string): Promise<void> {
@@ -217,20 +273,25 @@ export class Runtime {
    * Sends the image's stop signal (or TERM), waits up to `timeoutS` seconds, then KILLs.
    * Resolves once the container is stopped. The lock is not held while waiting.
    */
-  async stop(id: string, timeoutS: number): Promise<void> {
+  stop(id: string, timeoutS: number): Promise<void> {
+    return this.observe('stop', id, (subject) => this.stopQuietly(id, timeoutS, subject));
+  }
+
+  private async stopQuietly(id: string, timeoutS: number, subject: OperationSubject): Promise<void> {
     const record = this.record(id);
+    subject.backend = record.backend;
     let status = await this.statusOf(record);
     if (status === 'stopped') return;
     const signal = parseSignal(record.annotations[STOP_SIGNAL_ANNOTATION], 'TERM');
-    if (status === 'paused') await this.resume(id);
-    await this.kill(id, signal, false);
+    if (status === 'paused') await this.guardedQuietly('resume', id, resumeAct(this));
+    await this.killQuietly(id, signal, false);
     const deadline = Date.now() + timeoutS * 1000;
     while (Date.now() < deadline) {
       if ((status = await this.statusOf(this.record(id))) === 'stopped') return;
       await sleep(20);
     }
     await log('debug', 'stop timeout reached, sending KILL', { op: 'stop', id });
-    await this.kill(id, parseSignal('KILL'), true);
+    await this.killQuietly(id, parseSignal('KILL'), true);
     const killDeadline = Date.now() + KILL_WAIT_MS;
     while ((await this.statusOf(this.record(id))) !== 'stopped') {
       if (Date.now() > killDeadline) throw new BackendError(`container "${id}" did not stop within ${KILL_WAIT_MS / 1000} s of SIGKILL`);
@@ -242,9 +303,14 @@ export class Runtime {
    * Removes a stopped container (with force, any container), in the backend and on disk. A
    * record without a pid is what a killed create left behind: it is cleaned up too.
    */
-  async delete(id: string, force: boolean): Promise<void> {
+  delete(id: string, force: boolean): Promise<void> {
+    return this.observe('delete', id, (subject) => this.deleteQuietly(id, force, subject));
+  }
+
+  private async deleteQuietly(id: string, force: boolean, subject: OperationSubject): Promise<void> {
     try {
       await this.withLocked(id, async (record, status) => {
+        subject.backend = record.backend;
         if (!force) assertAllowed('delete', id, status);
         const backend = await this.backend(record.backend);
         await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
@@ -258,8 +324,13 @@ export class Runtime {
     }
   }
 
-  async exec(req: ExecRequest): Promise<number> {
+  exec(req: ExecRequest): Promise<number> {
+    return this.observe('exec', req.id, (subject) => this.execQuietly(req, subject));
+  }
+
+  private async execQuietly(req: ExecRequest, subject: OperationSubject): Promise<number> {
     const record = this.record(req.id);
+    subject.backend = record.backend;
     assertAllowed('exec', req.id, await this.statusOf(record));
     // --env adds to the container's environment (runc's rule; crun would replace it), so the
     // same exec behaves the same on every backend.
@@ -306,6 +377,13 @@ function backendSettings(options: RuntimeOptions, config: BerthConfig, name: str
     libcrunPath: config.libcrun_path,
     crunBinaryPath: crunBinary,
     runcBinaryPath: config.runtimes.runc?.path,
+  };
+}
+
+function resumeAct(runtime: Runtime): (backend: Backend, record: ContainerRecord) => Promise<void> {
+  return async (backend, record) => {
+    await backend.resume(record.id);
+    runtime.store.write({ ...record, paused: false });
   };
 }
 

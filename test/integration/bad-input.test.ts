@@ -89,9 +89,26 @@ function backendIds(root: string, backend: Backend): string[] {
   return execFileSync(backend, ['--root', join(root, backend), 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
-/** Nothing under ROOT but empty state directories, no container in either backend, no pid file. */
+/** The operation journal (docs/metrics.md) records what was tried, failures included. */
+const JOURNAL_PATH = /^journal\/(ops-\d{10}\.jsonl)?$/;
+
+/** Every journal line is a whole record of an operation, nothing else. */
+function assertJournalWellFormed(root: string): void {
+  for (const p of walk(root).filter((f) => JOURNAL_PATH.test(f) && !f.endsWith('/'))) {
+    for (const line of readFileSync(join(root, p), 'utf8').split('\n').filter(Boolean)) {
+      const r = JSON.parse(line) as { op?: unknown; result?: unknown };
+      assert.ok(typeof r.op === 'string' && (r.result === 'ok' || r.result === 'error'), `journal line: ${line}`);
+    }
+  }
+}
+
+/**
+ * Nothing under ROOT but empty state directories and the journal of the operations tried, no
+ * container in either backend, no pid file.
+ */
 function assertNothingLeft(c: Case): void {
-  const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/'].includes(p));
+  assertJournalWellFormed(c.root);
+  const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/'].includes(p) && !JOURNAL_PATH.test(p));
   assert.deepEqual(left, [], `left behind under ROOT: ${left.join(', ')}`);
   for (const { tool: b } of ALL_BACKENDS) assert.deepEqual(backendIds(c.root, b), [], `${b} still has containers`);
   assert.equal(existsSync(c.pidFile), false, 'pid file left behind');

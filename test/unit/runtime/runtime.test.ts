@@ -50,3 +50,40 @@ test('operations a backend does not declare fail with BERTH_ERR_UNSUPPORTED, bef
   await runtime.kill('c1', { number: 0, name: '0' }, false);
   assert.deepEqual(calls, ['kill'], 'kill needs no capability');
 });
+
+test('each observed operation publishes one outcome; with journal on, it lands in <root>/journal', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const { subscribeOperations } = await import('../../../src/core/channels.js');
+  const { JournalReader } = await import('../../../src/telemetry/journal.js');
+  const seen: { op: string; id: string; backend: string | undefined; result: string; code: string | undefined }[] = [];
+  const off = subscribeOperations((o) => {
+    assert.ok(o.durationS >= 0 && !Number.isNaN(Date.parse(o.time)));
+    seen.push({ op: o.op, id: o.id, backend: o.backend, result: o.result, code: o.code });
+  });
+  t.after(off);
+  const runtime = new Runtime({ root: tmp.path, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: '/dev/null', journal: true });
+  const calls: string[] = [];
+  (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(fakeBackend(calls)));
+  const lock = await runtime.store.lockForCreate('c1');
+  runtime.store.write({
+    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
+    created: new Date().toISOString(), owner: 'root', annotations: {},
+    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
+  });
+  lock.release();
+  await runtime.kill('c1', { number: 0, name: '0' }, false);
+  await assert.rejects(runtime.pause('c1'));
+  await assert.rejects(runtime.delete('nope', false));
+  await runtime.state('c1'); // reads are not observed
+  await runtime.list();
+  const expected = [
+    { op: 'kill', id: 'c1', backend: 'crun', result: 'ok', code: undefined },
+    { op: 'pause', id: 'c1', backend: 'crun', result: 'error', code: 'BERTH_ERR_UNSUPPORTED' },
+    { op: 'delete', id: 'nope', backend: undefined, result: 'error', code: 'BERTH_ERR_NOT_FOUND' },
+  ];
+  assert.deepEqual(seen, expected);
+  const { records, corrupt } = new JournalReader(tmp.path).scan();
+  assert.equal(corrupt, 0);
+  assert.deepEqual(records.map((r) => ({ op: r.op, id: r.id, backend: r.backend, result: r.result, code: r.code })), expected);
+});

@@ -1,0 +1,58 @@
+// `berth state` and `berth --version` must stay lean (bench/scenarios/startup.ts measures them):
+// they must not load telemetry, core/channels or prom-client, which only the verbs that change
+// containers (the journal) and `serve` (the metrics) load. Checked on the real CLI with a module
+// resolve hook that writes down every module Node loads.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readProcStat } from '../../src/core/proc.js';
+import { ContainerStore } from '../../src/runtime/container-store.js';
+import { tempDir } from '../helpers/bundle.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const BERTH_JS = join(REPO_ROOT, 'dist/src/bin/berth.js');
+
+function loadedModules(dir: string, args: string[]): string[] {
+  const log = join(dir, `modules-${args.join('-').replace(/\W+/g, '_')}.txt`);
+  writeFileSync(log, '');
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(process.env.MODULE_LOG, r.url + '\\n');
+  return r;
+}
+`,
+  );
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
+  execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), BERTH_JS, ...args], { env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+const heavy = (modules: string[]): string[] => modules.filter((u) => /\/src\/telemetry\/|\/src\/core\/channels\.js$|\/node_modules\/prom-client\/|^node:diagnostics_channel$/.test(u));
+
+test('state and --version load no telemetry, channels or prom-client; delete does load the journal', async (t) => {
+  const tmp = tempDir('berth-startup-imports-');
+  t.after(tmp.remove);
+  const root = join(tmp.path, 'root');
+  // A running container whose "init" is this test process: state reads the record and /proc only.
+  const store = new ContainerStore(root);
+  const lock = await store.lockForCreate('c1');
+  store.write({
+    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
+    created: new Date().toISOString(), owner: 'root', annotations: {},
+    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
+  });
+  lock.release();
+
+  const state = loadedModules(tmp.path, ['--root', root, 'state', 'c1']);
+  assert.ok(state.some((u) => u.endsWith('/dist/src/runtime/runtime.js')), 'the hook sees the modules berth state loads');
+  assert.deepEqual(heavy(state), []);
+  assert.deepEqual(heavy(loadedModules(tmp.path, ['--version'])), []);
+  // The contrast: a verb that changes containers loads the journal (delete --force of an unknown id succeeds).
+  const del = loadedModules(tmp.path, ['--root', root, 'delete', '--force', 'nosuch']);
+  assert.ok(heavy(del).some((u) => u.endsWith('/dist/src/telemetry/journal.js')), `delete loads the journal: ${heavy(del).join(', ')}`);
+});
