@@ -1,5 +1,5 @@
 // A real Prometheus scrapes a real `berth serve` while the real berth CLI creates, starts and
-// deletes containers on crun (one create fails: a duplicate id). The counters Prometheus stored
+// deletes containers on crun-cli (one create fails: a duplicate id). The counters Prometheus stored
 // are then checked exactly, through its HTTP API.
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
   const daemons: Daemon[] = [];
   let prom = '';
   let bundle = '';
-  const b = (args: string[]) => berthOk(root, ['--runtime', 'crun', ...args]);
+  const b = (args: string[]) => berthOk(root, ['--runtime', 'crun-cli', ...args]);
 
   const query = async (q: string): Promise<Sample[]> => {
     const r = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(q)}`);
@@ -99,14 +99,14 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
     await b(['create', '--bundle', bundle, 'prom-a']);
     await b(['create', '--bundle', bundle, 'prom-b']);
     await b(['start', 'prom-a']);
-    const dup = await berth(['--root', root, '--runtime', 'crun', 'create', '--bundle', bundle, 'prom-a']);
+    const dup = await berth(['--root', root, '--runtime', 'crun-cli', 'create', '--bundle', bundle, 'prom-a']);
     assert.equal(dup.code, 5, `a duplicate create fails with BERTH_ERR_EXISTS: ${dup.stderr}`);
     await scrapedAfter(Date.now() / 1000);
 
     assert.deepEqual(bySeries(await query('berth_operations_total'), ['op', 'backend', 'result']), {
-      'op=create,backend=crun,result=ok': 2,
-      'op=create,backend=crun,result=error': 1,
-      'op=start,backend=crun,result=ok': 1,
+      'op=create,backend=crun-cli,result=ok': 2,
+      'op=create,backend=crun-cli,result=error': 1,
+      'op=start,backend=crun-cli,result=ok': 1,
     });
     assert.deepEqual(bySeries(await query('berth_operation_errors_total'), ['op', 'code']), { 'op=create,code=BERTH_ERR_EXISTS': 1 });
     assert.deepEqual(bySeries(await query('berth_operation_duration_seconds_count'), ['op', 'result']), {
@@ -114,7 +114,7 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
       'op=create,result=error': 1,
       'op=start,result=ok': 1,
     });
-    assert.deepEqual(bySeries(await query('berth_containers{backend="crun"} > 0'), ['status']), { 'status=running': 1, 'status=created': 1 });
+    assert.deepEqual(bySeries(await query('berth_containers{backend="crun-cli"} > 0'), ['status']), { 'status=running': 1, 'status=created': 1 });
     assert.deepEqual(bySeries(await query('sum(berth_containers)'), []), { '': 2 });
     assert.deepEqual(bySeries(await query('berth_journal_corrupt_lines_total'), []), { '': 0 });
     assert.equal((await query('berth_build_info')).length, 1);
@@ -123,7 +123,7 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
     await b(['delete', '--force', 'prom-a']);
     await b(['delete', '--force', 'prom-b']);
     await scrapedAfter(Date.now() / 1000);
-    assert.deepEqual(bySeries(await query('berth_operations_total{op="delete"}'), ['backend', 'result']), { 'backend=crun,result=ok': 2 });
+    assert.deepEqual(bySeries(await query('berth_operations_total{op="delete"}'), ['backend', 'result']), { 'backend=crun-cli,result=ok': 2 });
     assert.deepEqual(bySeries(await query('sum(berth_operations_total)'), []), { '': 6 });
     assert.deepEqual(bySeries(await query('sum(berth_containers)'), []), { '': 0 });
     assert.ok(!existsSync(join(root, 'containers', 'prom-a')));
