@@ -156,7 +156,8 @@ function markdown(outcomes: Outcome[], info: Array<[string, string]>, only: stri
       'itself (crun about 15 ms, runc about 55 ms). `create` also loads zod to validate the bundle (about 25 ms). ' +
       'So berth adds roughly 150-200 ms to every runtime call a client makes, which is why the cycle and ' +
       '`ctr run` ratios are large against crun, whose whole cycle costs less than Node\'s start-up. The ' +
-      'in-process libcrun backend (for long-lived callers) is the planned answer to the per-call cost.',
+      'in-process libcrun backend (crun-abi) answers the per-call cost for long-lived callers only: a one-shot ' +
+      'command would pay more to start its worker than it saves (see the libcrun scenarios below).',
     '',
   );
   md.push('## Machine', '', '| | |', '|---|---|');

@@ -19,7 +19,7 @@ export const description =
   'containerd 1.6 as berth\'s client: `ctr run --rm IMAGE ID true` of a hand-built busybox OCI image, timed ' +
   'from spawning ctr to its exit (image resolution, snapshot, the runc shim starting, the runtime\'s create, ' +
   'start, delete and the shim cleanup\'s delete --force, the task exit). Baseline: `--runc-binary runc`. ' +
-  'Candidates: `--runc-binary bin/berth` (default backend crun, i.e. auto: crun-abi when libcrun is built) and a wrapper that runs bin/berth with a ' +
+  'Candidates: `--runc-binary bin/berth` (default backend crun, i.e. auto: crun-cli in a one-shot berth command) and a wrapper that runs bin/berth with a ' +
   'config whose default_runtime is runc. One private containerd with its own root, state and socket; a ' +
   'fresh container id each iteration; subjects interleaved round by round.';
 

@@ -5,7 +5,9 @@
 // already says `crun` (written before crun-abi existed) was made by the crun CLI: opening `crun`
 // gives the crun CLI backend.
 import { BackendUnavailableError, UnknownBackendError } from '../core/errors.js';
-import { hostDetection, type ConcreteBackend, type HostDetection } from './availability.js';
+// availability (libcrun detection, ELF reading) is imported only when a backend is opened or
+// auto-resolved: `state` and `list` never need it.
+import type { ConcreteBackend, HostDetection } from './availability.js';
 import type { Backend, BackendSettings } from './backend.js';
 
 type Factory = (settings: BackendSettings) => Promise<Backend>;
@@ -16,8 +18,8 @@ const cli = (tool: 'crun' | 'runc', name: string): Factory => async (s) =>
 const factories: Record<string, Factory> = {
   crun: cli('crun', 'crun-cli'),
   'crun-abi': async (s) => {
-    assertUsable('crun-abi', s);
-    const found = detectionFor(s).libcrun.found!;
+    await assertUsable('crun-abi', s);
+    const found = (await detectionFor(s)).libcrun.found!;
     return (await import('./libcrun/libcrun-backend.js')).createLibcrunBackend(found, s);
   },
   'crun-cli': cli('crun', 'crun-cli'),
@@ -33,13 +35,14 @@ export function assertKnownBackend(name: string): void {
   if (!Object.hasOwn(factories, name)) throw new UnknownBackendError(name, BACKEND_NAMES);
 }
 
-export function detectionFor(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): HostDetection {
+export async function detectionFor(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): Promise<HostDetection> {
+  const { hostDetection } = await import('./availability.js');
   return hostDetection({ env, libcrunPath: settings.libcrunPath, crunBinary: settings.crunBinaryPath, runcBinary: settings.runcBinaryPath });
 }
 
 /** A forced backend that this host cannot use is an error naming why, never a switch to another. */
-function assertUsable(name: ConcreteBackend, settings: BackendSettings): void {
-  const a = detectionFor(settings).backends[name];
+async function assertUsable(name: ConcreteBackend, settings: BackendSettings): Promise<void> {
+  const a = (await detectionFor(settings)).backends[name];
   if (!a.usable) throw new BackendUnavailableError(`backend ${name} is not usable: ${a.reason}`);
 }
 

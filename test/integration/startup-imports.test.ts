@@ -52,6 +52,9 @@ test('state and --version load no telemetry, channels or prom-client; delete doe
   assert.ok(state.some((u) => u.endsWith('/dist/src/runtime/runtime.js')), 'the hook sees the modules berth state loads');
   assert.deepEqual(heavy(state), []);
   assert.deepEqual(heavy(loadedModules(tmp.path, ['--version'])), []);
+  // Nor backend detection (libcrun's ELF reading, binary lookup), zod or koffi: state reads a record.
+  const backendWork = state.filter((u) => /\/src\/backends\/(availability|libcrun\/|oci-cli\/)|\/node_modules\/(zod|koffi)\//.test(u));
+  assert.deepEqual(backendWork, []);
   // The contrast: a verb that changes containers loads the journal (delete --force of an unknown id succeeds).
   const del = loadedModules(tmp.path, ['--root', root, 'delete', '--force', 'nosuch']);
   assert.ok(heavy(del).some((u) => u.endsWith('/dist/src/telemetry/journal.js')), `delete loads the journal: ${heavy(del).join(', ')}`);
