@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { BERTH_BIN } from './paths.js';
 import { tempDir } from './bundle.js';
+import { alive } from './host.js';
 
 /** The shim keeps these outside containerd's own state dir, whatever the config says. */
 export const SHIM_RUN_DIR = '/run/containerd';
@@ -110,15 +111,6 @@ export function shimPids(socket: string): number[] {
     if (i >= 0 && argv[i + 1] === socket) pids.push(Number(p));
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function killAndWait(pids: number[], graceMs: number): Promise<void> {

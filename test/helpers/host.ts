@@ -37,3 +37,13 @@ export const ALL_BACKENDS: readonly BackendCase[] = [
 export function libcrunMissing(): string | undefined {
   return existsSync(LIBCRUN_SO) ? undefined : `${LIBCRUN_SO} is not built (run scripts/build-libcrun.sh)`;
 }
+
+/** True while a process with this pid exists (signal 0 probes without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -7,7 +7,7 @@ import { sleep } from '../../src/core/clock.js';
 import { runTool } from '../../src/core/exec.js';
 import { ZfsCli } from '../../src/storage/zfs/zfs-cli.js';
 import { tempDir } from './bundle.js';
-import { missing } from './host.js';
+import { alive, missing } from './host.js';
 import { waitFor } from './wait.js';
 
 export const ZFS_SOCKET = '/var/run/zfs/zfs_socket';
@@ -35,15 +35,6 @@ export function zfsFusePids(): number[] {
     }
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface ZfsDaemon {
