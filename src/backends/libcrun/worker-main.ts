@@ -167,6 +167,15 @@ function reap(): void {
   for (const pid of children) if (waitpid(pid, null, WNOHANG) !== 0) children.delete(pid);
 }
 
+/** An operation that takes only the container id: call, check, release the error. */
+function byId(call: (ctx: unknown, id: unknown, err: unknown[]) => number, what: string): (a: Record<string, unknown>) => unknown {
+  return (a) => {
+    const err: unknown[] = [null];
+    check(call(context(a as unknown as ContextInput), a.id, err), err, what);
+    return undefined;
+  };
+}
+
 const ops: Record<string, (a: Record<string, unknown>) => unknown> = {
   create(a) {
     const c = a as unknown as ContextInput & { bundle: string; pidFile: string };
@@ -183,11 +192,7 @@ const ops: Record<string, (a: Record<string, unknown>) => unknown> = {
     }
     return undefined;
   },
-  start(a) {
-    const err: unknown[] = [null];
-    check(start(context(a as unknown as ContextInput), a.id, err), err, 'libcrun_container_start');
-    return undefined;
-  },
+  start: byId(start, 'libcrun_container_start'),
   state(a) {
     const bufSlot = koffi.alloc('void *', 1);
     const sizeSlot = koffi.alloc('size_t', 1);
@@ -215,16 +220,8 @@ const ops: Record<string, (a: Record<string, unknown>) => unknown> = {
     check(f(context(a as unknown as ContextInput), a.id, String(a.signal), err), err, 'libcrun_container_kill');
     return undefined;
   },
-  pause(a) {
-    const err: unknown[] = [null];
-    check(pause(context(a as unknown as ContextInput), a.id, err), err, 'libcrun_container_pause');
-    return undefined;
-  },
-  resume(a) {
-    const err: unknown[] = [null];
-    check(unpause(context(a as unknown as ContextInput), a.id, err), err, 'libcrun_container_unpause');
-    return undefined;
-  },
+  pause: byId(pause, 'libcrun_container_pause'),
+  resume: byId(unpause, 'libcrun_container_unpause'),
   update(a) {
     const err: unknown[] = [null];
     const resources = String(a.resources);
