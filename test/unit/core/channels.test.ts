@@ -13,3 +13,16 @@ test('published outcomes reach subscribers until they unsubscribe', () => {
   publishOperation(o);
   assert.deepEqual(seen, [o]);
 });
+
+test('each channel only reaches its own subscribers', async () => {
+  const c = await import('../../../src/core/channels.js');
+  const storage: unknown[] = [];
+  const images: unknown[] = [];
+  const offs = [c.subscribeStorageOperations((m) => storage.push(m)), c.subscribeImageCache((m) => images.push(m))];
+  c.publishStorageOperation({ driver: 'zfs', op: 'clone', result: 'ok', durationS: 0.01 });
+  c.publishImageCache({ result: 'hit', digest: 'sha256:00' });
+  for (const off of offs) off();
+  c.publishImageCache({ result: 'miss', digest: 'sha256:00' });
+  assert.deepEqual(storage, [{ driver: 'zfs', op: 'clone', result: 'ok', durationS: 0.01 }]);
+  assert.deepEqual(images, [{ result: 'hit', digest: 'sha256:00' }]);
+});
