@@ -1,10 +1,43 @@
+import { UsageError } from '../core/errors.js';
 import { createContainer, type CreateOptions } from '../runtime/container-create.js';
+import type { ImageRequest } from '../runtime/image-bundle.js';
 import { containerId, countOption, flag, openRuntime, stringOption, type VerbContext } from './context.js';
 
-export function createOptions(ctx: VerbContext): CreateOptions {
+/** Options that shape a container made from an image; with a bundle, its config.json decides. */
+const IMAGE_ONLY = ['platform', 'env', 'cwd', 'user', 'hostname', 'memory', 'cpus', 'tty'];
+
+function imageRequest(ctx: VerbContext, ref: string, args: string[]): Promise<ImageRequest> | ImageRequest {
+  if (stringOption(ctx, 'bundle') !== undefined) throw new UsageError('--image and --bundle exclude each other: a container comes from one or the other');
+  const memory = stringOption(ctx, 'memory');
+  const cpus = stringOption(ctx, 'cpus');
+  if (cpus !== undefined && !/^\d+(\.\d+)?$/.test(cpus)) throw new UsageError(`--cpus takes a number such as 1 or 0.5, got "${cpus}"`);
+  return import('../runtime/image-spec.js').then(({ parseSize }) => ({
+    ref,
+    platform: stringOption(ctx, 'platform'),
+    overrides: {
+      args,
+      env: (ctx.options.env as string[] | undefined) ?? [],
+      cwd: stringOption(ctx, 'cwd'),
+      user: stringOption(ctx, 'user'),
+      hostname: stringOption(ctx, 'hostname'),
+      memory: memory === undefined ? undefined : parseSize(memory, '--memory'),
+      cpus: cpus === undefined ? undefined : Number(cpus),
+      tty: flag(ctx, 'tty'),
+    },
+  }));
+}
+
+export async function createOptions(ctx: VerbContext): Promise<CreateOptions> {
+  const ref = stringOption(ctx, 'image');
+  if (ref === undefined) {
+    const stray = IMAGE_ONLY.find((name) => ctx.options[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} is only for containers made from an image (with --image); a bundle's config.json says it`);
+  }
+  const id = containerId(ctx, ref === undefined ? 0 : Number.MAX_SAFE_INTEGER);
   return {
-    id: containerId(ctx),
+    id,
     bundle: stringOption(ctx, 'bundle') ?? '.',
+    image: ref === undefined ? undefined : await imageRequest(ctx, ref, ctx.operands.slice(1)),
     pidFile: stringOption(ctx, 'pid-file'),
     consoleSocket: stringOption(ctx, 'console-socket'),
     noPivot: flag(ctx, 'no-pivot'),
@@ -14,6 +47,6 @@ export function createOptions(ctx: VerbContext): CreateOptions {
 }
 
 export default async function create(ctx: VerbContext): Promise<void> {
-  const opts = createOptions(ctx);
+  const opts = await createOptions(ctx);
   await createContainer(await openRuntime(ctx), opts);
 }

@@ -33,15 +33,24 @@ const createOptions: OptionSpecs = {
   'no-pivot': { type: 'boolean', description: 'do not use pivot_root to enter the rootfs' },
   'no-new-keyring': { type: 'boolean', description: 'do not create a new session keyring' },
   'preserve-fds': { type: 'string', valueName: 'N', description: 'pass N file descriptors after stdio to the container' },
+  image: { type: 'string', short: 'i', valueName: 'REF|PATH', description: 'make the container from a cached image (ref or digest) or an OCI layout (directory or tar); its args follow the id after --' },
+  platform: { type: 'string', valueName: 'OS/ARCH', description: 'with --image: the platform to take from a multi-platform image (default linux/amd64)' },
+  env: { type: 'string', short: 'e', multiple: true, valueName: 'KEY=VALUE', description: "with --image: set an environment variable over the image's (repeatable)" },
+  cwd: { type: 'string', valueName: 'DIR', description: "with --image: working directory, over the image's" },
+  user: { type: 'string', short: 'u', valueName: 'USER[:GROUP]', description: "with --image: user (name or uid, from the image's /etc/passwd), over the image's" },
+  hostname: { type: 'string', valueName: 'NAME', description: 'with --image: host name (default: the id)' },
+  memory: { type: 'string', short: 'm', valueName: 'SIZE', description: 'with --image: memory limit, e.g. 512M' },
+  cpus: { type: 'string', valueName: 'N', description: 'with --image: CPU limit, e.g. 1.5' },
+  tty: { type: 'boolean', short: 't', description: 'with --image: give the process a terminal' },
   help,
 };
 
 export const VERBS: Record<string, VerbSpec> = {
-  create: { summary: 'create a container from a bundle', operands: '<container-id>', options: createOptions, load: () => import('./create.js') },
+  create: { summary: 'create a container from a bundle or an image', operands: '<container-id> [-- args...]', options: createOptions, load: () => import('./create.js') },
   start: { summary: 'start the process of a created container', operands: '<container-id>', options: { help }, load: () => import('./start.js') },
   run: {
     summary: 'create and start a container; in the foreground, wait and exit with its code',
-    operands: '<container-id>',
+    operands: '<container-id> [-- args...]',
     options: { ...createOptions, detach: { type: 'boolean', short: 'd', description: 'return once the container has started' } },
     load: () => import('./run.js'),
   },
@@ -103,6 +112,16 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./spec.js'),
   },
   features: { summary: 'print what berth and its default backend support, as JSON', operands: '', options: { help }, load: () => import('./features.js') },
+  snapshot: {
+    summary: 'filesystem snapshots of a container made from an image: create, ls, rollback, rm',
+    operands: 'create <id> [name] | ls <id> | rollback <id> <name> | rm <id> <name>',
+    options: {
+      'discard-newer': { type: 'boolean', description: 'rollback: destroy the snapshots newer than the one restored' },
+      format,
+      help,
+    },
+    load: () => import('./snapshot.js'),
+  },
   doctor: {
     summary: 'check the host: cgroups, which backends are usable and why not, what crun (auto) chooses',
     operands: '',

@@ -10,14 +10,18 @@ import { errorFields, log } from '../core/log.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 import { readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
-import { loadBundle } from './bundle.js';
-import type { ContainerRecord } from './container-store.js';
+import { loadBundle, type Bundle } from './bundle.js';
+import type { ContainerImage, ContainerRecord } from './container-store.js';
+import { makeImageBundle, type ImageRequest } from './image-bundle.js';
+import { validateOverrides } from './image-spec.js';
 import { resolveAuto, route } from './router.js';
 import type { OperationSubject, Runtime } from './runtime.js';
 
 export interface CreateOptions {
   id: string;
+  /** The bundle directory; unused when the container is made from `image`. */
   bundle: string;
+  image: ImageRequest | undefined;
   pidFile: string | undefined;
   consoleSocket: string | undefined;
   noPivot: boolean;
@@ -38,12 +42,14 @@ interface Prepared {
  */
 async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subject: OperationSubject, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
   const id = validateContainerId(opts.id);
-  const bundle = loadBundle(opts.bundle);
+  // Everything the user gave is checked before the host changes.
+  const given = opts.image ? undefined : loadBundle(opts.bundle);
+  if (opts.image) validateOverrides(opts.image.overrides);
   const decision = await resolveAuto(
     route({
       id,
       override: runtime.options.runtimeOverride,
-      annotation: bundle.config.annotations?.[RUNTIME_ANNOTATION],
+      annotation: given?.config.annotations?.[RUNTIME_ANNOTATION],
       config: await runtime.config(),
     }),
     () => runtime.detection(),
@@ -66,10 +72,16 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       // A create that was killed before it recorded a pid: clear what it left, then go on.
       await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
       await (await runtime.backend(existing.backend)).delete(id, true);
+      if (existing.image) await (await runtime.images()).destroyContainerVolume(id);
       store.removeRecord(id);
     }
     revert.add('container directory', () => store.remove(id));
     store.removeStaleTemps(id);
+
+    let bundle: Bundle;
+    let image: ContainerImage | undefined;
+    if (given) bundle = given;
+    else ({ bundle, image } = await makeImageBundle(runtime, id, opts.image!, revert));
 
     const record: ContainerRecord = {
       version: 1,
@@ -81,6 +93,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       created: nowIso(),
       owner: runtime.owner(),
       annotations: bundle.config.annotations ?? {},
+      ...(image ? { image } : {}),
     };
     store.write(record);
     revert.add('container record', () => store.remove(id));
@@ -180,7 +193,7 @@ export async function runForeground(runtime: Runtime, opts: CreateOptions): Prom
   try {
     await runtime.withLocked(opts.id, async (record) => {
       await (await runtime.backend(record.backend)).delete(opts.id, true);
-      runtime.store.remove(opts.id);
+      await runtime.removeContainer(record);
     });
   } catch (err) {
     // Someone else (delete --force) removed it while it ran: nothing left to do.

@@ -7,6 +7,14 @@ import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
 import { InternalError, errnoCode } from '../core/errors.js';
 import { lockDirectory, type Lock } from '../core/lock.js';
 
+/** The image a container was made from and the storage volume that is its rootfs. */
+export interface ContainerImage {
+  /** What the image was asked for by (a ref), if it has one. */
+  ref: string | undefined;
+  digest: string;
+  volume: string;
+}
+
 export interface ContainerRecord {
   version: 1;
   id: string;
@@ -24,6 +32,8 @@ export interface ContainerRecord {
   pidStartTime?: number;
   started?: boolean;
   paused?: boolean;
+  /** Set for a container made from an image: its volume goes when the container goes. */
+  image?: ContainerImage;
 }
 
 export class ContainerStore {

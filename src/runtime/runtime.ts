@@ -9,6 +9,7 @@ import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.j
 import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
+import type { ImageCache } from '../images/index.js';
 import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
@@ -73,6 +74,7 @@ export class Runtime {
   readonly store: ContainerStore;
   private configPromise: Promise<BerthConfig> | undefined;
   private readonly backends = new Map<string, Promise<Backend>>();
+  private imagesPromise: Promise<ImageCache> | undefined;
 
   constructor(readonly options: RuntimeOptions) {
     this.store = new ContainerStore(options.root);
@@ -93,6 +95,21 @@ export class Runtime {
       this.backends.set(name, b);
     }
     return b;
+  }
+
+  /** The image cache on the configured storage, loaded only by the verbs that use images. */
+  images(): Promise<ImageCache> {
+    this.imagesPromise ??= this.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage }));
+    return this.imagesPromise;
+  }
+
+  /**
+   * Removes a container whose backend side is gone: its volume (if it was made from an image),
+   * then its state. The volume first, so a failure leaves a record that a later delete retries.
+   */
+  async removeContainer(record: ContainerRecord): Promise<void> {
+    if (record.image) await (await this.images()).destroyContainerVolume(record.id);
+    this.store.remove(record.id);
   }
 
   /** Which backends this host can use and why not (computed once per process). */
@@ -314,7 +331,7 @@ export class Runtime {
         if (!force) assertAllowed('delete', id, status);
         const backend = await this.backend(record.backend);
         await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
-        this.store.remove(id);
+        await this.removeContainer(record);
       });
     } catch (err) {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim

@@ -17,7 +17,7 @@ export function deriveStatus(record: ContainerRecord, createInProgress: boolean)
   return record.started ? 'running' : 'created';
 }
 
-export type Operation = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'ps' | 'update' | 'delete';
+export type Operation = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'ps' | 'update' | 'delete' | 'rollback';
 
 const allowed: Record<Operation, readonly ContainerStatus[]> = {
   start: ['created'],
@@ -28,11 +28,14 @@ const allowed: Record<Operation, readonly ContainerStatus[]> = {
   ps: ['created', 'running', 'paused'],
   update: ['created', 'running', 'paused'],
   delete: ['stopped'],
+  // A live container keeps using the files it has open: its rootfs changes only while stopped.
+  rollback: ['stopped'],
 };
 
 const advice: Partial<Record<Operation, string>> = {
   start: 'only a created container can be started',
   delete: 'stop it first or use delete --force',
+  rollback: 'stop it first',
 };
 
 export function assertAllowed(op: Operation, id: string, status: ContainerStatus): void {

@@ -129,10 +129,12 @@ describe('assertAllowed', () => {
     ps: ['created', 'running', 'paused'],
     update: ['created', 'running', 'paused'],
     delete: ['stopped'],
+    rollback: ['stopped'],
   };
   const advice: Partial<Record<Operation, string>> = {
     start: '; only a created container can be started',
     delete: '; stop it first or use delete --force',
+    rollback: '; stop it first',
   };
 
   for (const [op, allowed] of Object.entries(table) as Array<[Operation, ContainerStatus[]]>) {

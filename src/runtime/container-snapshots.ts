@@ -1,0 +1,67 @@
+// Filesystem snapshots of a container made from an image: snapshots of its storage volume
+// (ZFS snapshots, or full copies with the dir driver). Process checkpoints (CRIU) are not here.
+import { nowIso } from '../core/clock.js';
+import { ContainerStateError, UnsupportedError } from '../core/errors.js';
+import type { SnapshotInfo, StorageDriver } from '../storage/driver.js';
+import type { ContainerRecord } from './container-store.js';
+import type { Runtime } from './runtime.js';
+import { assertAllowed } from './status.js';
+
+async function storage(runtime: Runtime): Promise<StorageDriver> {
+  const { openStorage } = await import('../storage/registry.js');
+  return openStorage((await runtime.config()).storage);
+}
+
+function volumeOf(record: ContainerRecord): string {
+  if (!record.image) {
+    throw new ContainerStateError(`container "${record.id}" was made from a bundle, not an image: berth has no volume of it to snapshot`);
+  }
+  return record.image.volume;
+}
+
+async function snapshotStorage(runtime: Runtime): Promise<StorageDriver> {
+  const driver = await storage(runtime);
+  if (!driver.capabilities.snapshots) throw new UnsupportedError(`the ${driver.name} storage driver cannot take snapshots`);
+  return driver;
+}
+
+/** A default snapshot name from the time, e.g. 2026-11-26T11-05-12Z (valid on every ZFS). */
+export function defaultSnapshotName(now = nowIso()): string {
+  return now.replace(/\.\d+/, '').replace(/:/g, '-');
+}
+
+export function createSnapshot(runtime: Runtime, id: string, name: string | undefined): Promise<string> {
+  const snapshot = name ?? defaultSnapshotName();
+  return runtime.observe('snapshot-create', id, (subject) =>
+    runtime.withLocked(id, async (record) => {
+      subject.backend = record.backend;
+      await (await snapshotStorage(runtime)).snapshot(volumeOf(record), snapshot);
+      return snapshot;
+    }),
+  );
+}
+
+export async function listSnapshots(runtime: Runtime, id: string): Promise<SnapshotInfo[]> {
+  const record = runtime.record(id);
+  return (await snapshotStorage(runtime)).listSnapshots(volumeOf(record));
+}
+
+export function rollbackSnapshot(runtime: Runtime, id: string, name: string, discardNewer: boolean): Promise<void> {
+  return runtime.observe('snapshot-rollback', id, (subject) =>
+    runtime.withLocked(id, async (record, status) => {
+      subject.backend = record.backend;
+      const volume = volumeOf(record);
+      assertAllowed('rollback', id, status);
+      await (await snapshotStorage(runtime)).rollback(volume, name, { discardNewer });
+    }),
+  );
+}
+
+export function removeSnapshot(runtime: Runtime, id: string, name: string): Promise<void> {
+  return runtime.observe('snapshot-rm', id, (subject) =>
+    runtime.withLocked(id, async (record) => {
+      subject.backend = record.backend;
+      await (await snapshotStorage(runtime)).destroySnapshot(volumeOf(record), name);
+    }),
+  );
+}
