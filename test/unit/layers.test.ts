@@ -1,5 +1,5 @@
 // The layering rule of DESIGN.md, checked on the sources: cli → runtime → backends | storage |
-// telemetry → core. A layer imports only from itself and the layers below it.
+// images | telemetry → core (images → storage). A layer imports only from itself and the layers below it.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -11,9 +11,10 @@ const SRC = join(REPO_ROOT, 'src');
 /** Which top-level directories of src/ each layer may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   bin: ['cli', 'core'],
-  cli: ['runtime', 'backends', 'storage', 'telemetry', 'core'],
-  runtime: ['backends', 'storage', 'telemetry', 'core'],
+  cli: ['runtime', 'backends', 'storage', 'images', 'telemetry', 'core'],
+  runtime: ['backends', 'storage', 'images', 'telemetry', 'core'],
   backends: ['core'],
+  images: ['storage', 'core'],
   storage: ['core'],
   telemetry: ['core'],
   core: [],
