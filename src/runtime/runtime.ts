@@ -68,6 +68,8 @@ export interface ListEntry extends OciState {
   backend: string;
   /** Why the router chose that backend at create. */
   backendReason: string;
+  /** The image it was made from (ref and digest), if any. */
+  image?: { ref: string | undefined; digest: string };
 }
 
 export class Runtime {
@@ -161,7 +163,8 @@ export class Runtime {
     for (const id of this.store.ids()) {
       const record = this.store.read(id);
       if (!record) continue;
-      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend, backendReason: record.backendReason });
+      const image = record.image ? { image: { ref: record.image.ref, digest: record.image.digest } } : {};
+      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend, backendReason: record.backendReason, ...image });
     }
     return out;
   }

@@ -80,6 +80,9 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       }
       const state = JSON.parse(await ok(['state', 'c-a'])) as { status: string; rootfs: string; annotations: Record<string, string> };
       assert.equal(state.status, 'running');
+      const listed = (JSON.parse(await ok(['list', '--format', 'json'])) as { id: string; image?: { ref: string; digest: string } }[]).find((e) => e.id === 'c-a');
+      assert.equal(listed?.image?.ref, 'busybox:test');
+      assert.equal(listed?.image?.digest, state.annotations['run.berth.image.digest']);
       assert.match(state.annotations['run.berth.image.digest']!, /^sha256:[0-9a-f]{64}$/);
       writeFileSync(join(state.rootfs, 'only-in-a'), 'a');
       const b = JSON.parse(await ok(['state', 'c-b'])) as { rootfs: string };
