@@ -11,10 +11,11 @@ const SRC = join(REPO_ROOT, 'src');
 /** Which top-level directories of src/ each layer may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   bin: ['cli', 'core'],
-  cli: ['runtime', 'backends', 'storage', 'telemetry', 'core'],
-  runtime: ['backends', 'storage', 'telemetry', 'core'],
+  cli: ['runtime', 'backends', 'storage', 'images', 'telemetry', 'core'],
+  runtime: ['backends', 'storage', 'images', 'telemetry', 'core'],
   backends: ['core'],
   storage: ['core'],
+  images: ['storage', 'core'],
   telemetry: ['core'],
   core: [],
 };
