@@ -42,9 +42,18 @@ function extractInto(writer: RootfsWriter, layer: string): Writable {
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     let sink: ReturnType<RootfsWriter['apply']>;
+    let failed = false;
+    // The entry stream is torn down with the extract's error: it must not surface as uncaught.
+    stream.on('error', (err) => {
+      if (!failed) {
+        failed = true;
+        next(err);
+      }
+    });
     try {
       sink = writer.apply(header as Parameters<RootfsWriter['apply']>[0]);
     } catch (err) {
+      failed = true;
       next(wrap(err, header.name, layer));
       return;
     }
@@ -55,12 +64,13 @@ function extractInto(writer: RootfsWriter, layer: string): Writable {
         stream.destroy(wrap(err, header.name, layer));
       }
     });
-    stream.on('error', (err) => next(err));
     stream.on('end', () => {
+      if (failed) return;
       try {
         sink?.end();
         next();
       } catch (err) {
+        failed = true;
         next(wrap(err, header.name, layer));
       }
     });
@@ -107,6 +117,7 @@ export async function unpackLayers(
     try {
       await pipeline(stages);
     } catch (err) {
+      writer.abort();
       if (err instanceof BerthError || /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code ?? '')) throw err;
       // zlib, zstd and tar-stream failures: the layer itself is broken.
       throw new ImageError(`layer ${layer.digest} (${layer.compression === 'none' ? 'tar' : `tar+${layer.compression}`}) cannot be unpacked: ${(err as Error).message}`, {

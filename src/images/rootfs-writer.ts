@@ -65,6 +65,8 @@ export class RootfsWriter {
   /** Apparent bytes of each regular file (hard links once), for the image size. */
   private readonly fileSizes = new Map<string, number>();
   xattrsUnsupported = false;
+  /** The regular file being written, closed by abort() if unpacking stops half-way. */
+  private openFd: number | undefined;
 
   constructor(readonly root: string) {
     this.checkedDirs.add(root);
@@ -160,6 +162,7 @@ export class RootfsWriter {
       case 'contiguous-file': {
         if (existing) this.removePath(path, existing);
         const fd = openSync(path, CREATE_FLAGS, 0o600);
+        this.openFd = fd;
         let size = 0;
         return {
           write: (chunk) => {
@@ -173,6 +176,7 @@ export class RootfsWriter {
               fchmodSync(fd, h.mode & 0o7777); // after chown, which clears setuid/setgid
               futimesSync(fd, h.mtime, h.mtime);
             } finally {
+              this.openFd = undefined;
               closeSync(fd);
             }
             this.setXattrs(path, h, entry);
@@ -250,6 +254,18 @@ export class RootfsWriter {
     const target = `${parent}/${name}`;
     const st = lstatOrUndefined(target);
     if (st) this.removePath(target, st);
+  }
+
+  /** Closes a file left open by a failure (an open file keeps a dataset busy). */
+  abort(): void {
+    if (this.openFd !== undefined) {
+      try {
+        closeSync(this.openFd);
+      } catch {
+        // already closed
+      }
+      this.openFd = undefined;
+    }
   }
 
   /** Sets directory times last, deepest first (setting a child's would not change its parent's). */
