@@ -61,7 +61,7 @@ export class RootfsWriter {
   /** Paths (relative) the current layer created, with their parents: what opaque whiteouts keep. */
   private layerPaths = new Set<string>();
   /** Directory times, applied last (writing into a directory changes its mtime). */
-  private readonly dirTimes = new Map<string, Date>();
+  private readonly dirTimes = new Map<string, number>();
   /** Apparent bytes of each regular file (hard links once), for the image size. */
   private readonly fileSizes = new Map<string, number>();
   xattrsUnsupported = false;
@@ -134,7 +134,10 @@ export class RootfsWriter {
    * Applies one entry. For a regular file, resolves to a writer for its data (call write for
    * each chunk, then end); for everything else, the entry is complete on return.
    */
-  apply(h: EntryHeader): { write(chunk: Buffer): void; end(): void } | undefined {
+  apply(raw: EntryHeader): { write(chunk: Buffer): void; end(): void } | undefined {
+    // pax mtime keeps sub-second precision the ustar field cannot hold.
+    const paxMtime = raw.pax?.mtime === undefined ? NaN : Number(raw.pax.mtime);
+    const h = Number.isFinite(paxMtime) ? { ...raw, mtime: new Date(paxMtime * 1000), mtimeSeconds: paxMtime } : { ...raw, mtimeSeconds: raw.mtime.getTime() / 1000 };
     const entry = h.name;
     const parts = this.components(h.name, entry);
     if (parts.length === 0) {
@@ -174,7 +177,7 @@ export class RootfsWriter {
             try {
               fchownSync(fd, h.uid, h.gid);
               fchmodSync(fd, h.mode & 0o7777); // after chown, which clears setuid/setgid
-              futimesSync(fd, h.mtime, h.mtime);
+              futimesSync(fd, h.mtimeSeconds, h.mtimeSeconds);
             } finally {
               this.openFd = undefined;
               closeSync(fd);
@@ -188,7 +191,7 @@ export class RootfsWriter {
         if (existing) this.removePath(path, existing);
         symlinkSync(h.linkname ?? '', path);
         lchownSync(path, h.uid, h.gid);
-        lutimesSync(path, h.mtime, h.mtime);
+        lutimesSync(path, h.mtimeSeconds, h.mtimeSeconds);
         return undefined;
       case 'link': {
         const targetParts = this.components(h.linkname ?? '', entry, 'hard link target');
@@ -210,7 +213,7 @@ export class RootfsWriter {
         mknodSync(path, kind, h.mode, h.type === 'fifo' ? 0n : makedev(h.devmajor ?? 0, h.devminor ?? 0), entry);
         lchownSync(path, h.uid, h.gid);
         chmodSync(path, h.mode & 0o7777);
-        utimesSync(path, h.mtime, h.mtime);
+        utimesSync(path, h.mtimeSeconds, h.mtimeSeconds);
         this.setXattrs(path, h, entry);
         return undefined;
       }
@@ -219,11 +222,11 @@ export class RootfsWriter {
     }
   }
 
-  private finishDir(path: string, h: EntryHeader, entry: string): void {
+  private finishDir(path: string, h: EntryHeader & { mtimeSeconds: number }, entry: string): void {
     lchownSync(path, h.uid, h.gid);
     chmodSync(path, h.mode & 0o7777);
     this.setXattrs(path, h, entry);
-    this.dirTimes.set(path, h.mtime);
+    this.dirTimes.set(path, h.mtimeSeconds);
   }
 
   private setXattrs(path: string, h: EntryHeader, entry: string): void {

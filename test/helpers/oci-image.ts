@@ -149,6 +149,8 @@ export interface ImageSpec {
   platform?: { os: string; architecture: string; variant?: string };
   config?: Record<string, unknown>;
   created?: string;
+  /** org.opencontainers.image.ref.name in index.json (what `umoci unpack --image LAYOUT:TAG` finds). */
+  tag?: string;
 }
 
 export interface LayoutSpec {
@@ -253,7 +255,7 @@ export async function buildOciLayout(workDir: string, spec: LayoutSpec): Promise
     );
     const mmt = spec.docker ? 'application/vnd.docker.distribution.manifest.v2+json' : MT.manifest;
     const manifest = putBlob(layout, mmt, json({ schemaVersion: 2, mediaType: mmt, config, layers }));
-    manifests.push({ ...manifest, platform });
+    manifests.push({ ...manifest, platform, ...(image.tag ? { annotations: { 'org.opencontainers.image.ref.name': image.tag } } : {}) });
     allLayers.push(layers);
   }
   let top: Descriptor[] = manifests;
