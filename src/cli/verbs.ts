@@ -139,7 +139,7 @@ REF is a name given at import, a digest, or a digest prefix of at least 12 hex d
       name: { type: 'string', short: 'n', valueName: 'REF', description: 'import: the name to give the image' },
       platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'import: the platform to take from a multi-platform layout (default: this host)' },
       format,
-      force: { type: 'boolean', short: 'f', description: 'rm: park an image that containers still use' },
+      force: { type: 'boolean', description: 'rm: park an image that containers still use' },
       'older-than': { type: 'string', valueName: 'DURATION', description: 'prune: images unused for longer (s, m, h, d)' },
       'max-size': { type: 'string', valueName: 'SIZE', description: 'prune: evict least recently used until the cache is at most SIZE (K, M, G, T)' },
       help,
