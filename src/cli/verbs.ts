@@ -125,7 +125,7 @@ export const VERBS: Record<string, VerbSpec> = {
     summary: 'manage the image cache: import OCI layouts, list, inspect, remove, prune',
     operands: '<import|ls|inspect|rm|prune> [operands]',
     details: `Subcommands:
-  import PATH [--name REF] [--platform OS/ARCH[/VARIANT]]
+  import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
                       unpack an OCI layout (directory or tar) into a template, once per digest
   ls [--format table|json]
                       the cached images: refs, digest, size, created, last used, containers

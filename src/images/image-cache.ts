@@ -210,6 +210,7 @@ class StorageImageCache implements ImageCache {
       }
     }
     const removed: ImageRecord[] = [];
+    await this.removeUnfinished();
     for (const r of unused.filter((x) => chosen.has(x))) {
       const gone = await this.index.withDigestLock(r.digest, async () => {
         // Re-checked under the lock: a container may have been made from it meanwhile.
@@ -221,6 +222,19 @@ class StorageImageCache implements ImageCache {
       if (gone) removed.push(r);
     }
     return removed;
+  }
+
+  /** Templates left unsealed by a berth killed while importing (no import holds their lock). */
+  private async removeUnfinished(): Promise<void> {
+    for (const t of await this.driver.list('image')) {
+      if (t.sealed || !/^sha(256|512):[a-f0-9]+$/.test(t.name) || (await this.index.digestLocked(t.name))) continue;
+      await this.index.withDigestLock(t.name, async () => {
+        const now = await this.driver.info('image', t.name).catch(() => undefined);
+        if (!now || now.sealed) return;
+        await log('warn', `removing the unfinished template ${t.name} of an interrupted import`, { op: 'image-prune' });
+        await this.driver.destroy('image', t.name);
+      });
+    }
   }
 
   async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string } = {}): Promise<ContainerVolume> {

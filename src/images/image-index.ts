@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { errnoCode } from '../core/errors.js';
-import { lockDirectory, type Lock } from '../core/lock.js';
+import { isDirectoryLocked, lockDirectory, type Lock } from '../core/lock.js';
 import type { ImageConfigSummary } from './types.js';
 
 export interface IndexEntry {
@@ -70,6 +70,11 @@ export class ImageIndex {
     } finally {
       lock?.release();
     }
+  }
+
+  /** True while some berth holds the digest's lock (an import in progress). */
+  async digestLocked(digest: string): Promise<boolean> {
+    return isDirectoryLocked(join(this.locks, digest.replace(':', '-')));
   }
 
   /** Runs fn holding the lock of one digest (imports, removals, clones of that image). */

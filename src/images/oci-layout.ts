@@ -2,7 +2,7 @@
 // `oci-archive:FILE`, `umoci`): oci-layout, index.json (nested indexes followed), the manifest
 // for a platform, its config and layer descriptors. Every blob read is verified (digest and
 // size) while it streams; nothing is trusted.
-import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -193,7 +193,11 @@ async function manifests(source: BlobSource, index: Record<string, unknown>, whe
     const d = descriptor(raw, `${where} manifests[${i}]`);
     if (isIndex(d.mediaType)) {
       if (depth >= 4) throw new ImageError(`${where}: indexes nested more than 4 deep`);
-      out.push(...(await manifests(source, await readJsonBlob(source, d, 'index'), `index ${d.digest}`, depth + 1)));
+      // A tag on the nested index names every manifest in it.
+      const tag = d.annotations?.['org.opencontainers.image.ref.name'];
+      for (const m of await manifests(source, await readJsonBlob(source, d, 'index'), `index ${d.digest}`, depth + 1)) {
+        out.push(tag && !m.annotations?.['org.opencontainers.image.ref.name'] ? { ...m, annotations: { ...m.annotations, 'org.opencontainers.image.ref.name': tag } } : m);
+      }
     } else if (isManifest(d.mediaType)) {
       out.push(d);
     } else {
@@ -208,13 +212,37 @@ function summaryOf(d: Descriptor): string {
   return `${d.digest.slice(0, 19)}…${d.platform ? ` (${formatPlatform(d.platform as Platform)})` : ''}${ref ? ` "${ref}"` : ''}`;
 }
 
-/** Opens the layout at `path` and resolves the image for `platform`. */
-export async function resolveImage(path: string, platform: Platform): Promise<ResolvedImage> {
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * `PATH` or `PATH:TAG` (as skopeo's `oci:` and umoci's `--image` write them): the tag picks the
+ * index entries annotated with that org.opencontainers.image.ref.name. A path that exists as
+ * given is never split.
+ */
+export function splitSource(source: string): { path: string; tag: string | undefined } {
+  const colon = source.lastIndexOf(':');
+  if (colon <= 0 || existsSync(source)) return { path: source, tag: undefined };
+  const tag = source.slice(colon + 1);
+  if (tag === '' || tag.includes('/')) return { path: source, tag: undefined };
+  return { path: source.slice(0, colon), tag };
+}
+
+/** Opens the layout at `source` (`PATH` or `PATH:TAG`) and resolves the image for `platform`. */
+export async function resolveImage(sourceName: string, platform: Platform): Promise<ResolvedImage> {
+  const { path, tag } = splitSource(sourceName);
   const source = openSource(path);
   const indexData = source.file('index.json');
   if (!indexData) throw new ImageError(`${path} is not an OCI image layout: no index.json`);
-  const all = await manifests(source, parseJson(indexData, `${path}/index.json`), `${path}/index.json`, 0);
+  let all = await manifests(source, parseJson(indexData, `${path}/index.json`), `${path}/index.json`, 0);
   if (all.length === 0) throw new ImageError(`${path}/index.json lists no image`);
+  if (tag !== undefined) {
+    const tagged = all.filter((d) => d.annotations?.[REF_NAME] === tag);
+    if (tagged.length === 0) {
+      const tags = [...new Set(all.map((d) => d.annotations?.[REF_NAME]).filter(Boolean))];
+      throw new ImageError(`${path} has no image tagged "${tag}" (tags: ${tags.length ? tags.join(', ') : 'none'})`);
+    }
+    all = tagged;
+  }
   // Descriptors without a platform (single-image layouts) are decided by their config below.
   const matching = all.filter((d) => (d.platform ? platformMatches(d.platform, platform) : true));
   const distinct = [...new Map(matching.map((d) => [d.digest, d])).values()];
@@ -222,7 +250,7 @@ export async function resolveImage(path: string, platform: Platform): Promise<Re
     throw new ImageError(`${path} has no image for ${formatPlatform(platform)} (it has: ${all.map(summaryOf).join(', ')}); choose one with --platform`);
   }
   if (distinct.length > 1) {
-    throw new ImageError(`${path} holds ${distinct.length} images for ${formatPlatform(platform)}: ${distinct.map(summaryOf).join(', ')}; berth imports a layout with one image per platform`);
+    throw new ImageError(`${path} holds ${distinct.length} images for ${formatPlatform(platform)}: ${distinct.map(summaryOf).join(', ')}; name one with PATH:TAG`);
   }
   const manifestDesc = distinct[0]!;
   const manifest = await readJsonBlob(source, manifestDesc, 'manifest');

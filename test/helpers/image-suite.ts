@@ -198,7 +198,12 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
       assert.deepEqual((await cache.prune({ maxSize: 1 })).map((r) => r.digest), [digests[1]], 'the in-use image stays even over the limit');
       assert.deepEqual((await cache.list()).map((r) => r.digest), [digests[2]]);
       await cache.destroyContainerVolume('in-use');
+      // A template left unsealed by a berth killed mid-import is not an image, and prune clears it.
+      const unfinished = 'sha256:' + 'e'.repeat(64);
+      await f().driver.createTemplate(unfinished, { digest: unfinished });
+      assert.ok(!(await cache.list()).some((r) => r.digest === unfinished));
       assert.deepEqual((await cache.prune()).map((r) => r.digest), [digests[2]]);
+      assert.equal(await f().driver.exists('image', unfinished), false);
       await assertNothingLeft('after prune');
     });
 

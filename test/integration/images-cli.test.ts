@@ -173,4 +173,36 @@ describe('the unpacked rootfs matches umoci unpack and GNU tar', { skip: missing
     await cache.remove(r2.digest);
     assert.equal(existsSync(join(storageDir, 'images', r.template)), false);
   });
+
+  test('a layout made by umoci (two tags, the second with a whiteout layer): PATH:TAG picks one, the result equals umoci unpack', async () => {
+    const dir = join(tmp.path, 'umoci');
+    mkdirSync(dir);
+    const L = join(dir, 'L');
+    const umoci = (...args: string[]) => execFileSync('umoci', args, { cwd: dir, stdio: 'pipe' });
+    umoci('init', '--layout', L);
+    umoci('new', '--image', `${L}:base`);
+    umoci('unpack', '--image', `${L}:base`, 'B');
+    execFileSync('cp', ['-a', `${join(tmp.path, 'rootfs')}/.`, join(dir, 'B/rootfs')]);
+    umoci('repack', '--image', `${L}:base`, 'B');
+    umoci('unpack', '--image', `${L}:base`, 'B2');
+    execFileSync('rm', ['-r', join(dir, 'B2/rootfs/etc/group'), join(dir, 'B2/rootfs/root')]);
+    writeFileSync(join(dir, 'B2/rootfs/new'), 'new\n');
+    umoci('repack', '--image', `${L}:v2`, 'B2');
+
+    let r = await img('import', L);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /holds 2 images for linux\/amd64: .*"base".*"v2"; name one with PATH:TAG/);
+    r = await img('import', `${L}:nope`);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /has no image tagged "nope" \(tags: base, v2\)/);
+    r = await img('import', `${L}:v2`, '--name', 'umoci:v2');
+    assert.equal(r.code, 0, r.stderr);
+    const rec = JSON.parse((await img('inspect', 'umoci:v2')).stdout) as { template: string; digest: string };
+    const ours = listing(join(storageDir, 'images', rec.template, 'fs'));
+    umoci('unpack', '--image', `${L}:v2`, 'U');
+    assert.equal(ours, listing(join(dir, 'U/rootfs')));
+    assert.ok(!/^\.\/etc\/group /m.test(ours) && !/^\.\/root /m.test(ours), "umoci's whiteouts applied");
+    assert.ok(/^\.\/new f /m.test(ours));
+    assert.equal((await img('rm', 'umoci:v2')).code, 0);
+  });
 });

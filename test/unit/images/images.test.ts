@@ -17,6 +17,7 @@ import { DigestVerifier, parseDigest, sha256Hex } from '../../../src/images/dige
 import { ImageIndex } from '../../../src/images/image-index.js';
 import { openImageCache, validateRef } from '../../../src/images/index.js';
 import { layerCompression } from '../../../src/images/media-types.js';
+import { splitSource } from '../../../src/images/oci-layout.js';
 import { parsePlatform, platformMatches } from '../../../src/images/platform.js';
 import { indexTar } from '../../../src/images/tar-index.js';
 import { UsageError } from '../../../src/core/errors.js';
@@ -81,6 +82,19 @@ describe('platforms and media types', () => {
     assert.equal(layerCompression('application/vnd.docker.image.rootfs.diff.tar.gzip', 'd'), 'gzip');
     assert.equal(layerCompression('application/vnd.oci.image.layer.v1.tar', 'd'), 'none');
     assert.throws(() => layerCompression('application/vnd.oci.image.layer.v1.tar+bzip2', 'sha256:x'), /sha256:x has an unknown media type "application\/vnd.oci.image.layer.v1.tar\+bzip2"/);
+  });
+});
+
+describe('image sources', () => {
+  test('PATH:TAG is split only when PATH:TAG itself does not exist', (t) => {
+    const tmp = tempDir();
+    t.after(tmp.remove);
+    assert.deepEqual(splitSource('/x/layout:v2'), { path: '/x/layout', tag: 'v2' });
+    assert.deepEqual(splitSource('/x/layout'), { path: '/x/layout', tag: undefined });
+    assert.deepEqual(splitSource('/x/a:b/layout'), { path: '/x/a:b/layout', tag: undefined }, 'a colon in a directory name');
+    const odd = join(tmp.path, 'odd:name');
+    mkdirSync(odd);
+    assert.deepEqual(splitSource(odd), { path: odd, tag: undefined });
   });
 });
 
