@@ -8,7 +8,7 @@
 # names the step that failed.
 set -euo pipefail
 
-PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus)
+PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }

@@ -38,7 +38,7 @@ export function verbHelp(name: string): string {
 
 ${v.summary}
 
-Options:
+${v.details ? `${v.details}\n\n` : ''}Options:
 ${optionLines(v.options)}
 `;
 }

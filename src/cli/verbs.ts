@@ -9,6 +9,8 @@ export interface VerbSpec {
   options: OptionSpecs;
   /** exec and run take the process's argv after the id: stop option parsing there. */
   stopAtOperand?: boolean;
+  /** More lines for `berth <verb> --help` (a verb with subcommands lists them here). */
+  details?: string;
   load: () => Promise<{ default: VerbHandler }>;
 }
 
@@ -137,6 +139,31 @@ export const VERBS: Record<string, VerbSpec> = {
       help,
     },
     load: () => import('./serve.js'),
+  },
+  image: {
+    summary: 'manage the image cache: import OCI layouts, list, inspect, remove, prune',
+    operands: '<import|ls|inspect|rm|prune> [operands]',
+    details: `Subcommands:
+  import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
+                      unpack an OCI layout (directory or tar) into a template, once per digest
+  ls [--format table|json]
+                      the cached images: refs, digest, size, created, last used, containers
+  inspect REF         the image's record and config as JSON
+  rm REF [--force]    remove an image; --force parks one that containers still use
+  prune [--older-than DURATION] [--max-size SIZE]
+                      remove unused images (all; unused for DURATION, e.g. 30m, 12h, 7d;
+                      least recently used until the cache is at most SIZE, e.g. 500M, 10G)
+REF is a name given at import, a digest, or a digest prefix of at least 12 hex digits.`,
+    options: {
+      name: { type: 'string', short: 'n', valueName: 'REF', description: 'import: the name to give the image' },
+      platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'import: the platform to take from a multi-platform layout (default: this host)' },
+      format,
+      force: { type: 'boolean', description: 'rm: park an image that containers still use' },
+      'older-than': { type: 'string', valueName: 'DURATION', description: 'prune: images unused for longer (s, m, h, d)' },
+      'max-size': { type: 'string', valueName: 'SIZE', description: 'prune: evict least recently used until the cache is at most SIZE (K, M, G, T)' },
+      help,
+    },
+    load: () => import('./image.js'),
   },
   version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, load: () => import('./version.js') },
   help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, load: () => import('./help.js') },

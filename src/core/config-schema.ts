@@ -41,6 +41,11 @@ const storageSchema = z
       .string()
       .refine((d) => d.startsWith('/'), 'must be an absolute path')
       .default(DEFAULT_STORAGE_DIR),
+    /** Persistent state of the image cache (its index, locks); default /var/lib/berth. Not /run: it must survive reboots. */
+    state_dir: z
+      .string()
+      .refine((d) => d.startsWith('/'), 'must be an absolute path')
+      .optional(),
   })
   .strict()
   .refine((s) => s.driver !== 'zfs' || s.dataset !== undefined, {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'BERTH_ERR_TOOL'
   | 'BERTH_ERR_STORAGE'
   | 'BERTH_ERR_STORAGE_FULL'
+  | 'BERTH_ERR_INVALID_IMAGE'
   | 'BERTH_ERR_INTERNAL';
 
 export class BerthError extends Error {
@@ -158,6 +159,27 @@ export class VolumeNotFoundError extends BerthError {
 export class VolumeExistsError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BERTH_ERR_EXISTS', message, options);
+  }
+}
+
+/** An OCI image (layout, manifest, blob, layer) that is malformed, unsupported or unsafe to unpack. */
+export class ImageError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_INVALID_IMAGE', message, options);
+  }
+}
+
+/** No cached image by that ref, digest or digest prefix. */
+export class ImageNotFoundError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_NOT_FOUND', message, options);
+  }
+}
+
+/** The image still has container volumes (remove refused without --force). */
+export class ImageInUseError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_STATE', message);
   }
 }
 

@@ -1,6 +1,7 @@
 // The one way berth runs external tools: argv arrays (never a shell string), LC_ALL=C so
 // messages are parseable, stderr kept for the error.
 import { spawn, type StdioOptions } from 'node:child_process';
+import { Duplex, PassThrough } from 'node:stream';
 import { ToolError } from './errors.js';
 
 export interface ToolResult {
@@ -68,4 +69,37 @@ export function runTool(argv: readonly string[], options: RunToolOptions = {}): 
     });
     if (child.stdin && options.input !== undefined) child.stdin.end(options.input);
   });
+}
+
+/**
+ * A tool as a stream stage (e.g. `zstd -d -c`): what is written goes to its stdin, its stdout
+ * comes out. The output ends only once the tool exited 0; otherwise the stream fails with a
+ * ToolError carrying the tool's stderr. Same rules as runTool: argv only, LC_ALL=C.
+ */
+export function toolStream(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Duplex {
+  const [file, ...args] = argv;
+  if (!file) throw new ToolError('empty command line', { exitCode: null, stderr: '' });
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...(options.env ?? process.env), LC_ALL: 'C' } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4096)));
+  const output = new PassThrough();
+  child.stdout.pipe(output, { end: false });
+  let failed = false;
+  const fail = (err: Error): void => {
+    if (failed) return;
+    failed = true;
+    output.destroy(err);
+  };
+  child.on('error', (err) => fail(new ToolError(`cannot run ${file}: ${err.message}`, { exitCode: null, stderr, cause: err })));
+  child.on('close', (exitCode, signal) => {
+    if (exitCode === 0) output.end();
+    else fail(new ToolError(`${file} exited ${exitCode ?? signal}: ${stderr.trim() || 'no message'}`, { exitCode, stderr }));
+  });
+  // A consumer that gives up early must not leave the tool running.
+  const duplex = Duplex.from({ writable: child.stdin, readable: output });
+  duplex.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  child.stdin.on('error', () => undefined); // EPIPE when the tool died: its exit status says why
+  return duplex;
 }

@@ -114,3 +114,164 @@ export async function importImage(containerd: Containerd, archive: OciArchive, b
   if (!names.includes(ref)) throw new Error(`ctr images import did not create ${ref}; images: ${names.filter(Boolean).join(', ')}`);
   return ref;
 }
+
+// ---- General OCI layouts for the image cache tests: layers from entry lists or directories,
+// gzip/zstd/plain, several platforms, nested indexes, a tar of the layout. ----
+
+export interface TarEntrySpec {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
+  content?: string | Buffer;
+  linkname?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: Date;
+  devmajor?: number;
+  devminor?: number;
+  pax?: Record<string, string>;
+}
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+export interface LayerSpec {
+  /** Entries written as given (names are not sanitized: malicious layers are built this way). */
+  entries?: TarEntrySpec[];
+  /** Or a directory tarred by GNU tar (numeric owners kept). */
+  dir?: string;
+  compression?: Compression;
+  /** Overrides the media type (e.g. an unknown one). */
+  mediaType?: string;
+}
+
+export interface ImageSpec {
+  layers: LayerSpec[];
+  platform?: { os: string; architecture: string; variant?: string };
+  config?: Record<string, unknown>;
+  created?: string;
+  /** org.opencontainers.image.ref.name in index.json (what `umoci unpack --image LAYOUT:TAG` finds). */
+  tag?: string;
+}
+
+export interface LayoutSpec {
+  images: ImageSpec[];
+  /** Put the manifests in a nested index (as multi-platform images are). */
+  nested?: boolean;
+  /** Also write LAYOUT.tar. */
+  tar?: boolean;
+  /** Docker v2 schema 2 media types instead of OCI ones. */
+  docker?: boolean;
+}
+
+export interface BuiltLayout {
+  layout: string;
+  tarFile: string | undefined;
+  manifests: Descriptor[];
+  /** blobs/sha256/<hex> of a digest, for tests that damage blobs. */
+  blobPath(digest: string): string;
+  /** Each image's layer descriptors. */
+  layers: Descriptor[][];
+}
+
+const LAYER_MT: Record<Compression, string> = {
+  none: 'application/vnd.oci.image.layer.v1.tar',
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+};
+
+/** A tar of the entries, in order, exactly as given (tar-stream's pack). */
+export async function tarOf(entries: TarEntrySpec[]): Promise<Buffer> {
+  const tar = (await import('tar-stream')).default;
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  for (const e of entries) {
+    const type = e.type ?? 'file';
+    const content = type === 'file' ? Buffer.from(e.content ?? '') : undefined;
+    await new Promise<void>((resolve, reject) => {
+      const header = {
+        name: e.name,
+        type,
+        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        uid: e.uid ?? 0,
+        gid: e.gid ?? 0,
+        mtime: e.mtime ?? new Date('2024-01-02T03:04:05Z'),
+        linkname: e.linkname,
+        devmajor: e.devmajor,
+        devminor: e.devminor,
+        pax: e.pax,
+        size: content?.length ?? 0,
+      };
+      pack.entry(header, content ?? Buffer.alloc(0), (err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+function compress(data: Buffer, c: Compression): Buffer {
+  if (c === 'gzip') return gzipSync(data);
+  if (c === 'zstd') return execFileSync('zstd', ['-q', '-c', '-3'], { input: data, maxBuffer: 2 ** 31 });
+  return data;
+}
+
+export async function buildOciLayout(workDir: string, spec: LayoutSpec): Promise<BuiltLayout> {
+  const layout = join(workDir, 'layout');
+  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
+  const manifests: Descriptor[] = [];
+  const allLayers: Descriptor[][] = [];
+  for (const [n, image] of spec.images.entries()) {
+    const layers: Descriptor[] = [];
+    const diffIds: string[] = [];
+    for (const [i, l] of image.layers.entries()) {
+      let plain: Buffer;
+      if (l.dir) {
+        const file = join(workDir, `layer-${n}-${i}.tar`);
+        execFileSync('tar', ['-C', l.dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', file, '.']);
+        plain = readFileSync(file);
+      } else {
+        plain = await tarOf(l.entries ?? []);
+      }
+      diffIds.push(sha256(plain));
+      const c = l.compression ?? 'gzip';
+      const mt = l.mediaType ?? (spec.docker ? (c === 'gzip' ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.docker.image.rootfs.diff.tar') : LAYER_MT[c]);
+      layers.push(putBlob(layout, mt, compress(plain, c)));
+    }
+    const platform = image.platform ?? { architecture: ociArch(), os: 'linux' };
+    const config = putBlob(
+      layout,
+      spec.docker ? 'application/vnd.docker.container.image.v1+json' : MT.config,
+      json({
+        created: image.created ?? '2024-01-02T03:04:05Z',
+        ...platform,
+        config: image.config ?? { Cmd: ['sh'], Env: ['PATH=/bin'] },
+        rootfs: { type: 'layers', diff_ids: diffIds },
+      }),
+    );
+    const mmt = spec.docker ? 'application/vnd.docker.distribution.manifest.v2+json' : MT.manifest;
+    const manifest = putBlob(layout, mmt, json({ schemaVersion: 2, mediaType: mmt, config, layers }));
+    manifests.push({ ...manifest, platform, ...(image.tag ? { annotations: { 'org.opencontainers.image.ref.name': image.tag } } : {}) });
+    allLayers.push(layers);
+  }
+  let top: Descriptor[] = manifests;
+  if (spec.nested) top = [putBlob(layout, MT.index, json({ schemaVersion: 2, mediaType: MT.index, manifests }))];
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests: top }));
+  let tarFile: string | undefined;
+  if (spec.tar) {
+    tarFile = join(workDir, 'layout.tar');
+    execFileSync('tar', ['-C', layout, '-cf', tarFile, 'oci-layout', 'index.json', 'blobs']);
+  }
+  return { layout, tarFile, manifests, layers: allLayers, blobPath: (d) => join(layout, 'blobs/sha256', d.slice('sha256:'.length)) };
+}
+
+/** A busybox rootfs as a layer directory, plus a few files of known owners and modes. */
+export function busyboxLayerDir(dir: string): string {
+  makeBusyboxRootfs(dir);
+  return dir;
+}

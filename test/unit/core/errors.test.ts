@@ -9,6 +9,9 @@ import {
   ContainerExistsError,
   ContainerNotFoundError,
   ContainerStateError,
+  ImageError,
+  ImageInUseError,
+  ImageNotFoundError,
   InternalError,
   InvalidArgumentError,
   InvalidBundleError,
@@ -73,6 +76,9 @@ const table: Row[] = [
   { cls: StorageFullError, make: (cause) => new StorageFullError('pool full', { cause }), code: 'BERTH_ERR_STORAGE_FULL', message: 'pool full', keepsCause: true, exit: 8 },
   { cls: VolumeNotFoundError, make: (cause) => new VolumeNotFoundError('no volume', { cause }), code: 'BERTH_ERR_NOT_FOUND', message: 'no volume', keepsCause: true, exit: 4 },
   { cls: VolumeExistsError, make: (cause) => new VolumeExistsError('volume exists', { cause }), code: 'BERTH_ERR_EXISTS', message: 'volume exists', keepsCause: true, exit: 5 },
+  { cls: ImageError, make: (cause) => new ImageError('bad layer', { cause }), code: 'BERTH_ERR_INVALID_IMAGE', message: 'bad layer', keepsCause: true, exit: 3 },
+  { cls: ImageNotFoundError, make: (cause) => new ImageNotFoundError('no image', { cause }), code: 'BERTH_ERR_NOT_FOUND', message: 'no image', keepsCause: true, exit: 4 },
+  { cls: ImageInUseError, make: () => new ImageInUseError('in use'), code: 'BERTH_ERR_STATE', message: 'in use', keepsCause: false, exit: 5 },
   { cls: InternalError, make: (cause) => new InternalError('bug', { cause }), code: 'BERTH_ERR_INTERNAL', message: 'bug', keepsCause: true, exit: 1 },
 ];
 

@@ -1,0 +1,300 @@
+// The image cache: one sealed template per manifest digest (volume name = the digest), made
+// once by unpacking the image's layers, and container volumes cloned from it. The pool is the
+// truth (template properties: digest, refs, platform, config …; container volumes' origins);
+// the index file adds last-use times and is rebuilt from the pool whenever it is lost or stale.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { publishImageCache } from '../core/channels.js';
+import type { StorageConfig } from '../core/config.js';
+import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, VolumeNotFoundError } from '../core/errors.js';
+import { validateContainerId } from '../core/ids.js';
+import { log } from '../core/log.js';
+import type { StorageDriver, VolumeInfo } from '../storage/driver.js';
+import { openStorage } from '../storage/registry.js';
+import { buildTemplate } from '../storage/template-build.js';
+import { configFromProperties, configToProperties, summarizeConfig } from './config-summary.js';
+import { parseDigest } from './digest.js';
+import { ImageIndex, type IndexEntry } from './image-index.js';
+import { unpackLayers } from './layer-unpack.js';
+import { resolveImage } from './oci-layout.js';
+import { formatPlatform, parsePlatform } from './platform.js';
+import type { ContainerVolume, ImageCache, ImageRecord, ImportOptions } from './types.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/berth';
+
+/** Refs are joined by "," in one storage property: no commas, no spaces, printable. */
+export function validateRef(ref: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/.test(ref)) {
+    throw new InvalidArgumentError(`image name ${JSON.stringify(ref)} is not usable: use 1 to 255 of letters, digits and . _ / : @ + -, starting with a letter or digit`);
+  }
+  if (/^(sha256:)?[a-f0-9]{12,}$/.test(ref)) throw new InvalidArgumentError(`image name "${ref}" looks like a digest: choose a name that is not one`);
+  return ref;
+}
+
+const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$/;
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+class StorageImageCache implements ImageCache {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly index: ImageIndex,
+  ) {}
+
+  containerVolumeName(containerId: string): string {
+    validateContainerId(containerId);
+    if (VOLUME_NAME.test(containerId)) return containerId;
+    // Readable prefix + a hash of the whole id; the id itself is stored as berth:container-id.
+    const readable = containerId.replace(/[^A-Za-z0-9_.:-]/g, '-').replace(/^[.-]+/, '').slice(0, 48);
+    return `${readable || 'c'}_${createHash('sha256').update(containerId).digest('hex').slice(0, 16)}`;
+  }
+
+  private recordFrom(t: VolumeInfo, containers: VolumeInfo[], entry: IndexEntry | undefined): ImageRecord | undefined {
+    const p = t.properties;
+    if (!t.sealed || !p.digest || p.digest !== t.name) return undefined; // not (yet) an image of ours
+    const [os, architecture, variant] = (p.platform ?? '').split('/');
+    return {
+      digest: p.digest,
+      refs: p.ref ? p.ref.split(',') : [],
+      template: t.name,
+      size: Number(p.size ?? entry?.size ?? 0),
+      created: p.created ?? entry?.created,
+      imported: p.imported ?? entry?.imported ?? '',
+      lastUsed: entry?.lastUsed,
+      platform: { os: os ?? '', architecture: architecture ?? '', ...(variant ? { variant } : {}) },
+      config: configFromProperties(p) ?? entry?.config ?? {},
+      parked: p.parked === '1',
+      containers: containers.filter((c) => c.origin === t.name).map((c) => c.properties['container-id'] ?? c.name).sort(),
+    };
+  }
+
+  private toEntry(r: ImageRecord, configDigest: string | undefined): IndexEntry {
+    const { containers: _c, template: _t, ...rest } = r;
+    return { ...rest, configDigest };
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const [templates, containers] = await Promise.all([this.driver.list('image'), this.driver.list('container')]);
+    const stored = this.index.read();
+    const records: ImageRecord[] = [];
+    for (const t of templates) {
+      const r = this.recordFrom(t, containers, stored?.[t.name]);
+      if (r) records.push(r);
+    }
+    // The pool is the truth: an index that is missing or disagrees with it is rebuilt.
+    const fresh = Object.fromEntries(records.map((r) => [r.digest, this.toEntry(r, templates.find((t) => t.name === r.template)?.properties['config-digest'])]));
+    if (JSON.stringify(stored) !== JSON.stringify(fresh)) {
+      await this.index.update((images) => {
+        for (const k of Object.keys(images)) if (!fresh[k]) delete images[k];
+        for (const [k, e] of Object.entries(fresh)) images[k] = { ...e, lastUsed: images[k]?.lastUsed ?? e.lastUsed };
+      });
+    }
+    return records;
+  }
+
+  async resolve(ref: string): Promise<ImageRecord> {
+    const records = await this.list();
+    const byRef = records.find((r) => r.refs.includes(ref));
+    if (byRef) return byRef;
+    const hex = /^(?:sha256:)?([a-f0-9]{12,64})$/.exec(ref)?.[1];
+    if (hex) {
+      const found = records.filter((r) => r.digest.slice('sha256:'.length).startsWith(hex));
+      if (found.length === 1) return found[0]!;
+      if (found.length > 1) throw new InvalidArgumentError(`digest prefix "${ref}" is ambiguous: ${found.map((r) => r.digest).join(', ')}`);
+    }
+    throw new ImageNotFoundError(`image "${ref}" is not in the cache (${this.driver.location}); import it with: berth image import PATH --name ${ref}`);
+  }
+
+  async import(source: string, options: ImportOptions = {}): Promise<ImageRecord & { hit: boolean }> {
+    const name = options.name === undefined ? undefined : validateRef(options.name);
+    const image = await resolveImage(source, parsePlatform(options.platform));
+    const digest = image.manifest.digest;
+    parseDigest(digest, 'manifest');
+    const hit = await this.index.withDigestLock(digest, async () => {
+      if (await this.driver.exists('image', digest)) {
+        const t = await this.driver.info('image', digest);
+        if (t.sealed && t.properties.digest === digest) {
+          // Importing a parked image again takes it back into use.
+          if (t.properties.parked) await this.driver.setProperties('image', digest, { parked: undefined });
+          return true;
+        }
+        // A template left half-made by a berth that was killed while unpacking: start over.
+        await log('warn', `removing the unfinished template ${digest} of an interrupted import`, { op: 'image-import' });
+        await this.driver.destroy('image', digest);
+      }
+      const summary = summarizeConfig(image.config.config);
+      const properties: Record<string, string> = {
+        digest,
+        imported: now(),
+        platform: formatPlatform(image.platform),
+        'config-digest': image.configDigest,
+        ...configToProperties(summary),
+      };
+      if (typeof image.config.created === 'string' && image.config.created !== '') properties.created = image.config.created;
+      await buildTemplate(this.driver, digest, properties, async (rootfs) => {
+        const { size } = await unpackLayers(image.layers, (l) => image.openBlob(l), rootfs, options.onProgress);
+        await this.driver.setProperties('image', digest, { size: String(size) });
+      });
+      return false;
+    });
+    if (name !== undefined) await this.addRef(digest, name);
+    const record = (await this.list()).find((r) => r.digest === digest);
+    if (!record) throw new ImageNotFoundError(`image ${digest} was removed while it was being imported`);
+    return { ...record, hit };
+  }
+
+  /** Gives `ref` to `digest` (taken from any other image, as a tag moves) and unparks it. */
+  private async addRef(digest: string, ref: string): Promise<void> {
+    for (const t of await this.driver.list('image')) {
+      const refs = t.properties.ref ? t.properties.ref.split(',') : [];
+      if (t.name === digest) {
+        if (!refs.includes(ref) || t.properties.parked) {
+          await this.driver.setProperties('image', digest, { ref: [...new Set([...refs, ref])].join(','), parked: undefined });
+        }
+      } else if (refs.includes(ref)) {
+        const rest = refs.filter((r) => r !== ref);
+        await this.driver.setProperties('image', t.name, { ref: rest.length ? rest.join(',') : undefined });
+      }
+    }
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<{ digest: string; parked: boolean }> {
+    const { digest } = await this.resolve(ref);
+    return this.index.withDigestLock(digest, async () => {
+      const current = (await this.list()).find((r) => r.digest === digest);
+      if (!current) throw new ImageNotFoundError(`image "${ref}" (${digest}) is not in the cache any more`);
+      if (current.containers.length > 0) {
+        if (!options.force) {
+          throw new ImageInUseError(
+            `image "${ref}" (${digest}) is used by container volumes: ${current.containers.join(', ')}; delete them first, or use --force to remove its names now and the image with its last container`,
+          );
+        }
+        await this.driver.setProperties('image', digest, { ref: undefined, parked: '1' });
+        await this.index.update((images) => {
+          const e = images[digest];
+          if (e) Object.assign(e, { refs: [], parked: true });
+        });
+        return { digest, parked: true };
+      }
+      await this.destroyTemplate(digest);
+      return { digest, parked: false };
+    });
+  }
+
+  private async destroyTemplate(digest: string): Promise<void> {
+    await this.driver.destroy('image', digest);
+    await this.index.update((images) => {
+      delete images[digest];
+    });
+  }
+
+  async prune(options: { olderThan?: number; maxSize?: number } = {}): Promise<ImageRecord[]> {
+    const records = await this.list();
+    const lastTouch = (r: ImageRecord): number => Date.parse(r.lastUsed ?? r.imported) || 0;
+    const unused = records.filter((r) => r.containers.length === 0).sort((a, b) => lastTouch(a) - lastTouch(b));
+    const chosen = new Set<ImageRecord>();
+    if (options.olderThan === undefined && options.maxSize === undefined) unused.forEach((r) => chosen.add(r));
+    if (options.olderThan !== undefined) {
+      const cutoff = Date.now() - options.olderThan;
+      for (const r of unused) if (lastTouch(r) < cutoff) chosen.add(r);
+    }
+    if (options.maxSize !== undefined) {
+      let total = records.filter((r) => !chosen.has(r)).reduce((n, r) => n + r.size, 0);
+      for (const r of unused) {
+        if (total <= options.maxSize) break;
+        if (chosen.has(r)) continue;
+        chosen.add(r);
+        total -= r.size;
+      }
+    }
+    const removed: ImageRecord[] = [];
+    await this.removeUnfinished();
+    for (const r of unused.filter((x) => chosen.has(x))) {
+      const gone = await this.index.withDigestLock(r.digest, async () => {
+        // Re-checked under the lock: a container may have been made from it meanwhile.
+        const clones = (await this.driver.list('container')).filter((c) => c.origin === r.template);
+        if (clones.length > 0 || !(await this.driver.exists('image', r.template))) return false;
+        await this.destroyTemplate(r.digest);
+        return true;
+      });
+      if (gone) removed.push(r);
+    }
+    return removed;
+  }
+
+  /** Templates left unsealed by a berth killed while importing (no import holds their lock). */
+  private async removeUnfinished(): Promise<void> {
+    for (const t of await this.driver.list('image')) {
+      if (t.sealed || !/^sha(256|512):[a-f0-9]+$/.test(t.name) || (await this.index.digestLocked(t.name))) continue;
+      await this.index.withDigestLock(t.name, async () => {
+        const now = await this.driver.info('image', t.name).catch(() => undefined);
+        if (!now || now.sealed) return;
+        await log('warn', `removing the unfinished template ${t.name} of an interrupted import`, { op: 'image-prune' });
+        await this.driver.destroy('image', t.name);
+      });
+    }
+  }
+
+  async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string } = {}): Promise<ContainerVolume> {
+    const volume = this.containerVolumeName(containerId);
+    let image: ImageRecord;
+    let hit: boolean;
+    try {
+      image = await this.resolve(refOrPath);
+      hit = true;
+    } catch (err) {
+      if (!(err instanceof ImageNotFoundError) || !existsSync(refOrPath)) throw err;
+      const imported = await this.import(refOrPath, { platform: options.platform });
+      hit = imported.hit;
+      image = imported;
+    }
+    const path = await this.index.withDigestLock(image.digest, async () => {
+      let info: VolumeInfo;
+      try {
+        info = await this.driver.info('image', image.template);
+      } catch (err) {
+        if (err instanceof VolumeNotFoundError) throw new ImageNotFoundError(`image ${image.digest} was removed meanwhile`, { cause: err });
+        throw err;
+      }
+      if (info.properties.parked === '1') throw new ImageNotFoundError(`image ${image.digest} is being removed (parked until its last container goes); import it again to use it`);
+      return this.driver.cloneTemplate(image.template, volume, { 'container-id': containerId, image: image.digest });
+    });
+    const lastUsed = now();
+    await this.index.update((images) => {
+      const e = images[image.digest];
+      if (e) e.lastUsed = lastUsed;
+    });
+    publishImageCache({ result: hit ? 'hit' : 'miss', digest: image.digest });
+    return { path, volume, image: { ...image, lastUsed, containers: [...image.containers, containerId].sort() }, hit };
+  }
+
+  async destroyContainerVolume(containerId: string): Promise<void> {
+    const volume = this.containerVolumeName(containerId);
+    if (!(await this.driver.exists('container', volume))) return;
+    const info = await this.driver.info('container', volume);
+    const owner = info.properties['container-id'];
+    if (owner !== undefined && owner !== containerId) return; // another id's volume (a name collision): not ours
+    await this.driver.destroy('container', volume);
+    const template = info.origin;
+    if (template === undefined || !/^sha(256|512):/.test(template)) return;
+    await this.index.withDigestLock(template, async () => {
+      if (!(await this.driver.exists('image', template))) return;
+      const t = await this.driver.info('image', template);
+      if (t.properties.parked !== '1') return;
+      const clones = (await this.driver.list('container')).filter((c) => c.origin === template);
+      if (clones.length > 0) return;
+      await this.destroyTemplate(template);
+      await log('info', `removed parked image ${template}: its last container volume is gone`, { op: 'image-rm' });
+    });
+  }
+}
+
+/** The image cache over the configured storage; its index lives under `stateDir` (default /var/lib/berth). */
+export async function openImageCache(options: { storage: StorageConfig; stateDir?: string }): Promise<ImageCache> {
+  const stateDir = options.stateDir ?? options.storage.state_dir ?? DEFAULT_STATE_DIR;
+  if (!stateDir.startsWith('/')) throw new InvalidArgumentError(`the image state directory must be an absolute path, not ${JSON.stringify(stateDir)}`);
+  return new StorageImageCache(await openStorage(options.storage), new ImageIndex(stateDir));
+}
+

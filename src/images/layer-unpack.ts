@@ -1,0 +1,130 @@
+// Unpacking an image's layers into a rootfs, in order: each blob streams once through its
+// digest check, the decompressor, the diff_id check and tar-stream into the RootfsWriter.
+// gzip: node:zlib. zstd: the `zstd` CLI as a stream stage (Node 20's zlib has no zstd; the CLI
+// is Debian's reference implementation, faster than a pure-JS decoder, and needs no native npm
+// module build; see docs/images.md).
+import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { BerthError, ImageError } from '../core/errors.js';
+import { toolStream } from '../core/exec.js';
+import { DigestVerifier } from './digest.js';
+import { loadLibc } from './libc.js';
+import type { Compression } from './media-types.js';
+import type { LayerDescriptor } from './oci-layout.js';
+import { RootfsWriter } from './rootfs-writer.js';
+
+export interface UnpackProgress {
+  done: number;
+  total: number;
+  what: string;
+}
+
+function decompressor(c: Compression): Transform | undefined {
+  if (c === 'gzip') return createGunzip();
+  if (c === 'zstd') return toolStream(['zstd', '-d', '-c', '-q']) as unknown as Transform;
+  return undefined;
+}
+
+/** Counts the compressed bytes read, for progress. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
+/** Feeds tar-stream's entries to the writer; one entry at a time, as tar-stream hands them out. */
+function extractInto(writer: RootfsWriter, layer: string): Writable {
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    let sink: ReturnType<RootfsWriter['apply']>;
+    let failed = false;
+    // The entry stream is torn down with the extract's error: it must not surface as uncaught.
+    stream.on('error', (err) => {
+      if (!failed) {
+        failed = true;
+        next(err);
+      }
+    });
+    try {
+      sink = writer.apply(header as Parameters<RootfsWriter['apply']>[0]);
+    } catch (err) {
+      failed = true;
+      next(wrap(err, header.name, layer));
+      return;
+    }
+    stream.on('data', (chunk: unknown) => {
+      try {
+        sink?.write(chunk as Buffer);
+      } catch (err) {
+        stream.destroy(wrap(err, header.name, layer));
+      }
+    });
+    stream.on('end', () => {
+      if (failed) return;
+      try {
+        sink?.end();
+        next();
+      } catch (err) {
+        failed = true;
+        next(wrap(err, header.name, layer));
+      }
+    });
+  });
+  return extract as unknown as Writable;
+}
+
+function wrap(err: unknown, entry: string, layer: string): Error {
+  if (err instanceof BerthError) return err;
+  const e = err as NodeJS.ErrnoException;
+  // Space and I/O errors keep their errno code for buildTemplate to classify.
+  const out = new Error(`layer ${layer}: entry "${entry}": ${e?.message ?? String(err)}`, { cause: err }) as NodeJS.ErrnoException;
+  if (e?.code) out.code = e.code;
+  return out;
+}
+
+/** Unpacks the layers into `rootfs`; resolves to the apparent bytes of its files. */
+export async function unpackLayers(
+  layers: readonly LayerDescriptor[],
+  openBlob: (l: LayerDescriptor) => Readable,
+  rootfs: string,
+  onProgress?: (p: UnpackProgress) => void,
+): Promise<{ size: number; xattrsUnsupported: boolean }> {
+  await loadLibc();
+  const writer = new RootfsWriter(rootfs);
+  const total = layers.reduce((n, l) => n + l.size, 0);
+  let done = 0;
+  for (const [i, layer] of layers.entries()) {
+    writer.startLayer();
+    const what = `layer ${i + 1}/${layers.length} ${layer.digest.slice(7, 19)}`;
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [openBlob(layer)];
+    if (onProgress) {
+      stages.push(
+        counter((n) => {
+          done += n;
+          onProgress({ done, total, what });
+        }),
+      );
+    }
+    const unzip = decompressor(layer.compression);
+    if (unzip) stages.push(unzip);
+    stages.push(new DigestVerifier(layer.diffId, undefined, `layer ${layer.digest} uncompressed (diff_id)`));
+    stages.push(extractInto(writer, layer.digest));
+    try {
+      await pipeline(stages);
+    } catch (err) {
+      writer.abort();
+      if (err instanceof BerthError || /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      // zlib, zstd and tar-stream failures: the layer itself is broken.
+      throw new ImageError(`layer ${layer.digest} (${layer.compression === 'none' ? 'tar' : `tar+${layer.compression}`}) cannot be unpacked: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  writer.finish();
+  return { size: writer.size, xattrsUnsupported: writer.xattrsUnsupported };
+}
