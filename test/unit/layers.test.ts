@@ -16,7 +16,6 @@ const ALLOWED: Record<string, readonly string[]> = {
   backends: ['core'],
   images: ['storage', 'core'],
   storage: ['core'],
-  images: ['storage', 'core'],
   telemetry: ['core'],
   core: [],
 };
