@@ -2,6 +2,7 @@
 // a final `"level":"error"` line that containerd shows its users. The table is in docs/cli.md.
 import { BerthError, type ErrorCode } from '../core/errors.js';
 import { configureLog, errorFields, log } from '../core/log.js';
+import { redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
@@ -30,7 +31,8 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export async function reportFailure(err: unknown, where: { op: string | undefined; id: string | undefined }, globals: Pick<GlobalOptions, 'log' | 'logFormat' | 'debug'>): Promise<number> {
-  const message = err instanceof Error ? err.message : String(err);
+  // Secrets (an API token in a tool's words) never reach the user's terminal or containerd.
+  const message = redactText(err instanceof Error ? err.message : String(err));
   const code = err instanceof BerthError ? err.code : 'BERTH_ERR_INTERNAL';
   if (globals.log !== undefined || globals.logFormat === 'json') {
     try {

@@ -13,7 +13,8 @@ import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, U
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
-import { log, errorFields } from '../core/log.js';
+import { applyConfigLogLevel, log, errorFields, withLogContext } from '../core/log.js';
+import { inSpan, tracingActive } from '../core/tracing.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
@@ -45,9 +46,11 @@ export interface RuntimeOptions {
   journal?: boolean;
 }
 
-/** What an operation learns about its container while it runs, for its published outcome. */
+/** What an operation learns about its container while it runs, for its published outcome and log lines. */
 export interface OperationSubject {
   backend: string | undefined;
+  /** The Proxmox VMID, for backends that have one. */
+  vmid?: number;
 }
 
 /** OCI state, as runc prints it (plus runc's rootfs, created and owner). */
@@ -81,6 +84,7 @@ export class Runtime {
   config(): Promise<BerthConfig> {
     this.configPromise ??= loadConfig(this.options.configPath).then(({ config, source }) => {
       assertConfigNamesKnown(config, source);
+      applyConfigLogLevel(config.log?.level);
       return config;
     });
     return this.configPromise;
@@ -89,7 +93,7 @@ export class Runtime {
   async backend(name: string): Promise<Backend> {
     let b = this.backends.get(name);
     if (!b) {
-      b = this.config().then((config) => openBackend(name, backendSettings(this.options, config, name)));
+      b = this.config().then(async (config) => tracedBackend(await openBackend(name, backendSettings(this.options, config, name))));
       this.backends.set(name, b);
     }
     return b;
@@ -174,10 +178,23 @@ export class Runtime {
   async observe<T>(op: string, id: string, fn: (subject: OperationSubject) => Promise<T>): Promise<T> {
     const time = new Date().toISOString();
     const t0 = performance.now();
+    // Attached before the operation runs: what it publishes on the way (a backend fallback,
+    // storage operations, image cache lookups) reaches the journal too.
+    await this.attachJournal(op, id);
     const subject: OperationSubject = { backend: undefined };
     let failure: { err: unknown } | undefined;
     try {
-      return await fn(subject);
+      // Log lines written during the operation carry its context; with tracing on it is a span.
+      const logContext = (): Record<string, unknown> => ({ op, id, backend: subject.backend, vmid: subject.vmid });
+      return await withLogContext(logContext, () =>
+        inSpan(op, { 'berth.op': op, 'berth.container.id': id }, async (span) => {
+          try {
+            return await fn(subject);
+          } finally {
+            span.setAttributes({ 'berth.backend': subject.backend, 'berth.vmid': subject.vmid });
+          }
+        }),
+      );
     } catch (err) {
       failure = { err };
       throw err;
@@ -194,15 +211,22 @@ export class Runtime {
     }
   }
 
-  /** Never fails the operation: a journal that cannot be written is a warning. */
+  /** Never fails the operation: a journal that cannot be attached or written is a warning. */
+  private async attachJournal(op: string, id: string): Promise<void> {
+    if (!this.options.journal) return;
+    try {
+      const { attachJournal } = await import('../telemetry/journal.js');
+      attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, errorFields(err)));
+    } catch (err) {
+      await log('warn', 'cannot attach the operation journal', { op, id, ...errorFields(err) });
+    }
+  }
+
+  /** Never fails the operation. */
   private async publish(outcome: OperationOutcome): Promise<void> {
     const where = { op: outcome.op, id: outcome.id };
     try {
       const { publishOperation } = await import('../core/channels.js');
-      if (this.options.journal) {
-        const { attachJournal } = await import('../telemetry/journal.js');
-        attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, { ...where, ...errorFields(err) }));
-      }
       publishOperation(outcome);
     } catch (err) {
       await log('warn', 'cannot publish the operation outcome', { ...where, ...errorFields(err) });
@@ -364,6 +388,23 @@ export class Runtime {
       await log('warn', `could not remove container "${id}" from ${backend.name} after a failure`, { id, ...errorFields(err) });
     }
   }
+}
+
+const TRACED_METHODS = ['create', 'start', 'runForeground', 'kill', 'delete', 'pause', 'resume', 'exec', 'ps', 'update'] as const;
+
+/**
+ * With tracing on, each call into a backend is a span `backend.<method>`; without it the
+ * backend is returned as it is.
+ */
+function tracedBackend(backend: Backend): Backend {
+  if (!tracingActive()) return backend;
+  const traced: Backend = Object.create(backend) as Backend;
+  for (const method of TRACED_METHODS) {
+    const original = backend[method] as (...args: unknown[]) => Promise<unknown>;
+    (traced as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      inSpan(`backend.${method}`, { 'berth.backend': backend.name }, () => original.apply(backend, args));
+  }
+  return traced;
 }
 
 /** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */
