@@ -14,7 +14,7 @@ const SECRET_TEXT: RegExp[] = [
   // HTTP authorization schemes, as a header value or anywhere in a message
   /(\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+/g,
   // An Authorization header line with any other scheme
-  /(\bAuthorization:\s*)[^\r\n"]+/gi,
+  /(\bAuthorization:[ \t]*)(?![ \t]|PVEAPIToken[=:]|Bearer\s|Basic\s|\[redacted\])[^\r\n"]+/gi,
   // key=value / key: value / --key=value pairs named like secrets (argv, URLs, config dumps)
   /(\b(?:password|passwd|secret|token|api[-_]?key|api[-_]?token|access[-_]?token|client[-_]?secret)\s*[=:]\s*)(?!\[redacted\])[^\s"',;&]+/gi,
   // user:password@ in URLs
