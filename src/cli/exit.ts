@@ -1,7 +1,7 @@
 // Errors → exit codes, and the last words of a failed call: one line on stderr, and with --log
 // a final `"level":"error"` line that containerd shows its users. The table is in docs/cli.md.
 import { BerthError, type ErrorCode } from '../core/errors.js';
-import { configureLog, errorFields, log } from '../core/log.js';
+import { configureLog, errorContext, errorFields, log } from '../core/log.js';
 import { redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 
@@ -36,7 +36,7 @@ export async function reportFailure(err: unknown, where: { op: string | undefine
   const code = err instanceof BerthError ? err.code : 'BERTH_ERR_INTERNAL';
   if (globals.log !== undefined || globals.logFormat === 'json') {
     try {
-      await log('error', message, { ...where, ...errorFields(err) });
+      await log('error', message, { ...where, ...errorContext(err), ...errorFields(err) });
     } catch (logErr) {
       process.stderr.write(`berth: cannot write log: ${(logErr as Error).message}\n`);
     }

@@ -76,6 +76,20 @@ export function withLogContext<T>(ctx: LogContext, fn: () => T): T {
   return context.run(ctx, fn);
 }
 
+const errorContexts = new WeakMap<object, Record<string, unknown>>();
+
+/**
+ * Remembers the operation context an error was thrown in, so that the line reporting it after
+ * the operation has ended (the CLI's last words) still names op, id and backend.
+ */
+export function noteErrorContext(err: unknown, fields: Record<string, unknown>): void {
+  if (err !== null && typeof err === 'object' && !errorContexts.has(err)) errorContexts.set(err, fields);
+}
+
+export function errorContext(err: unknown): Record<string, unknown> {
+  return (err !== null && typeof err === 'object' && errorContexts.get(err)) || {};
+}
+
 /** A minimal synchronous destination; a text log is logfmt like runc's (time= level= msg=). */
 function destination(): { write(line: string): void } {
   const fd = settings.file ? openSync(settings.file, 'a', 0o644) : 2;

@@ -13,7 +13,7 @@ import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, U
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
-import { applyConfigLogLevel, log, errorFields, withLogContext } from '../core/log.js';
+import { applyConfigLogLevel, log, errorFields, noteErrorContext, withLogContext } from '../core/log.js';
 import { inSpan, tracingActive } from '../core/tracing.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
@@ -183,9 +183,9 @@ export class Runtime {
     await this.attachJournal(op, id);
     const subject: OperationSubject = { backend: undefined };
     let failure: { err: unknown } | undefined;
+    // Log lines written during the operation carry its context; with tracing on it is a span.
+    const logContext = (): Record<string, unknown> => ({ op, id, backend: subject.backend, vmid: subject.vmid });
     try {
-      // Log lines written during the operation carry its context; with tracing on it is a span.
-      const logContext = (): Record<string, unknown> => ({ op, id, backend: subject.backend, vmid: subject.vmid });
       return await withLogContext(logContext, () =>
         inSpan(op, { 'berth.op': op, 'berth.container.id': id }, async (span) => {
           try {
@@ -197,6 +197,7 @@ export class Runtime {
       );
     } catch (err) {
       failure = { err };
+      noteErrorContext(err, logContext());
       throw err;
     } finally {
       await this.publish({
