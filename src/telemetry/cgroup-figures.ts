@@ -2,7 +2,7 @@
 // process (/proc/<pid>/cgroup), found under the cgroup mounts of /proc/self/mountinfo. cgroup v1
 // (and hybrid hosts: cpuacct.usage, memory.usage_in_bytes, pids.current in each controller's
 // hierarchy) and v2 (cpu.stat usage_usec, memory.current, pids.current; Proxmox VE 8 and 9).
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CgroupFigures {
@@ -70,29 +70,46 @@ export function cgroupDirectory(procCgroup: string, mounts: CgroupMounts, contro
   return undefined;
 }
 
-function readNumber(path: string): number | undefined {
+const buffer = Buffer.alloc(4096);
+
+/** A small cgroup file's text (open, one read, close: cheaper than readFileSync's fstat); undefined if unreadable. */
+function readSmall(path: string): string | undefined {
+  let fd: number;
   try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isFinite(n) ? n : undefined;
+    fd = openSync(path, 'r');
   } catch {
     return undefined;
   }
+  try {
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readNumber(path: string): number | undefined {
+  const text = readSmall(path);
+  if (text === undefined) return undefined;
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(n) ? n : undefined;
 }
 
 function cpuStatUsage(path: string): number | undefined {
-  try {
-    const m = /^usage_usec (\d+)$/m.exec(readFileSync(path, 'utf8'));
-    return m ? Number(m[1]) / 1e6 : undefined;
-  } catch {
-    return undefined;
-  }
+  const m = /^usage_usec (\d+)$/m.exec(readSmall(path) ?? '');
+  return m ? Number(m[1]) / 1e6 : undefined;
 }
 
-/**
- * The figures of the cgroup that process `pid` is in; undefined when the process is gone.
- * A figure the host does not offer (no pids controller, say) is undefined.
- */
-export function readCgroupFigures(pid: number, mounts: CgroupMounts, procRoot = '/proc'): CgroupFigures | undefined {
+/** The files a container's figures are read from (undefined: the host does not offer it). */
+export interface CgroupFiles {
+  cpu: { path: string; version: 1 | 2 } | undefined;
+  memory: string | undefined;
+  pids: string | undefined;
+}
+
+/** Where the figures of the cgroup that process `pid` is in are; undefined when the process is gone. */
+export function cgroupFiles(pid: number, mounts: CgroupMounts, procRoot = '/proc'): CgroupFiles | undefined {
   let procCgroup: string;
   try {
     procCgroup = readFileSync(join(procRoot, String(pid), 'cgroup'), 'utf8');
@@ -103,10 +120,27 @@ export function readCgroupFigures(pid: number, mounts: CgroupMounts, procRoot = 
   const memory = cgroupDirectory(procCgroup, mounts, 'memory');
   const pids = cgroupDirectory(procCgroup, mounts, 'pids');
   return {
-    cpuSeconds: cpu === undefined ? undefined : cpu.version === 1 ? scale(readNumber(join(cpu.dir, 'cpuacct.usage')), 1e-9) : cpuStatUsage(join(cpu.dir, 'cpu.stat')),
-    memoryBytes: memory === undefined ? undefined : readNumber(join(memory.dir, memory.version === 1 ? 'memory.usage_in_bytes' : 'memory.current')),
-    pids: pids === undefined ? undefined : readNumber(join(pids.dir, 'pids.current')),
+    cpu: cpu && { path: join(cpu.dir, cpu.version === 1 ? 'cpuacct.usage' : 'cpu.stat'), version: cpu.version },
+    memory: memory && join(memory.dir, memory.version === 1 ? 'memory.usage_in_bytes' : 'memory.current'),
+    pids: pids && join(pids.dir, 'pids.current'),
   };
+}
+
+export function readFigures(files: CgroupFiles): CgroupFigures {
+  return {
+    cpuSeconds: files.cpu === undefined ? undefined : files.cpu.version === 1 ? scale(readNumber(files.cpu.path), 1e-9) : cpuStatUsage(files.cpu.path),
+    memoryBytes: files.memory === undefined ? undefined : readNumber(files.memory),
+    pids: files.pids === undefined ? undefined : readNumber(files.pids),
+  };
+}
+
+/**
+ * The figures of the cgroup that process `pid` is in; undefined when the process is gone.
+ * A figure the host does not offer (no pids controller, say) is undefined.
+ */
+export function readCgroupFigures(pid: number, mounts: CgroupMounts, procRoot = '/proc'): CgroupFigures | undefined {
+  const files = cgroupFiles(pid, mounts, procRoot);
+  return files && readFigures(files);
 }
 
 const scale = (n: number | undefined, by: number): number | undefined => (n === undefined ? undefined : n * by);

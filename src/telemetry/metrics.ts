@@ -3,7 +3,7 @@
 // info and process metrics. docs/metrics.md describes each one.
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseCgroupMounts, readCgroupFigures, type CgroupMounts } from './cgroup-figures.js';
+import { cgroupFiles, parseCgroupMounts, readFigures, type CgroupFiles, type CgroupMounts } from './cgroup-figures.js';
 import { JournalReader, type JournalEvent, type JournalRecord } from './journal.js';
 
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -71,6 +71,8 @@ export class BerthMetrics {
   private readonly cacheHits: Counter;
   private readonly cacheMisses: Counter;
   private readonly fallbacks: Counter<'from' | 'to'>;
+  /** Each live container's cgroup files, by id and pid, from the previous scrape. */
+  private cgroupFiles = new Map<string, CgroupFiles>();
   /** This scrape's one read of the container records (scrape() starts a new one). */
   private containerRead: Promise<void> | undefined;
 
@@ -156,17 +158,26 @@ export class BerthMetrics {
       memory.reset();
       pids.reset();
       let mounts: CgroupMounts | undefined;
+      const seen = new Map<string, CgroupFiles>();
       for (const c of containers) {
         selected.inc({ backend: c.backend, reason: selectionReason(c.backendReason) });
         if (!c.pid || c.id === undefined || c.status === 'stopped' || c.status === 'creating') continue;
-        mounts ??= parseCgroupMounts(mountinfo());
-        const figures = readCgroupFigures(c.pid, mounts, options.procRoot);
-        if (!figures) continue;
+        // A container's cgroup does not change while its init lives: found once, then only its figures are read.
+        const key = `${c.id}\0${c.pid}`;
+        let files = this.cgroupFiles.get(key);
+        if (!files) {
+          mounts ??= parseCgroupMounts(mountinfo());
+          files = cgroupFiles(c.pid, mounts, options.procRoot);
+          if (!files) continue;
+        }
+        seen.set(key, files);
+        const figures = readFigures(files);
         const labels = { id: c.id, backend: c.backend };
         if (figures.cpuSeconds !== undefined) cpu.set(labels, figures.cpuSeconds);
         if (figures.memoryBytes !== undefined) memory.set(labels, figures.memoryBytes);
         if (figures.pids !== undefined) pids.set(labels, figures.pids);
       }
+      this.cgroupFiles = seen;
     };
     const byStatus = new Gauge({
       name: 'berth_containers',
