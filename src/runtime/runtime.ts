@@ -176,11 +176,11 @@ export class Runtime {
    * change containers are observed: reads (state, list, ps) stay free of it.
    */
   async observe<T>(op: string, id: string, fn: (subject: OperationSubject) => Promise<T>): Promise<T> {
-    const time = new Date().toISOString();
-    const t0 = performance.now();
     // Attached before the operation runs: what it publishes on the way (a backend fallback,
     // storage operations, image cache lookups) reaches the journal too.
     await this.attachJournal(op, id);
+    const time = new Date().toISOString();
+    const t0 = performance.now();
     const subject: OperationSubject = { backend: undefined };
     let failure: { err: unknown } | undefined;
     // Log lines written during the operation carry its context; with tracing on it is a span.

@@ -44,6 +44,17 @@ function wrap(span: Span): ActiveSpan {
   };
 }
 
+/**
+ * A CLI call waits for its export before it exits: with a collector that is down, the
+ * exporter's default (10 s, with retries) would hold every berth call, and containerd with it.
+ * berth waits 2 s unless OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT says otherwise.
+ */
+export const DEFAULT_EXPORT_TIMEOUT_MS = 2000;
+
+function exportTimeout(env: NodeJS.ProcessEnv): { timeoutMillis?: number } {
+  return env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT || env.OTEL_EXPORTER_OTLP_TIMEOUT ? {} : { timeoutMillis: DEFAULT_EXPORT_TIMEOUT_MS };
+}
+
 export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -51,7 +62,7 @@ export function startTracing(options: TracingOptions): Tracing {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'berth', 'service.version': options.serviceVersion }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(exportTimeout(env)) })],
   });
   const otel = provider.getTracer('berth', options.serviceVersion);
   // A span with no active parent continues the caller's trace, if $TRACEPARENT names one.

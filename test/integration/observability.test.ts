@@ -8,10 +8,11 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { appendRecord, journalDir, segmentName } from '../../src/telemetry/journal.js';
+import { appendRecord, JournalReader, journalDir, segmentName } from '../../src/telemetry/journal.js';
 import { BerthMetrics } from '../../src/telemetry/metrics.js';
 import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { freePort } from '../helpers/daemon.js';
 import { missing } from '../helpers/host.js';
 
 const skip = missing('crun', 'runc', 'busybox');
@@ -143,6 +144,19 @@ describe('observability through the real CLI', { skip }, () => {
     assert.equal(failed?.status?.code, 2, 'the failed operation\'s span has status ERROR');
     assert.equal(receiver.spans.find((s) => s.name === 'berth create')?.parentSpanId ?? '', '', 'a root span');
     await berthOk(root, ['delete', '--force', 'traced1'], { env: noParent });
+  });
+
+  test('a collector that cannot be reached is a warning: the operation succeeds and is journalled', async () => {
+    const port = await freePort(); // nothing listens there
+    const r = await berth(['--root', root, '--log-format', 'json', 'delete', '--force', 'no-collector'], {
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const warning = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'cannot export traces');
+    assert.equal(warning?.level, 'warn', r.stderr);
+    assert.equal(warning?.err.code, 'ECONNREFUSED');
+    const { records } = new JournalReader(root).scan();
+    assert.ok(records.some((rec) => rec.op === 'delete' && rec.id === 'no-collector' && rec.result === 'ok'));
   });
 
   test('crun (auto) falling back to runc is journalled and counted; the selection reason is "auto"', async () => {
