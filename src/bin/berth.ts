@@ -62,7 +62,8 @@ async function main(argv: string[]): Promise<number> {
     id = parsed.operands[0];
     const ctx: VerbContext = { verb: name, globals, options: parsed.options, operands: parsed.operands };
     const handler = (await spec.load()).default;
-    if (!tracesWanted()) return (await handler(ctx)) ?? 0;
+    // `serve` runs for days and makes no operations of its own: it is not traced.
+    if (!tracesWanted() || name === 'serve') return (await handler(ctx)) ?? 0;
     // With an OTLP endpoint: the whole call is one span (all of its spans share its trace id),
     // and the spans are flushed before berth exits.
     const tracing = await (await import('../cli/tracing.js')).startCliTracing();
