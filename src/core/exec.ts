@@ -3,7 +3,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { basename } from 'node:path';
 import { ToolError } from './errors.js';
-import { redactText } from './redact.js';
 import { inSpan, tracingActive } from './tracing.js';
 
 export interface ToolResult {
@@ -38,7 +37,8 @@ export type ToolRunner = (argv: readonly string[], options?: RunToolOptions) => 
 export function runTool(argv: readonly string[], options: RunToolOptions = {}): Promise<ToolResult> {
   if (!tracingActive()) return spawnTool(argv, options);
   const tool = basename(argv[0] ?? '');
-  return inSpan(`exec ${tool}`, { 'process.executable.name': tool, 'process.command_args': argv.map(redactText) }, async (span) => {
+  // Span attributes are redacted by the tracer (telemetry/tracing.ts), as log fields are by the logger.
+  return inSpan(`exec ${tool}`, { 'process.executable.name': tool, 'process.command_args': argv }, async (span) => {
     const r = await spawnTool(argv, options);
     span.setAttributes({ 'process.exit.code': r.exitCode ?? undefined, 'process.exit.signal': r.signal ?? undefined });
     return r;

@@ -8,7 +8,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { InvalidArgumentError } from './errors.js';
-import { redactText, redactValue } from './redact.js';
 import { activeTraceIds } from './tracing.js';
 
 export type LogFormat = 'text' | 'json';
@@ -172,5 +171,7 @@ export async function log(level: LogLevel, msg: string, fields: Record<string, u
   if (RANK[level] < RANK[settings.level]) return;
   const ctx = context.getStore();
   const merged = ctx ? { ...ctx(), ...fields } : fields;
+  // Loaded with pino, when something is logged: a quiet verb pays for neither.
+  const { redactText, redactValue } = await import('./redact.js');
   (await getLogger())[level](redactValue(merged) as Record<string, unknown>, redactText(msg));
 }

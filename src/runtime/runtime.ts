@@ -178,7 +178,7 @@ export class Runtime {
   async observe<T>(op: string, id: string, fn: (subject: OperationSubject) => Promise<T>): Promise<T> {
     // Attached before the operation runs: what it publishes on the way (a backend fallback,
     // storage operations, image cache lookups) reaches the journal too.
-    await this.attachJournal(op, id);
+    await this.attachJournal();
     const time = new Date().toISOString();
     const t0 = performance.now();
     const subject: OperationSubject = { backend: undefined };
@@ -212,14 +212,19 @@ export class Runtime {
     }
   }
 
-  /** Never fails the operation: a journal that cannot be attached or written is a warning. */
-  private async attachJournal(op: string, id: string): Promise<void> {
+  /**
+   * With `journal`, sends this process's operation outcomes and events (storage operations,
+   * image cache lookups, backend fallbacks) to <root>/journal. observe() calls it; a verb that
+   * publishes events outside an observed operation (an image pull, say) calls it first. Once
+   * per process; never fails: a journal that cannot be attached or written is a warning.
+   */
+  async attachJournal(): Promise<void> {
     if (!this.options.journal) return;
     try {
       const { attachJournal } = await import('../telemetry/journal.js');
       attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, errorFields(err)));
     } catch (err) {
-      await log('warn', 'cannot attach the operation journal', { op, id, ...errorFields(err) });
+      await log('warn', 'cannot attach the operation journal', errorFields(err));
     }
   }
 
