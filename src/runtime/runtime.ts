@@ -404,13 +404,16 @@ const TRACED_METHODS = ['create', 'start', 'runForeground', 'kill', 'delete', 'p
  */
 function tracedBackend(backend: Backend): Backend {
   if (!tracingActive()) return backend;
-  const traced: Backend = Object.create(backend) as Backend;
-  for (const method of TRACED_METHODS) {
-    const original = backend[method] as (...args: unknown[]) => Promise<unknown>;
-    (traced as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
-      inSpan(`backend.${method}`, { 'berth.backend': backend.name }, () => original.apply(backend, args));
-  }
-  return traced;
+  const traced = new Set<PropertyKey>(TRACED_METHODS);
+  return new Proxy(backend, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      if (!traced.has(prop)) return method.bind(target);
+      return (...args: unknown[]) => inSpan(`backend.${String(prop)}`, { 'berth.backend': target.name }, () => method.apply(target, args));
+    },
+  });
 }
 
 /** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */

@@ -20,22 +20,36 @@ export const COUNTED_STORAGE_OPS = [
   'setQuota',
 ] as const;
 
+const COUNTED: ReadonlySet<PropertyKey> = new Set(COUNTED_STORAGE_OPS);
+
+/** The driver with its counted operations instrumented; every method still runs on the driver itself. */
 export function instrumentDriver<D extends StorageDriver>(driver: D): D {
-  const wrapped = Object.create(driver) as D;
-  for (const op of COUNTED_STORAGE_OPS) {
-    const original = driver[op] as (...args: unknown[]) => Promise<unknown>;
-    (wrapped as unknown as Record<string, unknown>)[op] = (...args: unknown[]) =>
-      inSpan(`storage.${op}`, { 'berth.storage.driver': driver.name, 'berth.storage.location': driver.location }, async () => {
-        const t0 = performance.now();
-        let result: 'ok' | 'error' = 'error';
-        try {
-          const value = await original.apply(driver, args);
-          result = 'ok';
-          return value;
-        } finally {
-          publishStorageOperation({ driver: driver.name, op, result, durationS: (performance.now() - t0) / 1000 });
-        }
-      });
-  }
-  return wrapped;
+  const instrumented = new Map<PropertyKey, unknown>();
+  return new Proxy(driver, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      let fn = instrumented.get(prop);
+      if (!fn) {
+        const method = value as (...args: unknown[]) => Promise<unknown>;
+        fn = COUNTED.has(prop) ? (...args: unknown[]) => measured(target, String(prop), () => method.apply(target, args)) : method.bind(target);
+        instrumented.set(prop, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+function measured<T>(driver: StorageDriver, op: string, run: () => Promise<T>): Promise<T> {
+  return inSpan(`storage.${op}`, { 'berth.storage.driver': driver.name, 'berth.storage.location': driver.location }, async () => {
+    const t0 = performance.now();
+    let result: 'ok' | 'error' = 'error';
+    try {
+      const value = await run();
+      result = 'ok';
+      return value;
+    } finally {
+      publishStorageOperation({ driver: driver.name, op, result, durationS: (performance.now() - t0) / 1000 });
+    }
+  });
 }
