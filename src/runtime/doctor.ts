@@ -180,13 +180,13 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
   if (!state.exists) checks.push({ level: 'ok', what: 'state', message: `${state.root} does not exist yet (made by the first create)` });
   else if (!state.writable) checks.push({ level: 'fail', what: 'state', message: `${state.root} is not writable: no container can be created or changed` });
   else if (state.unreadable.length > 0) checks.push({ level: 'warn', what: 'state', message: `${state.unreadable.length} of ${state.containers} container records cannot be read: ${state.unreadable.slice(0, 5).join(', ')}` });
-  else checks.push({ level: 'ok', what: 'state', message: `${state.root}: writable, ${state.containers} container records readable` });
+  else checks.push({ level: 'ok', what: 'state', message: `${state.root}: writable, ${count(state.containers, 'container record')} readable` });
 
   const journal = await journalHealth(runtime.options.root);
   if (journal.problem) checks.push({ level: 'warn', what: 'journal', message: journal.problem });
   else if (journal.corruptLines > 0) {
     checks.push({ level: 'warn', what: 'journal', message: `${journal.corruptLines} torn or damaged lines in ${journal.dir} (a crash mid-write, or a damaged file); ${journal.records} records readable` });
-  } else checks.push({ level: 'ok', what: 'journal', message: `${journal.segments} segments, ${formatBytes(journal.bytes)}, ${journal.records} records, no damaged lines` });
+  } else checks.push({ level: 'ok', what: 'journal', message: `${count(journal.segments, 'segment')}, ${formatBytes(journal.bytes)}, ${count(journal.records, 'record')}, no damaged lines` });
 
   // The Proxmox VE backend is not part of berth yet: nothing to reach.
   const proxmox = { configured: false, message: 'not configured' };
@@ -271,6 +271,8 @@ async function journalHealth(root: string): Promise<JournalHealth> {
   }
   return health;
 }
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
