@@ -3,7 +3,8 @@ import { parseOptions } from '../cli/args.js';
 import type { GlobalOptions, VerbContext } from '../cli/context.js';
 import { GLOBAL_OPTIONS, VERBS } from '../cli/verbs.js';
 import { UsageError } from '../core/errors.js';
-import { configureLog } from '../core/log.js';
+import { configureLog, levelFrom } from '../core/log.js';
+import { inSpan, tracesWanted } from '../core/tracing.js';
 
 const DEFAULT_ROOT = '/run/berth';
 
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     // The log options come first so that even a usage error lands in the log.
     const head = parseOptions(argv, GLOBAL_OPTIONS, { stopAtOperand: true, context: 'berth' });
     globals = toGlobals(head.options);
-    configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
+    configureLog({ file: globals.log, format: globals.logFormat, ...levelFrom(globals.debug) });
     const [name, ...rest] = head.operands;
     if (head.options.version === true && name === undefined) {
       process.stdout.write((await import('../cli/version.js')).versionLines());
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     // Global options are accepted after the verb too.
     const parsed = parseOptions(rest, { ...GLOBAL_OPTIONS_AFTER_VERB, ...spec.options }, { stopAtOperand: spec.stopAtOperand, context: name });
     globals = toGlobals(parsed.options, globals);
-    configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
+    configureLog({ file: globals.log, format: globals.logFormat, ...levelFrom(globals.debug) });
     if (parsed.options.help === true) {
       process.stdout.write((await import('../cli/help.js')).verbHelp(name));
       return 0;
@@ -61,7 +62,24 @@ async function main(argv: string[]): Promise<number> {
     id = parsed.operands[0];
     const ctx: VerbContext = { verb: name, globals, options: parsed.options, operands: parsed.operands };
     const handler = (await spec.load()).default;
-    return (await handler(ctx)) ?? 0;
+    // `serve` runs for days and makes no operations of its own: it is not traced.
+    if (!tracesWanted() || name === 'serve') return (await handler(ctx)) ?? 0;
+    // With an OTLP endpoint: the whole call is one span (all of its spans share its trace id),
+    // and the spans are flushed before berth exits.
+    const tracing = await (await import('../cli/tracing.js')).startCliTracing();
+    try {
+      return await inSpan(`berth ${name}`, { 'berth.verb': name, 'berth.container.id': id }, async (span) => {
+        try {
+          return (await handler(ctx)) ?? 0;
+        } catch (err) {
+          span.fail(err);
+          const { reportFailure } = await import('../cli/exit.js');
+          return reportFailure(err, { op: verb, id }, globals);
+        }
+      });
+    } finally {
+      await tracing?.shutdown();
+    }
   } catch (err) {
     const { reportFailure } = await import('../cli/exit.js');
     return reportFailure(err, { op: verb, id }, globals);

@@ -1,7 +1,8 @@
 // Errors → exit codes, and the last words of a failed call: one line on stderr, and with --log
 // a final `"level":"error"` line that containerd shows its users. The table is in docs/cli.md.
 import { BerthError, type ErrorCode } from '../core/errors.js';
-import { configureLog, errorFields, log } from '../core/log.js';
+import { configureLog, errorContext, errorFields, log } from '../core/log.js';
+import { redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
@@ -31,11 +32,12 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export async function reportFailure(err: unknown, where: { op: string | undefined; id: string | undefined }, globals: Pick<GlobalOptions, 'log' | 'logFormat' | 'debug'>): Promise<number> {
-  const message = err instanceof Error ? err.message : String(err);
+  // Secrets (an API token in a tool's words) never reach the user's terminal or containerd.
+  const message = redactText(err instanceof Error ? err.message : String(err));
   const code = err instanceof BerthError ? err.code : 'BERTH_ERR_INTERNAL';
   if (globals.log !== undefined || globals.logFormat === 'json') {
     try {
-      await log('error', message, { ...where, ...errorFields(err) });
+      await log('error', message, { ...where, ...errorContext(err), ...errorFields(err) });
     } catch (logErr) {
       process.stderr.write(`berth: cannot write log: ${(logErr as Error).message}\n`);
     }

@@ -52,6 +52,13 @@ const storageSchema = z
     message: 'driver = "zfs" needs a dataset (for example dataset = "tank/berth")',
   });
 
+const logSchema = z
+  .object({
+    /** berth's log level when neither --debug nor $BERTH_LOG_LEVEL sets it. */
+    level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+  })
+  .strict();
+
 const configSchema = z
   .object({
     default_runtime: z.string().min(1).default('crun'),
@@ -60,6 +67,8 @@ const configSchema = z
     routes: z.array(routeSchema).default([]),
     runtimes: z.record(runtimeSchema).default({}),
     storage: storageSchema.default({}),
+    /** Absent means the defaults (level info); optional so that code building configs by hand need not name it. */
+    log: logSchema.optional(),
   })
   .strict();
 

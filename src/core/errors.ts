@@ -127,10 +127,13 @@ export class BusyError extends BerthError {
 export class ToolError extends BerthError {
   readonly exitCode: number | null;
   readonly stderr: string;
-  constructor(message: string, details: { exitCode: number | null; stderr: string; cause?: unknown }) {
+  /** The command line that failed, when known (logged with the error; secrets redacted there). */
+  readonly argv: readonly string[] | undefined;
+  constructor(message: string, details: { exitCode: number | null; stderr: string; argv?: readonly string[]; cause?: unknown }) {
     super('BERTH_ERR_TOOL', message, { cause: details.cause });
     this.exitCode = details.exitCode;
     this.stderr = details.stderr;
+    this.argv = details.argv;
   }
 }
 

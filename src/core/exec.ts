@@ -1,8 +1,10 @@
 // The one way berth runs external tools: argv arrays (never a shell string), LC_ALL=C so
 // messages are parseable, stderr kept for the error.
 import { spawn, type StdioOptions } from 'node:child_process';
+import { basename } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { ToolError } from './errors.js';
+import { inSpan, tracingActive } from './tracing.js';
 
 export interface ToolResult {
   exitCode: number | null;
@@ -29,10 +31,24 @@ export interface RunToolOptions {
 /** runTool's shape, for code that takes a fake in tests. */
 export type ToolRunner = (argv: readonly string[], options?: RunToolOptions) => Promise<ToolResult>;
 
-/** Runs argv[0] with the rest as arguments; resolves with the outcome, whatever the exit code. */
+/**
+ * Runs argv[0] with the rest as arguments; resolves with the outcome, whatever the exit code.
+ * With tracing on, each call is a span `exec <tool>` (argv redacted, exit code).
+ */
 export function runTool(argv: readonly string[], options: RunToolOptions = {}): Promise<ToolResult> {
+  if (!tracingActive()) return spawnTool(argv, options);
+  const tool = basename(argv[0] ?? '');
+  // Span attributes are redacted by the tracer (telemetry/tracing.ts), as log fields are by the logger.
+  return inSpan(`exec ${tool}`, { 'process.executable.name': tool, 'process.command_args': argv }, async (span) => {
+    const r = await spawnTool(argv, options);
+    span.setAttributes({ 'process.exit.code': r.exitCode ?? undefined, 'process.exit.signal': r.signal ?? undefined });
+    return r;
+  });
+}
+
+function spawnTool(argv: readonly string[], options: RunToolOptions): Promise<ToolResult> {
   const [file, ...args] = argv;
-  if (!file) throw new ToolError('empty command line', { exitCode: null, stderr: '' });
+  if (!file) throw new ToolError('empty command line', { exitCode: null, stderr: '', argv });
   const inherit = options.stdio === 'inherit';
   let stdio: StdioOptions;
   if (inherit) {
@@ -59,7 +75,7 @@ export function runTool(argv: readonly string[], options: RunToolOptions = {}): 
     const unforward = (): void => forwarded.forEach(([sig, h]) => process.off(sig, h));
     child.on('error', (err) => {
       unforward();
-      reject(new ToolError(`cannot run ${file}: ${err.message}`, { exitCode: null, stderr, cause: err }));
+      reject(new ToolError(`cannot run ${file}: ${err.message}`, { exitCode: null, stderr, argv, cause: err }));
     });
     // 'close' waits for the pipes; in inherit mode there are none, and a container holding
     // berth's stdio must not keep berth waiting.

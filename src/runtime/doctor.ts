@@ -1,10 +1,12 @@
 // `berth doctor`: what this host offers berth. The cgroup layout, each backend usable or why
 // not, what `crun` (auto) chooses and why, and where libcrun is. The CLI only prints this.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { AUTO_ORDER, type Availability } from '../backends/availability.js';
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { resolveAuto } from './router.js';
+import type { StorageConfig } from '../core/config.js';
 import type { Runtime } from './runtime.js';
 
 export type CgroupMode = 'v2' | 'hybrid' | 'v1' | 'none';
@@ -34,9 +36,44 @@ export interface DoctorReport {
     layout: string | undefined;
     attempts: Array<{ strategy: string; path: string | undefined; problem: string; reason: string }>;
   };
+  storage: StorageReport;
+  state: StateReport;
+  journal: JournalHealth;
+  proxmox: { configured: boolean; message: string };
   checks: Check[];
   status: 'healthy' | 'warnings' | 'failures';
 }
+
+export interface StorageReport {
+  driver: string;
+  /** The zfs dataset or the dir driver's directory. */
+  location: string;
+  usedBytes: number | undefined;
+  availableBytes: number | undefined;
+  problem: string | undefined;
+}
+
+export interface StateReport {
+  root: string;
+  exists: boolean;
+  writable: boolean;
+  containers: number;
+  /** Container ids whose record cannot be read or parsed. */
+  unreadable: string[];
+}
+
+export interface JournalHealth {
+  dir: string;
+  segments: number;
+  bytes: number;
+  records: number;
+  /** Lines that are not records: torn by a crash, or damaged. */
+  corruptLines: number;
+  problem: string | undefined;
+}
+
+/** Below this share of free space in storage, doctor warns. */
+const LOW_SPACE_RATIO = 0.05;
 
 /** The filesystem type mounted at each mount point (the last mount there wins). */
 function mountTypes(mountinfo: string): Map<string, string> {
@@ -125,6 +162,36 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
       : { level: 'fail', what: 'crun (auto)', message: auto.reason },
   );
 
+  const config = await runtime.config();
+  const storage = await storageReport(config.storage);
+  if (storage.problem) checks.push({ level: 'fail', what: 'storage', message: `${storage.driver} at ${storage.location}: ${storage.problem}` });
+  else if (storage.availableBytes === undefined) checks.push({ level: 'ok', what: 'storage', message: `${storage.driver} at ${storage.location}: does not exist yet (made on first use)` });
+  else {
+    const total = (storage.usedBytes ?? 0) + storage.availableBytes;
+    const low = total > 0 && storage.availableBytes / total < LOW_SPACE_RATIO;
+    checks.push({
+      level: low ? 'warn' : 'ok',
+      what: 'storage',
+      message: `${storage.driver} at ${storage.location}: ${formatBytes(storage.availableBytes)} free, berth's volumes use ${formatBytes(storage.usedBytes ?? 0)}${low ? ' (less than 5% free)' : ''}`,
+    });
+  }
+
+  const state = stateReport(runtime);
+  if (!state.exists) checks.push({ level: 'ok', what: 'state', message: `${state.root} does not exist yet (made by the first create)` });
+  else if (!state.writable) checks.push({ level: 'fail', what: 'state', message: `${state.root} is not writable: no container can be created or changed` });
+  else if (state.unreadable.length > 0) checks.push({ level: 'warn', what: 'state', message: `${state.unreadable.length} of ${state.containers} container records cannot be read: ${state.unreadable.slice(0, 5).join(', ')}` });
+  else checks.push({ level: 'ok', what: 'state', message: `${state.root}: writable, ${count(state.containers, 'container record')} readable` });
+
+  const journal = await journalHealth(runtime.options.root);
+  if (journal.problem) checks.push({ level: 'warn', what: 'journal', message: journal.problem });
+  else if (journal.corruptLines > 0) {
+    checks.push({ level: 'warn', what: 'journal', message: `${journal.corruptLines} torn or damaged lines in ${journal.dir} (a crash mid-write, or a damaged file); ${journal.records} records readable` });
+  } else checks.push({ level: 'ok', what: 'journal', message: `${count(journal.segments, 'segment')}, ${formatBytes(journal.bytes)}, ${count(journal.records, 'record')}, no damaged lines` });
+
+  // The Proxmox VE backend is not part of berth yet: nothing to reach.
+  const proxmox = { configured: false, message: 'not configured' };
+  checks.push({ level: 'ok', what: 'proxmox', message: proxmox.message });
+
   const found = detection.libcrun.found;
   const status = checks.some((c) => c.level === 'fail') ? 'failures' : checks.some((c) => c.level === 'warn') ? 'warnings' : 'healthy';
   return {
@@ -138,9 +205,84 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
       layout: found?.layout.name,
       attempts: detection.libcrun.attempts,
     },
+    storage,
+    state,
+    journal,
+    proxmox,
     checks,
     status,
   };
+}
+
+async function storageReport(config: StorageConfig): Promise<StorageReport> {
+  const location = config.driver === 'zfs' ? (config.dataset ?? '') : config.dir;
+  const report: StorageReport = { driver: config.driver, location, usedBytes: undefined, availableBytes: undefined, problem: undefined };
+  // The dir driver makes its directory on first use; doctor changes nothing.
+  if (config.driver === 'dir' && !existsSync(config.dir)) return report;
+  try {
+    const { openStorage } = await import('../storage/registry.js');
+    const space = await (await openStorage(config)).space();
+    report.usedBytes = space.used;
+    report.availableBytes = space.available;
+  } catch (err) {
+    report.problem = (err as Error).message;
+  }
+  return report;
+}
+
+function stateReport(runtime: Runtime): StateReport {
+  const root = runtime.options.root;
+  const report: StateReport = { root, exists: existsSync(root), writable: false, containers: 0, unreadable: [] };
+  if (!report.exists) return report;
+  try {
+    accessSync(root, constants.W_OK);
+    report.writable = statSync(root).isDirectory();
+  } catch {
+    report.writable = false;
+  }
+  const ids = runtime.store.ids();
+  report.containers = ids.length;
+  for (const id of ids) {
+    try {
+      if (!runtime.store.read(id)) report.unreadable.push(id);
+    } catch {
+      report.unreadable.push(id);
+    }
+  }
+  return report;
+}
+
+async function journalHealth(root: string): Promise<JournalHealth> {
+  const { JournalReader, journalDir, listSegments } = await import('../telemetry/journal.js');
+  const dir = journalDir(root);
+  const health: JournalHealth = { dir, segments: 0, bytes: 0, records: 0, corruptLines: 0, problem: undefined };
+  try {
+    const segments = listSegments(dir);
+    health.segments = segments.length;
+    for (const s of segments) health.bytes += statSync(join(dir, s.name)).size;
+    // Two scans: an incomplete last line is counted as torn only when the second finds it unchanged.
+    const reader = new JournalReader(root);
+    const first = reader.scan();
+    const second = reader.scan();
+    health.records = first.records.length + first.events.length + second.records.length + second.events.length;
+    health.corruptLines = first.corrupt + second.corrupt;
+  } catch (err) {
+    health.problem = `cannot read the journal in ${dir}: ${(err as Error).message}`;
+  }
+  return health;
+}
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 export const DOCTOR_EXIT: Record<DoctorReport['status'], number> = { healthy: 0, warnings: 1, failures: 2 };

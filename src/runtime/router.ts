@@ -4,6 +4,7 @@
 import type { BerthConfig, RouteRule } from '../core/config.js';
 import { autoCandidates, skippedReasons, type Availability, type HostDetection, type ProcessModel } from '../backends/availability.js';
 import { AUTO_BACKEND, assertKnownBackend } from '../backends/registry.js';
+import { publishBackendFallback } from '../core/channels.js';
 import { BackendUnavailableError, InvalidArgumentError, InvalidBundleError } from '../core/errors.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 
@@ -68,6 +69,8 @@ export async function resolveAuto(
     }
     const oneShot = model === 'one-shot' && a.name === 'crun-cli' ? ' (a one-shot command: faster than starting a libcrun worker)' : '';
     const passed = skipped.length > 0 ? `; ${skippedReasons(skipped)}` : '';
+    // Not the first choice for this process model: a fallback, counted by the metrics.
+    if (skipped[0]) publishBackendFallback({ from: skipped[0].name, to: a.name, reason: skippedReasons(skipped) });
     return { backend: a.name, reason: `${decision.reason} named crun (auto): chose ${a.name}${oneShot}, ${a.reason}${passed}` };
   }
   throw new BackendUnavailableError(`${decision.reason} named crun (auto), and no backend is usable: ${skippedReasons(skipped)}`);

@@ -14,7 +14,8 @@ import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, U
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
-import { log, errorFields } from '../core/log.js';
+import { applyConfigLogLevel, log, errorFields, noteErrorContext, withLogContext } from '../core/log.js';
+import { inSpan, tracingActive } from '../core/tracing.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
@@ -46,9 +47,11 @@ export interface RuntimeOptions {
   journal?: boolean;
 }
 
-/** What an operation learns about its container while it runs, for its published outcome. */
+/** What an operation learns about its container while it runs, for its published outcome and log lines. */
 export interface OperationSubject {
   backend: string | undefined;
+  /** The Proxmox VMID, for backends that have one. */
+  vmid?: number;
 }
 
 /** OCI state, as runc prints it (plus runc's rootfs, created and owner). */
@@ -85,6 +88,7 @@ export class Runtime {
   config(): Promise<BerthConfig> {
     this.configPromise ??= loadConfig(this.options.configPath).then(({ config, source }) => {
       assertConfigNamesKnown(config, source);
+      applyConfigLogLevel(config.log?.level);
       return config;
     });
     return this.configPromise;
@@ -93,7 +97,7 @@ export class Runtime {
   async backend(name: string): Promise<Backend> {
     let b = this.backends.get(name);
     if (!b) {
-      b = this.config().then((config) => openBackend(name, backendSettings(this.options, config, name)));
+      b = this.config().then(async (config) => tracedBackend(await openBackend(name, backendSettings(this.options, config, name))));
       this.backends.set(name, b);
     }
     return b;
@@ -192,14 +196,28 @@ export class Runtime {
    * change containers are observed: reads (state, list, ps) stay free of it.
    */
   async observe<T>(op: string, id: string, fn: (subject: OperationSubject) => Promise<T>): Promise<T> {
+    // Attached before the operation runs: what it publishes on the way (a backend fallback,
+    // storage operations, image cache lookups) reaches the journal too.
+    await this.attachJournal();
     const time = new Date().toISOString();
     const t0 = performance.now();
     const subject: OperationSubject = { backend: undefined };
     let failure: { err: unknown } | undefined;
+    // Log lines written during the operation carry its context; with tracing on it is a span.
+    const logContext = (): Record<string, unknown> => ({ op, id, backend: subject.backend, vmid: subject.vmid });
     try {
-      return await fn(subject);
+      return await withLogContext(logContext, () =>
+        inSpan(op, { 'berth.op': op, 'berth.container.id': id }, async (span) => {
+          try {
+            return await fn(subject);
+          } finally {
+            span.setAttributes({ 'berth.backend': subject.backend, 'berth.vmid': subject.vmid });
+          }
+        }),
+      );
     } catch (err) {
       failure = { err };
+      noteErrorContext(err, logContext());
       throw err;
     } finally {
       await this.publish({
@@ -214,15 +232,27 @@ export class Runtime {
     }
   }
 
-  /** Never fails the operation: a journal that cannot be written is a warning. */
+  /**
+   * With `journal`, sends this process's operation outcomes and events (storage operations,
+   * image cache lookups, backend fallbacks) to <root>/journal. observe() calls it; a verb that
+   * publishes events outside an observed operation (an image pull, say) calls it first. Once
+   * per process; never fails: a journal that cannot be attached or written is a warning.
+   */
+  async attachJournal(): Promise<void> {
+    if (!this.options.journal) return;
+    try {
+      const { attachJournal } = await import('../telemetry/journal.js');
+      attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, errorFields(err)));
+    } catch (err) {
+      await log('warn', 'cannot attach the operation journal', errorFields(err));
+    }
+  }
+
+  /** Never fails the operation. */
   private async publish(outcome: OperationOutcome): Promise<void> {
     const where = { op: outcome.op, id: outcome.id };
     try {
       const { publishOperation } = await import('../core/channels.js');
-      if (this.options.journal) {
-        const { attachJournal } = await import('../telemetry/journal.js');
-        attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, { ...where, ...errorFields(err) }));
-      }
       publishOperation(outcome);
     } catch (err) {
       await log('warn', 'cannot publish the operation outcome', { ...where, ...errorFields(err) });
@@ -384,6 +414,26 @@ export class Runtime {
       await log('warn', `could not remove container "${id}" from ${backend.name} after a failure`, { id, ...errorFields(err) });
     }
   }
+}
+
+const TRACED_METHODS = ['create', 'start', 'runForeground', 'kill', 'delete', 'pause', 'resume', 'exec', 'ps', 'update'] as const;
+
+/**
+ * With tracing on, each call into a backend is a span `backend.<method>`; without it the
+ * backend is returned as it is.
+ */
+function tracedBackend(backend: Backend): Backend {
+  if (!tracingActive()) return backend;
+  const traced = new Set<PropertyKey>(TRACED_METHODS);
+  return new Proxy(backend, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      if (!traced.has(prop)) return method.bind(target);
+      return (...args: unknown[]) => inSpan(`backend.${String(prop)}`, { 'berth.backend': target.name }, () => method.apply(target, args));
+    },
+  });
 }
 
 /** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */

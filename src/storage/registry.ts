@@ -15,10 +15,14 @@ const factories: Record<StorageConfig['driver'], Factory> = {
 
 export const STORAGE_DRIVER_NAMES: readonly string[] = Object.keys(factories);
 
-/** The driver the [storage] section names. An unknown name is an error, never a fallback. */
+/**
+ * The driver the [storage] section names, instrumented (storage/instrument.ts: metrics and
+ * spans). An unknown name is an error, never a fallback.
+ */
 export async function openStorage(config: StorageConfig): Promise<StorageDriver> {
   if (!Object.hasOwn(factories, config.driver)) {
     throw new InvalidConfigError(`unknown storage driver "${String(config.driver)}" (known drivers: ${STORAGE_DRIVER_NAMES.join(', ')})`);
   }
-  return factories[config.driver](config);
+  const { instrumentDriver } = await import('./instrument.js');
+  return instrumentDriver(await factories[config.driver](config));
 }

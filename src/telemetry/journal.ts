@@ -7,7 +7,16 @@
 // are kept. Segment numbers only grow, so the reader can remember an offset per segment.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { subscribeOperations, type OperationOutcome } from '../core/channels.js';
+import {
+  subscribeBackendFallbacks,
+  subscribeImageCache,
+  subscribeOperations,
+  subscribeStorageOperations,
+  type BackendFallback,
+  type ImageCacheEvent,
+  type OperationOutcome,
+  type StorageOperation,
+} from '../core/channels.js';
 import { errnoCode } from '../core/errors.js';
 
 export const JOURNAL_VERSION = 1;
@@ -31,6 +40,23 @@ export interface JournalRecord {
   duration_s: number;
   pid: number;
 }
+
+/**
+ * The other kinds of lines: `{"v":1,"kind":"storage"|"image-cache"|"fallback",…}`. Operation
+ * lines have no `kind` (the format of the first journals, still read as it was).
+ */
+export type JournalEvent =
+  | { kind: 'storage'; time: string; driver: string; op: string; result: 'ok' | 'error'; duration_s: number; pid: number }
+  | { kind: 'image-cache'; time: string; result: 'hit' | 'miss'; digest: string; pid: number }
+  | { kind: 'fallback'; time: string; from: string; to: string; reason: string; pid: number };
+
+export type JournalEventInput =
+  | ({ kind: 'storage' } & StorageOperation)
+  | ({ kind: 'image-cache' } & ImageCacheEvent)
+  | ({ kind: 'fallback' } & BackendFallback);
+
+/** The longest fallback reason kept in the journal (the line must stay under PIPE_BUF). */
+const MAX_REASON_CHARS = 1024;
 
 export interface JournalOptions {
   segmentBytes?: number;
@@ -83,13 +109,40 @@ export function formatRecord(outcome: OperationOutcome, pid = process.pid): stri
   return line;
 }
 
-/** Appends one line to the newest segment, rotating and pruning as needed. */
+/** One event as one line; its fields are short by construction (the reason is cut). */
+export function formatEvent(event: JournalEventInput, pid = process.pid, time = new Date().toISOString()): string {
+  const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
+  let body: Record<string, unknown>;
+  switch (event.kind) {
+    case 'storage':
+      body = { kind: event.kind, time, driver: clip(event.driver, 64), op: clip(event.op, 64), result: event.result, duration_s: Math.round(event.durationS * 1e6) / 1e6, pid };
+      break;
+    case 'image-cache':
+      body = { kind: event.kind, time, result: event.result, digest: clip(event.digest, 256), pid };
+      break;
+    case 'fallback':
+      body = { kind: event.kind, time, from: clip(event.from, 64), to: clip(event.to, 64), reason: clip(event.reason, MAX_REASON_CHARS), pid };
+      break;
+  }
+  return RECORD_PREFIX + JSON.stringify(body).slice(1) + '\n';
+}
+
+/** Appends one operation line to the newest segment, rotating and pruning as needed. */
 export function appendRecord(root: string, outcome: OperationOutcome, options: JournalOptions = {}): void {
+  appendLine(root, formatRecord(outcome), options);
+}
+
+/** Appends one event line (storage operation, image cache lookup, backend fallback). */
+export function appendEvent(root: string, event: JournalEventInput, options: JournalOptions = {}): void {
+  appendLine(root, formatEvent(event), options);
+}
+
+function appendLine(root: string, text: string, options: JournalOptions): void {
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   const keep = Math.max(1, options.keepSegments ?? DEFAULT_KEEP_SEGMENTS);
   const dir = journalDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const line = Buffer.from(formatRecord(outcome));
+  const line = Buffer.from(text);
   const segments = listSegments(dir);
   let seq = segments.at(-1)?.seq ?? 1;
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
@@ -124,23 +177,29 @@ function unlinkQuietly(path: string): void {
 const attached = new Set<string>();
 
 /**
- * Writes every operation outcome of this process to <root>/journal. A journal that cannot be
- * written never fails the operation: `onError` hears about it (the CLI logs a warning).
+ * Writes every operation outcome, storage operation, image cache lookup and backend fallback of
+ * this process to <root>/journal. A journal that cannot be written never fails the operation:
+ * `onError` hears about it (the CLI logs a warning).
  */
 export function attachJournal(root: string, onError: (err: unknown) => void, options: JournalOptions = {}): void {
   if (attached.has(root)) return;
   attached.add(root);
-  subscribeOperations((outcome) => {
-    try {
-      appendRecord(root, outcome, options);
-    } catch (err) {
-      onError(err);
-    }
-  });
+  const guarded =
+    <T>(write: (message: T) => void) =>
+    (message: T): void => {
+      try {
+        write(message);
+      } catch (err) {
+        onError(err);
+      }
+    };
+  subscribeOperations(guarded((outcome) => appendRecord(root, outcome, options)));
+  subscribeStorageOperations(guarded((e) => appendEvent(root, { kind: 'storage', ...e }, options)));
+  subscribeImageCache(guarded((e) => appendEvent(root, { kind: 'image-cache', ...e }, options)));
+  subscribeBackendFallbacks(guarded((e) => appendEvent(root, { kind: 'fallback', ...e }, options)));
 }
 
-/** Parses one journal line; undefined when it is not a record. */
-export function parseRecord(line: string): JournalRecord | undefined {
+function parseObject(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith(RECORD_PREFIX)) return undefined;
   let r: unknown;
   try {
@@ -148,8 +207,48 @@ export function parseRecord(line: string): JournalRecord | undefined {
   } catch {
     return undefined;
   }
-  if (!r || typeof r !== 'object') return undefined;
-  const o = r as Record<string, unknown>;
+  return r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : undefined;
+}
+
+/** Parses one line of any kind; undefined when it is not a valid line. */
+export function parseLine(line: string): { record: JournalRecord } | { event: JournalEvent } | undefined {
+  const o = parseObject(line);
+  if (!o) return undefined;
+  if (o.kind === undefined || o.kind === 'op') {
+    const record = recordFrom(o);
+    return record && { record };
+  }
+  const event = eventFrom(o);
+  return event && { event };
+}
+
+function eventFrom(o: Record<string, unknown>): JournalEvent | undefined {
+  const str = (v: unknown): v is string => typeof v === 'string' && v !== '';
+  const time = typeof o.time === 'string' ? o.time : '';
+  const pid = typeof o.pid === 'number' ? o.pid : 0;
+  switch (o.kind) {
+    case 'storage':
+      if (!str(o.driver) || !str(o.op) || (o.result !== 'ok' && o.result !== 'error')) return undefined;
+      if (typeof o.duration_s !== 'number' || !Number.isFinite(o.duration_s) || o.duration_s < 0) return undefined;
+      return { kind: 'storage', time, driver: o.driver, op: o.op, result: o.result, duration_s: o.duration_s, pid };
+    case 'image-cache':
+      if (o.result !== 'hit' && o.result !== 'miss') return undefined;
+      return { kind: 'image-cache', time, result: o.result, digest: typeof o.digest === 'string' ? o.digest : '', pid };
+    case 'fallback':
+      if (!str(o.from) || !str(o.to)) return undefined;
+      return { kind: 'fallback', time, from: o.from, to: o.to, reason: typeof o.reason === 'string' ? o.reason : '', pid };
+    default:
+      return undefined; // a kind this berth does not know: counted as corrupt, like a foreign version
+  }
+}
+
+/** Parses one operation line; undefined when it is not an operation record. */
+export function parseRecord(line: string): JournalRecord | undefined {
+  const parsed = parseLine(line);
+  return parsed && 'record' in parsed ? parsed.record : undefined;
+}
+
+function recordFrom(o: Record<string, unknown>): JournalRecord | undefined {
   if (typeof o.op !== 'string' || typeof o.id !== 'string' || (o.result !== 'ok' && o.result !== 'error')) return undefined;
   if (typeof o.duration_s !== 'number' || !Number.isFinite(o.duration_s) || o.duration_s < 0) return undefined;
   return {
@@ -166,7 +265,10 @@ export function parseRecord(line: string): JournalRecord | undefined {
 }
 
 export interface ScanResult {
+  /** Operation records. */
   records: JournalRecord[];
+  /** Storage operations, image cache lookups and backend fallbacks. */
+  events: JournalEvent[];
   /** Lines that were not records: garbage, or fragments torn by a crash. */
   corrupt: number;
 }
@@ -191,7 +293,7 @@ export class JournalReader {
   }
 
   scan(): ScanResult {
-    const out: ScanResult = { records: [], corrupt: 0 };
+    const out: ScanResult = { records: [], events: [], corrupt: 0 };
     const segments = listSegments(this.dir);
     const present = new Set(segments.map((s) => s.name));
     for (const name of this.cursors.keys()) if (!present.has(name)) this.cursors.delete(name);
@@ -257,16 +359,16 @@ export class JournalReader {
 
   /** A line, or a torn fragment with a whole record appended to it by the next writer. */
   private takeLine(line: string, out: ScanResult): void {
-    const record = parseRecord(line);
-    if (record) {
-      out.records.push(record);
-      return;
-    }
+    if (take(parseLine(line), out)) return;
     out.corrupt += 1;
     const start = line.lastIndexOf(RECORD_PREFIX);
-    if (start > 0) {
-      const tail = parseRecord(line.slice(start));
-      if (tail) out.records.push(tail);
-    }
+    if (start > 0) take(parseLine(line.slice(start)), out);
   }
+}
+
+function take(parsed: ReturnType<typeof parseLine>, out: ScanResult): boolean {
+  if (!parsed) return false;
+  if ('record' in parsed) out.records.push(parsed.record);
+  else out.events.push(parsed.event);
+  return true;
 }

@@ -1,6 +1,7 @@
 // A real Prometheus scrapes a real `berth serve` while the real berth CLI creates, starts and
-// deletes containers on crun-cli (one create fails: a duplicate id). The counters Prometheus stored
-// are then checked exactly, through its HTTP API.
+// deletes containers on crun-cli (one create fails: a duplicate id) and one on crun (auto) with
+// the crun CLI made unusable, so that it falls back to runc. The counters Prometheus stored are
+// then checked exactly, through its HTTP API.
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ function bySeries(samples: Sample[], labels: string[]): Record<string, number> {
   return out;
 }
 
-describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun', 'busybox') }, () => {
+describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun', 'runc', 'busybox') }, () => {
   const tmp = tempDir('berth-prom-');
   const root = join(tmp.path, 'root');
   const daemons: Daemon[] = [];
@@ -90,42 +91,65 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
   });
 
   after(async () => {
-    for (const id of ['prom-a', 'prom-b']) await berth(['--root', root, 'delete', '--force', id]);
+    for (const id of ['prom-a', 'prom-b', 'prom-c']) await berth(['--root', root, 'delete', '--force', id]);
     for (const d of daemons.reverse()) await d.stop();
     tmp.remove();
   });
 
-  test('operation counters and container gauges, exactly, after creates, a start, a failed create and deletes', async () => {
+  test('operation counters and container gauges, exactly, after creates, a start, a failed create, a fallback and deletes', async () => {
     await b(['create', '--bundle', bundle, 'prom-a']);
     await b(['create', '--bundle', bundle, 'prom-b']);
     await b(['start', 'prom-a']);
     const dup = await berth(['--root', root, '--runtime', 'crun-cli', 'create', '--bundle', bundle, 'prom-a']);
     assert.equal(dup.code, 5, `a duplicate create fails with BERTH_ERR_EXISTS: ${dup.stderr}`);
+    // crun (auto) with the crun CLI unusable (and so crun-abi, which needs it): runc, a fallback.
+    const noCrun = join(tmp.path, 'no-crun.toml');
+    writeFileSync(noCrun, '[runtimes.crun-cli]\npath = "/nonexistent/crun"\n');
+    await berthOk(root, ['--config', noCrun, 'create', '--bundle', bundle, 'prom-c']);
     await scrapedAfter(Date.now() / 1000);
 
     assert.deepEqual(bySeries(await query('berth_operations_total'), ['op', 'backend', 'result']), {
       'op=create,backend=crun-cli,result=ok': 2,
       'op=create,backend=crun-cli,result=error': 1,
       'op=start,backend=crun-cli,result=ok': 1,
+      'op=create,backend=runc,result=ok': 1,
     });
+    assert.deepEqual(bySeries(await query('berth_backend_fallbacks_total'), ['from', 'to']), { 'from=crun-cli,to=runc': 1 });
+    assert.deepEqual(bySeries(await query('berth_backend_selected_info'), ['backend', 'reason']), { 'backend=crun-cli,reason=flag': 2, 'backend=runc,reason=auto': 1 });
+    // Per-container figures from the live containers' cgroups. crun's run one task each (sleep, or
+    // crun's init waiting to exec it); runc's created container is `runc init`, a Go process
+    // with several threads, and pids.current counts threads.
+    const pids = bySeries(await query('berth_container_pids'), ['id', 'backend']);
+    assert.deepEqual(Object.keys(pids).sort(), ['id=prom-a,backend=crun-cli', 'id=prom-b,backend=crun-cli', 'id=prom-c,backend=runc']);
+    assert.deepEqual([pids['id=prom-a,backend=crun-cli'], pids['id=prom-b,backend=crun-cli']], [1, 1]);
+    assert.ok(pids['id=prom-c,backend=runc']! >= 1);
+    assert.equal((await query('berth_container_memory_bytes > 0')).length, 3);
+    assert.equal((await query('berth_container_cpu_seconds_total >= 0')).length, 3);
+    // Nothing used images or storage yet: the counters are there, at 0.
+    assert.deepEqual(bySeries(await query('berth_image_cache_hits_total + berth_image_cache_misses_total'), []), { '': 0 });
+    assert.deepEqual(await query('berth_storage_operations_total'), []);
     assert.deepEqual(bySeries(await query('berth_operation_errors_total'), ['op', 'code']), { 'op=create,code=BERTH_ERR_EXISTS': 1 });
-    assert.deepEqual(bySeries(await query('berth_operation_duration_seconds_count'), ['op', 'result']), {
-      'op=create,result=ok': 2,
+    assert.deepEqual(bySeries(await query('sum by (op, result) (berth_operation_duration_seconds_count)'), ['op', 'result']), {
+      'op=create,result=ok': 3,
       'op=create,result=error': 1,
       'op=start,result=ok': 1,
     });
     assert.deepEqual(bySeries(await query('berth_containers{backend="crun-cli"} > 0'), ['status']), { 'status=running': 1, 'status=created': 1 });
-    assert.deepEqual(bySeries(await query('sum(berth_containers)'), []), { '': 2 });
+    assert.deepEqual(bySeries(await query('sum(berth_containers)'), []), { '': 3 });
     assert.deepEqual(bySeries(await query('berth_journal_corrupt_lines_total'), []), { '': 0 });
     assert.equal((await query('berth_build_info')).length, 1);
     assert.equal((await query('process_resident_memory_bytes{job="berth"}')).length, 1, 'process metrics are scraped');
 
     await b(['delete', '--force', 'prom-a']);
     await b(['delete', '--force', 'prom-b']);
+    await berthOk(root, ['delete', '--force', 'prom-c']);
     await scrapedAfter(Date.now() / 1000);
-    assert.deepEqual(bySeries(await query('berth_operations_total{op="delete"}'), ['backend', 'result']), { 'backend=crun-cli,result=ok': 2 });
-    assert.deepEqual(bySeries(await query('sum(berth_operations_total)'), []), { '': 6 });
+    assert.deepEqual(bySeries(await query('berth_operations_total{op="delete"}'), ['backend', 'result']), { 'backend=crun-cli,result=ok': 2, 'backend=runc,result=ok': 1 });
+    assert.deepEqual(bySeries(await query('sum(berth_operations_total)'), []), { '': 8 });
     assert.deepEqual(bySeries(await query('sum(berth_containers)'), []), { '': 0 });
+    assert.deepEqual(await query('berth_backend_selected_info'), [], 'no containers, no selections');
+    assert.deepEqual(await query('berth_container_pids'), []);
+    assert.deepEqual(bySeries(await query('berth_backend_fallbacks_total'), ['from', 'to']), { 'from=crun-cli,to=runc': 1 }, 'a counter: it stays');
     assert.ok(!existsSync(join(root, 'containers', 'prom-a')));
   });
 });

@@ -547,7 +547,7 @@ for (const { name: backend, tool } of ALL_BACKENDS) {
         assert.equal(last.level, 'error');
         assert.equal(last.msg, msg);
         assert.equal(last.op, 'create');
-        assert.deepEqual(last.err, { code: 'BERTH_ERR_INVALID_BUNDLE', causes: [] });
+        assert.deepEqual(last.err, { type: 'InvalidBundleError', code: 'BERTH_ERR_INVALID_BUNDLE', message: msg, causes: [] });
         assertNothingLeft(c);
       });
 

@@ -5,6 +5,8 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { readProcStat } from '../../src/core/proc.js';
+import { ContainerStore } from '../../src/runtime/container-store.js';
 import { appendRecord, journalDir, segmentName } from '../../src/telemetry/journal.js';
 import { tempDir } from '../helpers/bundle.js';
 import { freePort, startDaemon, type Daemon } from '../helpers/daemon.js';
@@ -65,6 +67,42 @@ describe('berth serve', () => {
     assert.equal((await fetch(url + '/healthz')).status, 200);
     assert.equal(await daemon.stop(), 0, 'SIGTERM ends berth serve with exit code 0');
     assert.match(daemon.output(), /stopped on SIGTERM/);
+  });
+
+  test('a thousand containers\' records: every one counted, live ones with their cgroup figures; still serving after more damage', async () => {
+    const root = join(tmp.path, 'thousand');
+    const store = new ContainerStore(root);
+    const self = readProcStat(process.pid)!.startTime;
+    const backends = ['crun-cli', 'runc', 'crun-abi'];
+    let live = 0;
+    for (let i = 0; i < 1000; i++) {
+      const id = `many-${i}`;
+      const alive = i % 4 === 0;
+      if (alive) live += 1;
+      const lock = await store.lockForCreate(id);
+      store.write({
+        version: 1, id, backend: backends[i % 3]!, backendReason: i % 2 ? '--runtime flag' : 'configured default runtime named crun (auto): chose crun-cli',
+        bundle: tmp.path, rootfs: tmp.path, created: new Date().toISOString(), owner: 'root', annotations: {},
+        // This test process stands in for the live containers' init; a wrong start time means gone.
+        pid: process.pid, pidStartTime: alive ? self : self + 1, started: true,
+      });
+      lock.release();
+    }
+    for (let i = 0; i < 2000; i++) appendRecord(root, { op: 'create', id: `many-${i % 1000}`, backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
+    const { daemon, url } = await serve(root, join(tmp.path, 'thousand.log'));
+    daemons.push(daemon);
+    const text = await (await fetch(url + '/metrics')).text();
+    const total = (name: string): number => text.split('\n').filter((l) => l.startsWith(name + '{')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    assert.equal(total('berth_containers'), 1000);
+    assert.equal(sample(text, 'berth_containers{backend="runc",status="running"}'), [...Array(1000).keys()].filter((i) => i % 3 === 1 && i % 4 === 0).length);
+    assert.equal(total('berth_backend_selected_info'), 1000);
+    assert.equal(sample(text, 'berth_backend_selected_info{backend="runc",reason="flag"}'), [...Array(1000).keys()].filter((i) => i % 3 === 1 && i % 2 === 1).length);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('berth_container_memory_bytes{')).length, live, 'a memory figure for each live container');
+    assert.equal(sample(text, 'berth_operations_total{op="create",backend="runc",result="ok"}'), 2000);
+    appendFileSync(join(journalDir(root), segmentName(1)), '{"v":1,"kind":"storage","op":\n\u0000\n');
+    const again = await fetch(url + '/metrics');
+    assert.equal(again.status, 200);
+    assert.equal(sample(await again.text(), 'berth_journal_corrupt_lines_total'), 2);
   });
 
   test('--token-file: /metrics needs the token; the token never shows in the log', async () => {

@@ -1,6 +1,7 @@
 // `berth state` and `berth --version` must stay lean (bench/scenarios/startup.ts measures them):
 // they must not load telemetry, core/channels or prom-client, which only the verbs that change
-// containers (the journal) and `serve` (the metrics) load. Checked on the real CLI with a module
+// containers (the journal) and `serve` (the metrics) load; nor OpenTelemetry, which any verb
+// loads only when an OTLP endpoint is configured. Checked on the real CLI with a module
 // resolve hook that writes down every module Node loads.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { REPO_ROOT } from '../helpers/paths.js';
 
 const BERTH_JS = join(REPO_ROOT, 'dist/src/bin/berth.js');
 
-function loadedModules(dir: string, args: string[]): string[] {
+function loadedModules(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): string[] {
   const log = join(dir, `modules-${args.join('-').replace(/\W+/g, '_')}.txt`);
   writeFileSync(log, '');
   writeFileSync(
@@ -28,8 +29,13 @@ export async function resolve(specifier, context, next) {
 `,
   );
   writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
-  execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), BERTH_JS, ...args], { env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), BERTH_JS, ...args], { env: { ...withoutOtel(process.env), ...env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] });
   return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** The test's own environment may name a collector: the plain calls must run without one. */
+function withoutOtel(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'TRACEPARENT'));
 }
 
 const heavy = (modules: string[]): string[] => modules.filter((u) => /\/src\/telemetry\/|\/src\/core\/channels\.js$|\/node_modules\/prom-client\/|^node:diagnostics_channel$/.test(u));
@@ -58,4 +64,10 @@ test('state and --version load no telemetry, channels or prom-client; delete doe
   // The contrast: a verb that changes containers loads the journal (delete --force of an unknown id succeeds).
   const del = loadedModules(tmp.path, ['--root', root, 'delete', '--force', 'nosuch']);
   assert.ok(heavy(del).some((u) => u.endsWith('/dist/src/telemetry/journal.js')), `delete loads the journal: ${heavy(del).join(', ')}`);
+  // OpenTelemetry only with an OTLP endpoint: not for state, nor for a verb that changes containers.
+  const otel = (modules: string[]): string[] => modules.filter((u) => /\/node_modules\/@opentelemetry\/|\/src\/telemetry\/tracing\.js$|\/src\/cli\/tracing\.js$/.test(u));
+  assert.deepEqual(otel(state), []);
+  assert.deepEqual(otel(del), []);
+  const traced = loadedModules(tmp.path, ['--root', root, 'delete', '--force', 'nosuch'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+  assert.ok(otel(traced).some((u) => u.includes('/node_modules/@opentelemetry/sdk-trace/')), 'with an endpoint, the SDK is loaded');
 });

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { BackendError } from '../../core/errors.js';
+import { BackendError, ToolError } from '../../core/errors.js';
 import { runTool, type ToolResult } from '../../core/exec.js';
 import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
@@ -29,6 +29,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
   let callSeq = 0;
 
   interface Call {
+    argv: string[];
     result: ToolResult;
     /** The runtime's last error line in its JSON log, if it wrote one. */
     logError: string | undefined;
@@ -50,7 +51,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
         forwardSignals: mode.forwardSignals,
       });
       const logError = lastError(logFile);
-      return { result, logError, errorMessage: logError ?? lastLine(result.stderr) ?? '' };
+      return { argv, result, logError, errorMessage: logError ?? lastLine(result.stderr) ?? '' };
     } finally {
       rmSync(logFile, { force: true });
     }
@@ -59,7 +60,12 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
   function fail(verb: string, id: string, c: Call): never {
     const why = c.errorMessage || `exited with ${c.result.exitCode ?? c.result.signal}`;
     throw new BackendError(`${name} ${verb} of container "${id}" failed: ${why}`, {
-      cause: new Error(`${binary} exit ${c.result.exitCode ?? c.result.signal}: ${c.result.stderr.trim() || why}`),
+      cause: new ToolError(`${binary} exit ${c.result.exitCode ?? c.result.signal}: ${c.result.stderr.trim() || why}`, {
+        exitCode: c.result.exitCode,
+        // create and run hand the tool berth's stderr: its words are then only in its JSON log.
+        stderr: c.result.stderr !== '' ? c.result.stderr : (c.logError ?? ''),
+        argv: c.argv,
+      }),
     });
   }
 

@@ -93,7 +93,7 @@ export class ZfsCli {
         continue;
       }
       const still = busy && attempt > 0 ? ` (still busy after ${attempt + 1} tries in ${Date.now() - t0} ms)` : '';
-      throw new ToolError(`${argv.join(' ')}: ${said}${still}`, { exitCode: r.exitCode, stderr: r.stderr });
+      throw new ToolError(`${argv.join(' ')}: ${said}${still}`, { exitCode: r.exitCode, stderr: r.stderr, argv });
     }
   }
 

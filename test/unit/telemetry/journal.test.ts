@@ -4,7 +4,7 @@ import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } fr
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { OperationOutcome } from '../../../src/core/channels.js';
-import { MAX_LINE_BYTES, JournalReader, appendRecord, formatRecord, journalDir, parseRecord, segmentName } from '../../../src/telemetry/journal.js';
+import { MAX_LINE_BYTES, JournalReader, appendEvent, appendRecord, formatRecord, journalDir, parseRecord, segmentName } from '../../../src/telemetry/journal.js';
 import { tempDir } from '../../helpers/bundle.js';
 
 function outcome(over: Partial<OperationOutcome> = {}): OperationOutcome {
@@ -69,7 +69,7 @@ test('the reader is incremental: each scan returns only what was appended since'
   const tmp = tempDir();
   t.after(tmp.remove);
   const reader = new JournalReader(tmp.path);
-  assert.deepEqual(reader.scan(), { records: [], corrupt: 0 }, 'no journal yet is an empty journal');
+  assert.deepEqual(reader.scan(), { records: [], events: [], corrupt: 0 }, 'no journal yet is an empty journal');
   appendRecord(tmp.path, outcome({ id: 'a' }));
   appendRecord(tmp.path, outcome({ id: 'b' }));
   assert.deepEqual(reader.scan().records.map((r) => r.id), ['a', 'b']);
@@ -88,8 +88,8 @@ test('a torn last line is left for one scan, then skipped and counted once', (t)
   const reader = new JournalReader(tmp.path);
   const first = reader.scan();
   assert.deepEqual([first.records.map((r) => r.id), first.corrupt], [['a'], 0], 'an incomplete line may still be in flight: not yet counted');
-  assert.deepEqual(reader.scan(), { records: [], corrupt: 1 }, 'unchanged since the last scan: torn');
-  assert.deepEqual(reader.scan(), { records: [], corrupt: 0 }, 'counted once');
+  assert.deepEqual(reader.scan(), { records: [], events: [], corrupt: 1 }, 'unchanged since the last scan: torn');
+  assert.deepEqual(reader.scan(), { records: [], events: [], corrupt: 0 }, 'counted once');
   appendRecord(tmp.path, outcome({ id: 'b' }));
   assert.deepEqual(reader.scan().records.map((r) => r.id), ['b']);
 });
@@ -132,4 +132,31 @@ test('a journal replaced by a shorter file is read again from its start', (t) =>
   assert.equal(reader.scan().records.length, 2);
   writeFileSync(join(journalDir(tmp.path), segmentName(1)), formatRecord(outcome({ id: 'c' })));
   assert.deepEqual(reader.scan().records.map((r) => r.id), ['c']);
+});
+
+test('event lines: storage operations, image cache lookups and backend fallbacks, read beside operation lines', (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  appendRecord(tmp.path, { op: 'create', id: 'a', backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
+  appendEvent(tmp.path, { kind: 'storage', driver: 'dir', op: 'cloneTemplate', result: 'ok', durationS: 0.0123456789 });
+  appendEvent(tmp.path, { kind: 'image-cache', result: 'miss', digest: 'sha256:abc' });
+  appendEvent(tmp.path, { kind: 'fallback', from: 'crun-cli', to: 'runc', reason: 'x'.repeat(10_000) });
+  const seg = join(journalDir(tmp.path), segmentName(1));
+  // A line of a kind this berth does not know is skipped and counted, like a foreign version.
+  appendFileSync(seg, '{"v":1,"kind":"gpu","time":"2026-11-26T10:00:00Z"}\n');
+  for (const line of readFileSync(seg, 'utf8').split('\n').filter(Boolean)) assert.ok(Buffer.byteLength(line) + 1 <= MAX_LINE_BYTES, 'every line fits PIPE_BUF');
+  const { records, events, corrupt } = new JournalReader(tmp.path).scan();
+  assert.deepEqual(records.map((r) => r.op), ['create']);
+  assert.deepEqual(
+    events.map((e) => ({ ...e, time: typeof e.time, pid: e.pid === process.pid, ...('reason' in e ? { reason: e.reason.length } : {}) })),
+    [
+      { kind: 'storage', driver: 'dir', op: 'cloneTemplate', result: 'ok', duration_s: 0.012346, time: 'string', pid: true },
+      { kind: 'image-cache', result: 'miss', digest: 'sha256:abc', time: 'string', pid: true },
+      { kind: 'fallback', from: 'crun-cli', to: 'runc', reason: 1025, time: 'string', pid: true },
+    ],
+  );
+  assert.equal(corrupt, 1);
+  // The first journals' lines (no kind) are operation lines, as before.
+  assert.equal(parseRecord('{"v":1,"time":"t","op":"start","id":"x","result":"ok","duration_s":0.1,"pid":1}')?.op, 'start');
+  assert.equal(parseRecord('{"v":1,"kind":"storage","time":"t","driver":"dir","op":"destroy","result":"ok","duration_s":0.1,"pid":1}'), undefined, 'an event is not an operation record');
 });

@@ -1,12 +1,12 @@
 // Aggregation of the journal into Prometheus metrics, and the HTTP server's rules (listen
 // addresses, bearer token, health endpoints), against a temp root and a real node:http server.
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { OperationOutcome } from '../../../src/core/channels.js';
-import { appendRecord, journalDir, segmentName } from '../../../src/telemetry/journal.js';
-import { BerthMetrics, type ContainerSummary } from '../../../src/telemetry/metrics.js';
+import { appendEvent, appendRecord, journalDir, segmentName } from '../../../src/telemetry/journal.js';
+import { BerthMetrics, selectionReason, type ContainerSummary } from '../../../src/telemetry/metrics.js';
 import { isLoopback, parseListen, readTokenFile, startMetricsServer } from '../../../src/telemetry/server.js';
 import { tempDir } from '../../helpers/bundle.js';
 
@@ -133,4 +133,89 @@ test('the server: /metrics needs the bearer token when one is set; /healthz and 
   assert.equal(sample(await ok.text(), 'berth_operations_total{op="create",backend="crun",result="ok"}'), 1);
   assert.equal((await get('/nope')).status, 404);
   assert.equal((await fetch(server.url + '/metrics', { method: 'POST' })).status, 405);
+});
+
+test('storage operations, image cache hits and misses, and backend fallbacks come from the journal\'s event lines', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const m = metricsFor(tmp.path);
+  let text = await m.scrape();
+  assert.equal(sample(text, 'berth_image_cache_hits_total'), 0, 'reported from the start');
+  assert.equal(sample(text, 'berth_image_cache_misses_total'), 0);
+  assert.equal(text.includes('berth_image_cache_bytes'), false, 'no cache size without the images layer\'s hook');
+  appendEvent(tmp.path, { kind: 'storage', driver: 'zfs', op: 'cloneTemplate', result: 'ok', durationS: 0.01 });
+  appendEvent(tmp.path, { kind: 'storage', driver: 'zfs', op: 'cloneTemplate', result: 'ok', durationS: 0.01 });
+  appendEvent(tmp.path, { kind: 'storage', driver: 'dir', op: 'destroy', result: 'error', durationS: 0.01 });
+  appendEvent(tmp.path, { kind: 'image-cache', result: 'miss', digest: 'sha256:a' });
+  appendEvent(tmp.path, { kind: 'image-cache', result: 'hit', digest: 'sha256:a' });
+  appendEvent(tmp.path, { kind: 'image-cache', result: 'hit', digest: 'sha256:a' });
+  appendEvent(tmp.path, { kind: 'fallback', from: 'crun-cli', to: 'runc', reason: 'crun-cli not usable (binary missing)' });
+  text = await m.scrape();
+  assert.equal(sample(text, 'berth_storage_operations_total{driver="zfs",op="cloneTemplate",result="ok"}'), 2);
+  assert.equal(sample(text, 'berth_storage_operations_total{driver="dir",op="destroy",result="error"}'), 1);
+  assert.equal(sample(text, 'berth_image_cache_hits_total'), 2);
+  assert.equal(sample(text, 'berth_image_cache_misses_total'), 1);
+  assert.equal(sample(text, 'berth_backend_fallbacks_total{from="crun-cli",to="runc"}'), 1);
+  assert.equal(sample(text, 'berth_journal_records_total'), 7);
+  assert.equal(sample(text, 'berth_operations_total{op="create",backend="crun",result="ok"}'), undefined, 'events are not operations');
+});
+
+test('berth_image_cache_bytes is read through its hook at each scrape', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  let bytes: number | undefined = 1234;
+  const m = new BerthMetrics({ root: tmp.path, version: '1', backends: [], containers: async () => [], processMetrics: false, imageCacheBytes: async () => bytes });
+  assert.equal(sample(await m.scrape(), 'berth_image_cache_bytes'), 1234);
+  bytes = 99;
+  assert.equal(sample(await m.scrape(), 'berth_image_cache_bytes'), 99);
+});
+
+test('berth_backend_selected_info maps the recorded reasons to a small set of labels', async (t) => {
+  assert.equal(selectionReason('--runtime flag'), 'flag');
+  assert.equal(selectionReason('bundle annotation run.berth.runtime'), 'annotation');
+  assert.equal(selectionReason('config route #2 (id_glob "web-*")'), 'route');
+  assert.equal(selectionReason('configured default runtime'), 'default');
+  assert.equal(selectionReason('configured default runtime named crun (auto): chose crun-cli (a one-shot command …), crun binary /usr/bin/crun'), 'auto');
+  assert.equal(selectionReason('--runtime flag named crun (auto): chose runc, …'), 'auto');
+  assert.equal(selectionReason('test'), 'other');
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const containers: ContainerSummary[] = [
+    { id: 'a', backend: 'runc', status: 'stopped', backendReason: '--runtime flag' },
+    { id: 'b', backend: 'runc', status: 'stopped', backendReason: '--runtime flag' },
+    { id: 'c', backend: 'crun-cli', status: 'stopped', backendReason: 'configured default runtime named crun (auto): chose crun-cli' },
+  ];
+  const m = metricsFor(tmp.path, containers);
+  const text = await m.scrape();
+  assert.equal(sample(text, 'berth_backend_selected_info{backend="runc",reason="flag"}'), 2);
+  assert.equal(sample(text, 'berth_backend_selected_info{backend="crun-cli",reason="auto"}'), 1);
+  containers.splice(0, 2);
+  assert.equal(sample(await m.scrape(), 'berth_backend_selected_info{backend="runc",reason="flag"}'), undefined, 'gone with its containers');
+});
+
+test('per-container cgroup figures for live containers only, from their cgroups', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const cg = join(tmp.path, 'cg');
+  const write = (path: string, text: string): void => {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, text);
+  };
+  write(join(tmp.path, 'proc/100/cgroup'), '0::/c1\n');
+  write(join(cg, 'c1/cpu.stat'), 'usage_usec 250000\n');
+  write(join(cg, 'c1/memory.current'), '8192\n');
+  write(join(cg, 'c1/pids.current'), '2\n');
+  const m = new BerthMetrics({
+    root: tmp.path, version: '1', backends: ['runc'], processMetrics: false, mountinfo: () => `1 0 0:1 / ${cg} rw - cgroup2 cgroup2 rw`, procRoot: join(tmp.path, 'proc'),
+    containers: async () => [
+      { id: 'c1', backend: 'runc', status: 'running', pid: 100 },
+      { id: 'c2', backend: 'runc', status: 'stopped', pid: 0 },
+    ],
+  });
+  const text = await m.scrape();
+  assert.equal(sample(text, 'berth_container_cpu_seconds_total{id="c1",backend="runc"}'), 0.25);
+  assert.equal(sample(text, 'berth_container_memory_bytes{id="c1",backend="runc"}'), 8192);
+  assert.equal(sample(text, 'berth_container_pids{id="c1",backend="runc"}'), 2);
+  assert.equal(text.includes('id="c2"'), false, 'a stopped container has no figures');
+  assert.equal(sample(text, 'berth_containers{backend="runc",status="running"}'), 1);
 });
