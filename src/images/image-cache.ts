@@ -98,9 +98,10 @@ class StorageImageCache implements ImageCache {
     const records = await this.list();
     const byRef = records.find((r) => r.refs.includes(ref));
     if (byRef) return byRef;
-    const hex = /^(?:sha256:)?([a-f0-9]{12,64})$/.exec(ref)?.[1];
-    if (hex) {
-      const found = records.filter((r) => r.digest.slice('sha256:'.length).startsWith(hex));
+    const m = /^(?:(sha256|sha512):)?([a-f0-9]{12,128})$/.exec(ref);
+    if (m) {
+      const [, algorithm, hex] = m;
+      const found = records.filter((r) => (algorithm === undefined || r.digest.startsWith(`${algorithm}:`)) && r.digest.split(':')[1]!.startsWith(hex!));
       if (found.length === 1) return found[0]!;
       if (found.length > 1) throw new InvalidArgumentError(`digest prefix "${ref}" is ambiguous: ${found.map((r) => r.digest).join(', ')}`);
     }

@@ -2,6 +2,7 @@
 // driver (zfs on a zfs-fuse pool, dir in a temp dir). Images are built by the tests
 // (oci-image.ts); every failure case also checks that nothing was left behind.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +12,7 @@ import { ImageError, ImageInUseError, ImageNotFoundError } from '../../src/core/
 import { openImageCache, type ImageCache } from '../../src/images/index.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { tempDir } from './bundle.js';
+import { missing } from './host.js';
 import { buildOciLayout, busyboxLayerDir, type BuiltLayout, type LayerSpec, type TarEntrySpec } from './oci-image.js';
 
 export interface ImageFixture {
@@ -21,6 +23,8 @@ export interface ImageFixture {
   leftovers(): Promise<string[]>;
   /** zfs: the `origin` property of a container volume's dataset, read with zfs get. */
   zfsOrigin?(volume: string): Promise<string | undefined>;
+  /** False where the file system has no extended attributes (zfs-fuse): they are then skipped. */
+  xattrs: boolean;
 }
 
 /** Everything in the state dir besides index.json and the (empty) locks directory. */
@@ -281,6 +285,19 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
       assert.equal(st('null').rdev, statSync('/dev/null').rdev);
       assert.ok(st('fifo').isFIFO());
       assert.equal(st('fifo').mode & 0o7777, 0o600);
+      await cache.remove(r.digest);
+    });
+
+    test('extended attributes from pax SCHILY.xattr records are set (skipped without error where the file system has none)', { skip: missing('python3') }, async (t) => {
+      const img = await layout([{ entries: [{ name: 'with-xattr', content: 'x', pax: { 'SCHILY.xattr.user.berth': 'yes' } }] }]);
+      const r = await cache.import(img.layout);
+      const path = join((await f().driver.info('image', r.template)).path, 'with-xattr');
+      const read = (): string => execFileSync('python3', ['-c', 'import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode(), end="")', path, 'user.berth'], { encoding: 'utf8', stdio: 'pipe' });
+      if (f().xattrs) assert.equal(read(), 'yes');
+      else {
+        t.diagnostic('this file system has no xattrs: the import succeeded without them');
+        assert.throws(read, /Operation not supported/);
+      }
       await cache.remove(r.digest);
     });
 

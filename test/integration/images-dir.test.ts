@@ -16,5 +16,6 @@ imageCacheSuite('dir', () => ({
   storage: { driver: 'dir', dir },
   driver,
   stateDir: join(tmp.path, 'state'),
+  xattrs: true,
   leftovers: async () => [...entries(join(dir, 'images')).map((n) => `images/${n}`), ...entries(join(dir, 'containers')).map((n) => `containers/${n}`)],
 }));
