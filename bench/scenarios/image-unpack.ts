@@ -10,11 +10,9 @@ import { tempDir } from '../../test/helpers/bundle.js';
 import { missing } from '../../test/helpers/host.js';
 import { buildOciLayout } from '../../test/helpers/oci-image.js';
 import { iterations } from '../cycle.js';
+import { generateLargeTree, LARGE_FILES, SMALL_FILES } from '../generated-image.js';
 import { CleanupScope, compare, runCommand, spreadNotes, type Goal, type Subject } from '../measure.js';
 import type { ScenarioResult } from '../scenario.js';
-
-const SMALL_FILES = 6000; // 2–32 KiB each, in 60 directories
-const LARGE_FILES = 12; // 12 MiB each
 
 export const description =
   `A generated image of two gzip layers: ${SMALL_FILES} small files (2–32 KiB, half random, half text-like) in 60 directories, ` +
@@ -25,16 +23,6 @@ export const description =
 
 export const goal: Goal = { maxRatio: 1.0, text: 'berth image import at least as fast as umoci unpack (median ratio ≤ 1.0; tar -x is informational)' };
 
-function generate(dir: string, seed: number): void {
-  for (let d = 0; d < 60; d++) mkdirSync(join(dir, `d${d}`), { recursive: true });
-  const text = Buffer.from('lorem ipsum dolor sit amet consectetur adipiscing elit '.repeat(700));
-  for (let i = 0; i < SMALL_FILES; i++) {
-    const size = 2048 + ((i * 7919 + seed) % 30_720);
-    writeFileSync(join(dir, `d${i % 60}`, `f${i}`), i % 2 ? randomBytes(size) : text.subarray(0, size));
-  }
-  for (let i = 0; i < LARGE_FILES; i++) writeFileSync(join(dir, `large${i}`), randomBytes(12 * 1024 * 1024));
-}
-
 export async function run(): Promise<ScenarioResult> {
   const gone = missing('umoci', 'tar');
   if (gone) throw new Error(gone);
@@ -44,7 +32,7 @@ export async function run(): Promise<ScenarioResult> {
     scope.add('temp dir', tmp.remove);
     const src1 = join(tmp.path, 'src1');
     const src2 = join(tmp.path, 'src2');
-    generate(src1, 1);
+    generateLargeTree(src1, 1);
     mkdirSync(src2);
     for (let i = 0; i < 1000; i++) writeFileSync(join(src2, `upper${i}`), randomBytes(4096));
     const img = await buildOciLayout(tmp.path, { images: [{ tag: 'bench', layers: [{ dir: src1, compression: 'gzip' }, { dir: src2, compression: 'gzip' }] }] });

@@ -2,16 +2,17 @@ import { UsageError } from '../core/errors.js';
 import { createContainer, type CreateOptions } from '../runtime/container-create.js';
 import type { ImageRequest } from '../runtime/image-bundle.js';
 import { containerId, countOption, flag, openRuntime, stringOption, type VerbContext } from './context.js';
+import { parseSize } from './units.js';
 
 /** Options that shape a container made from an image; with a bundle, its config.json decides. */
 const IMAGE_ONLY = ['platform', 'env', 'cwd', 'user', 'hostname', 'memory', 'cpus', 'tty'];
 
-function imageRequest(ctx: VerbContext, ref: string, args: string[]): Promise<ImageRequest> | ImageRequest {
+function imageRequest(ctx: VerbContext, ref: string, args: string[]): ImageRequest {
   if (stringOption(ctx, 'bundle') !== undefined) throw new UsageError('--image and --bundle exclude each other: a container comes from one or the other');
   const memory = stringOption(ctx, 'memory');
   const cpus = stringOption(ctx, 'cpus');
   if (cpus !== undefined && !/^\d+(\.\d+)?$/.test(cpus)) throw new UsageError(`--cpus takes a number such as 1 or 0.5, got "${cpus}"`);
-  return import('../runtime/image-spec.js').then(({ parseSize }) => ({
+  return {
     ref,
     platform: stringOption(ctx, 'platform'),
     overrides: {
@@ -20,11 +21,11 @@ function imageRequest(ctx: VerbContext, ref: string, args: string[]): Promise<Im
       cwd: stringOption(ctx, 'cwd'),
       user: stringOption(ctx, 'user'),
       hostname: stringOption(ctx, 'hostname'),
-      memory: memory === undefined ? undefined : parseSize(memory, '--memory'),
+      memory: memory === undefined ? undefined : parseSize(memory, 'memory'),
       cpus: cpus === undefined ? undefined : Number(cpus),
       tty: flag(ctx, 'tty'),
     },
-  }));
+  };
 }
 
 export async function createOptions(ctx: VerbContext): Promise<CreateOptions> {
@@ -37,7 +38,7 @@ export async function createOptions(ctx: VerbContext): Promise<CreateOptions> {
   return {
     id,
     bundle: stringOption(ctx, 'bundle') ?? '.',
-    image: ref === undefined ? undefined : await imageRequest(ctx, ref, ctx.operands.slice(1)),
+    image: ref === undefined ? undefined : imageRequest(ctx, ref, ctx.operands.slice(1)),
     pidFile: stringOption(ctx, 'pid-file'),
     consoleSocket: stringOption(ctx, 'console-socket'),
     noPivot: flag(ctx, 'no-pivot'),

@@ -1,11 +1,35 @@
 // berth serve: the long-running side of the metrics. Reads the journal that other berth
 // processes append to under --root, and serves it with the containers' status until SIGTERM.
 import { BACKEND_NAMES } from '../backends/registry.js';
-import { log } from '../core/log.js';
+import { errorFields, log } from '../core/log.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { BERTH_VERSION } from '../core/version.js';
 import { BerthMetrics } from '../telemetry/metrics.js';
 import { DEFAULT_LISTEN, isLoopback, parseListen, readTokenFile, startMetricsServer } from '../telemetry/server.js';
 import { noOperands, openRuntime, stringOption, type VerbContext } from './context.js';
+
+/** How long a figure of the image cache's size is served before the cache is listed again. */
+const IMAGE_CACHE_BYTES_TTL_MS = 15_000;
+
+/**
+ * The image cache's size for berth_image_cache_bytes: listing it asks the storage driver (zfs
+ * commands), so a figure is reused for a while rather than costing every scrape. No figure
+ * (and no gauge) when the cache cannot be read, e.g. storage not set up on this host.
+ */
+function imageCacheBytes(runtime: Runtime): () => Promise<number | undefined> {
+  let memo: { at: number; bytes: number | undefined } | undefined;
+  return async () => {
+    if (memo && Date.now() - memo.at < IMAGE_CACHE_BYTES_TTL_MS) return memo.bytes;
+    let bytes: number | undefined;
+    try {
+      bytes = (await (await runtime.images()).list()).reduce((sum, image) => sum + image.size, 0);
+    } catch (err) {
+      await log('debug', 'cannot read the image cache for berth_image_cache_bytes', { op: 'serve', ...errorFields(err) });
+    }
+    memo = { at: Date.now(), bytes };
+    return bytes;
+  };
+}
 
 export default async function serve(ctx: VerbContext): Promise<void> {
   noOperands(ctx);
@@ -19,6 +43,7 @@ export default async function serve(ctx: VerbContext): Promise<void> {
     version: BERTH_VERSION,
     backends: BACKEND_NAMES,
     containers: () => runtime.list(),
+    imageCacheBytes: imageCacheBytes(runtime),
   });
   const server = await startMetricsServer({ listen, token: token?.token, metrics });
   if (!isLoopback(listen) && token === undefined) {

@@ -19,6 +19,7 @@ import { unpackLayers } from './layer-unpack.js';
 import { resolveImage } from './oci-layout.js';
 import { formatPlatform, parsePlatform } from './platform.js';
 import type { ContainerVolume, ImageCache, ImageRecord, ImportOptions } from './types.js';
+import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
 
@@ -134,10 +135,12 @@ class StorageImageCache implements ImageCache {
         ...configToProperties(summary),
       };
       if (typeof image.config.created === 'string' && image.config.created !== '') properties.created = image.config.created;
-      await buildTemplate(this.driver, digest, properties, async (rootfs) => {
-        const { size } = await unpackLayers(image.layers, (l) => image.openBlob(l), rootfs, options.onProgress);
-        await this.driver.setProperties('image', digest, { size: String(size) });
-      });
+      await inSpan('image.unpack', { 'berth.image.digest': digest }, () =>
+        buildTemplate(this.driver, digest, properties, async (rootfs) => {
+          const { size } = await unpackLayers(image.layers, (l) => image.openBlob(l), rootfs, options.onProgress);
+          await this.driver.setProperties('image', digest, { size: String(size) });
+        }),
+      );
       return false;
     });
     if (name !== undefined) await this.addRef(digest, name);

@@ -14,6 +14,7 @@ import { loadLibc } from './libc.js';
 import type { Compression } from './media-types.js';
 import type { LayerDescriptor } from './oci-layout.js';
 import { RootfsWriter } from './rootfs-writer.js';
+import { inSpan } from '../core/tracing.js';
 
 export interface UnpackProgress {
   done: number;
@@ -115,7 +116,7 @@ export async function unpackLayers(
     stages.push(new DigestVerifier(layer.diffId, undefined, `layer ${layer.digest} uncompressed (diff_id)`));
     stages.push(extractInto(writer, layer.digest));
     try {
-      await pipeline(stages);
+      await inSpan('image.layer', { 'berth.image.layer': layer.digest, 'berth.image.layer.compression': layer.compression }, () => pipeline(stages));
     } catch (err) {
       writer.abort();
       if (err instanceof BerthError || /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code ?? '')) throw err;

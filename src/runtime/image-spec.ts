@@ -77,14 +77,6 @@ export function processArgs(image: ImageDefaults, userArgs: readonly string[]): 
   return args;
 }
 
-/** Parses a size such as 512M, 1g, 1048576 (binary units, as Docker and crun read them). */
-export function parseSize(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`${what} "${text}" is not a size (e.g. 512M, 2G, 1048576)`);
-  const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
-  return Math.round(Number(m[1]) * 1024 ** power);
-}
-
 export function hostnameFor(id: string, override: string | undefined): string {
   if (override !== undefined) return override;
   return id.length <= 63 && HOSTNAME.test(id) ? id : 'berth';

@@ -127,7 +127,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
         { args: ['create', '--image', 'no-such:image', 'c-bad'], code: 4, message: /no-such:image/ },
         { args: ['create', '--image', 'busybox:test', '--user', 'nobody', 'c-bad'], code: 3, message: /user "nobody" is not in the image's \/etc\/passwd/ },
         { args: ['create', '--image', 'busybox:test', '--cwd', 'relative', 'c-bad'], code: 3, message: /--cwd "relative" must be an absolute path/ },
-        { args: ['create', '--image', 'busybox:test', '--memory', 'lots', 'c-bad'], code: 3, message: /--memory "lots" is not a size/ },
+        { args: ['create', '--image', 'busybox:test', '--memory', 'lots', 'c-bad'], code: 2, message: /--memory takes a size such as 500M or 10G, got "lots"/ },
         { args: ['create', '--image', 'busybox:test', '--bundle', '/tmp', 'c-bad'], code: 2, message: /--image and --bundle exclude each other/ },
         { args: ['create', '--env', 'A=1', 'c-bad'], code: 2, message: /--env is only for containers made from an image/ },
         { args: ['snapshot', 'create', 'no-such-container'], code: 4, message: /no-such-container/ },

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
-import { parseDuration, parseSize } from '../../../src/cli/image.js';
+import { parseDuration, parseSize } from '../../../src/cli/units.js';
 import { ImageError, InvalidArgumentError, ToolError } from '../../../src/core/errors.js';
 import { toolStream } from '../../../src/core/exec.js';
 import { configFromProperties, configToProperties, summarizeConfig } from '../../../src/images/config-summary.js';

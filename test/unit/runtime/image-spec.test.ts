@@ -6,7 +6,6 @@ import { runtimeConfigSchema } from '../../../src/core/oci/runtime-config.js';
 import {
   hostnameFor,
   mergeEnv,
-  parseSize,
   processArgs,
   specFromImage,
   validateOverrides,
@@ -27,14 +26,6 @@ test('env: image values, PATH by default, user keys replace image keys', () => {
   assert.deepEqual(mergeEnv(['A=1', 'PATH=/x'], ['A=2', 'B=3']), ['A=2', 'PATH=/x', 'B=3']);
   assert.deepEqual(mergeEnv([], []), ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
   assert.throws(() => mergeEnv([], ['=x']), /--env "=x" is not of the form KEY=VALUE/);
-});
-
-test('sizes in binary units', () => {
-  assert.equal(parseSize('512M', '--memory'), 512 * 1024 ** 2);
-  assert.equal(parseSize('1g', '--memory'), 1024 ** 3);
-  assert.equal(parseSize('1.5G', '--memory'), 1.5 * 1024 ** 3);
-  assert.equal(parseSize('1048576', '--memory'), 1048576);
-  assert.throws(() => parseSize('lots', '--memory'), /--memory "lots" is not a size/);
 });
 
 test('host name: the override, else the id when it is a valid host name', () => {
