@@ -9,6 +9,9 @@ import type { StorageConfig } from '../../src/core/config.js';
 import { openStorage } from '../../src/storage/registry.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { berth, berthOk } from '../helpers/berth.js';
+import { freePort, startDaemon } from '../helpers/daemon.js';
+import { BERTH_BIN } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive, type OciArchive } from '../helpers/oci-image.js';
@@ -138,6 +141,29 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
         assert.match(r.stderr, c.message, c.args.join(' '));
         assert.ok(!existsSync(join(s.root, 'containers', 'c-bad')), `${c.args.join(' ')} left a container directory`);
         assert.deepEqual(await s.storage.list('container'), [], `${c.args.join(' ')} left a volume`);
+      }
+    });
+
+    test("berth serve: the cache's size, and a hit for each volume made from the cache", async () => {
+      const port = await freePort();
+      const daemon = startDaemon(BERTH_BIN, ['--root', s.root, '--config', s.config, 'serve', '--listen', `127.0.0.1:${port}`], join(s.root, '..', 'serve.log'));
+      try {
+        const text = await waitFor('berth serve to answer /metrics', async () => {
+          const r = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+          return r?.status === 200 ? r.text() : undefined;
+        });
+        const images = JSON.parse(await ok(['image', 'ls', '--format', 'json'])) as { size: number }[];
+        const value = (series: string): number | undefined => {
+          const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+          return line === undefined ? undefined : Number(line.slice(series.length + 1));
+        };
+        assert.equal(value('berth_image_cache_bytes'), images.reduce((n, i) => n + i.size, 0));
+        // c-fg twice, c-a, c-b, c-path (found cached by its digest), and the create whose --user
+        // was unknown (its volume was made, then destroyed).
+        assert.equal(value('berth_image_cache_hits_total'), 6);
+        assert.equal(value('berth_image_cache_misses_total'), 0);
+      } finally {
+        await daemon.stop();
       }
     });
 
