@@ -13,7 +13,7 @@ import { freePort, startDaemon } from '../helpers/daemon.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
-import { missing } from '../helpers/host.js';
+import { ALL_BACKENDS, missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive, type OciArchive } from '../helpers/oci-image.js';
 import { createTestPool, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
 
@@ -71,6 +71,13 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       assert.equal(out, 'hi /tmp 1000:1001 box\n');
       assert.deepEqual(await s.storage.list('container'), [], 'a foreground run leaves no volume');
     });
+
+    for (const b of ALL_BACKENDS) {
+      test(`a container from the image runs on ${b.name}`, { skip: b.skip }, async () => {
+        const out = await ok(['--runtime', b.name, 'run', '--image', 'busybox:test', '--env', 'WHO=' + b.name, `c-${b.name}`, '--', 'sh', '-c', 'echo "$WHO $(hostname)"']);
+        assert.equal(out, `${b.name} c-${b.name}\n`);
+      });
+    }
 
     test('two containers from one image are independent volumes of its template', async () => {
       await ok(['run', '-d', '--image', 'busybox:test', 'c-a', '--', 'sleep', '300']);
@@ -158,9 +165,10 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
           return line === undefined ? undefined : Number(line.slice(series.length + 1));
         };
         assert.equal(value('berth_image_cache_bytes'), images.reduce((n, i) => n + i.size, 0));
-        // c-fg twice, c-a, c-b, c-path (found cached by its digest), and the create whose --user
-        // was unknown (its volume was made, then destroyed).
-        assert.equal(value('berth_image_cache_hits_total'), 6);
+        // c-fg twice, one per backend, c-a, c-b, c-path (found cached by its digest), and the
+        // create whose --user was unknown (its volume was made, then destroyed).
+        const backends = ALL_BACKENDS.filter((b) => b.skip === undefined).length;
+        assert.equal(value('berth_image_cache_hits_total'), 6 + backends);
         assert.equal(value('berth_image_cache_misses_total'), 0);
       } finally {
         await daemon.stop();
