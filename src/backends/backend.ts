@@ -1,4 +1,5 @@
 // What every backend offers. Capabilities are data: the runtime reads them, never instanceof.
+import type { ProxmoxConfig } from '../core/config.js';
 import type { ParsedSignal } from '../core/signals.js';
 
 export interface BackendCapabilities {
@@ -22,6 +23,8 @@ export interface BackendSettings {
   /** crun's and runc's binary paths from the config: detection reports on every backend. */
   crunBinaryPath: string | undefined;
   runcBinaryPath: string | undefined;
+  /** `[proxmox]` from the config, for the pve backend. */
+  proxmox?: ProxmoxConfig | undefined;
 }
 
 export interface CreateRequest {

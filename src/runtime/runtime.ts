@@ -377,6 +377,7 @@ function backendSettings(options: RuntimeOptions, config: BerthConfig, name: str
     libcrunPath: config.libcrun_path,
     crunBinaryPath: crunBinary,
     runcBinaryPath: config.runtimes.runc?.path,
+    proxmox: config.proxmox,
   };
 }
 
