@@ -41,12 +41,16 @@ export class ApiTransport implements Proxmox {
   readonly node: string;
   readonly hostLocal: boolean;
   private readonly base: URL;
-  private readonly authorization: string;
+  /** A true private field: it never shows in JSON.stringify, util.inspect or a log line. */
+  readonly #authorization: string;
+  private readonly options: Omit<ApiTransportOptions, 'token'>;
   /** USER@REALM!TOKENID: names the token in messages without its secret. */
   readonly tokenId: string;
   private readonly pin: string | undefined;
 
-  constructor(private readonly options: ApiTransportOptions) {
+  constructor(options: ApiTransportOptions) {
+    const { token, ...rest } = options;
+    this.options = rest;
     let url: URL;
     try {
       url = new URL(options.url);
@@ -56,10 +60,10 @@ export class ApiTransport implements Proxmox {
     if (url.protocol !== 'https:') throw new InvalidConfigError(`proxmox.api_url must use https (got ${url.protocol}//…)`);
     this.base = url;
     this.node = options.node;
-    const m = TOKEN.exec(options.token.trim());
+    const m = TOKEN.exec(token.trim());
     if (!m) throw new InvalidConfigError('the Proxmox API token must look like USER@REALM!TOKENID=SECRET (the secret is not shown)');
     this.tokenId = `${m[1]}!${m[2]}`;
-    this.authorization = `PVEAPIToken=${m[1]}!${m[2]}=${m[3]}`;
+    this.#authorization = `PVEAPIToken=${m[1]}!${m[2]}=${m[3]}`;
     this.pin = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     this.hostLocal = host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -107,7 +111,7 @@ export class ApiTransport implements Proxmox {
   private call(method: string, path: string, params: Record<string, string> = {}, multipart?: { fields: Record<string, string>; file: string; filename: string }): Promise<unknown> {
     const url = new URL(`/api2/json${path}`, this.base);
     let body: Buffer | undefined;
-    const headers: Record<string, string> = { Authorization: this.authorization, Accept: 'application/json' };
+    const headers: Record<string, string> = { Authorization: this.#authorization, Accept: 'application/json' };
     if (multipart) {
       const boundary = `----berth${randomBytes(12).toString('hex')}`;
       const parts: Buffer[] = [];
@@ -128,10 +132,20 @@ export class ApiTransport implements Proxmox {
     const opts: RequestOptions = {
       method,
       headers,
-      timeout,
       createConnection: ((_: unknown, cb: (err: Error | null, s?: Socket) => void) => this.connectTls(cb)) as unknown as RequestOptions['createConnection'],
     };
-    return new Promise((resolve, reject) => {
+    return new Promise((resolveCall, rejectCall) => {
+      // One deadline for the whole exchange (the request's own `timeout` does not cover a
+      // connection made by createConnection).
+      const timer = setTimeout(() => req.destroy(new ProxmoxTimeoutError(`Proxmox API ${what} did not answer within ${timeout / 1000} s`)), timeout);
+      const resolve = (v: unknown): void => {
+        clearTimeout(timer);
+        resolveCall(v);
+      };
+      const reject = (e: Error): void => {
+        clearTimeout(timer);
+        rejectCall(e);
+      };
       const req = request(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -153,7 +167,6 @@ export class ApiTransport implements Proxmox {
           reject(new ProxmoxApiError(`Proxmox API ${what} failed: ${status} ${reason}${details}`, status));
         });
       });
-      req.on('timeout', () => req.destroy(new ProxmoxTimeoutError(`Proxmox API ${what} did not answer within ${timeout / 1000} s`)));
       req.on('error', (err) => {
         if (err instanceof ProxmoxTimeoutError || err instanceof ProxmoxUnreachableError) return reject(err);
         if (err instanceof ProxmoxAuthError || err instanceof ProxmoxPermissionError) return reject(err);
