@@ -8,6 +8,17 @@ export interface BackendCapabilities {
   update: boolean;
   ps: boolean;
   consoleSocket: boolean;
+  /**
+   * The containers live outside this host's process table (Proxmox): there is no pid file at
+   * create, and status and pid come from `status()`, not from a pid berth watches.
+   */
+  ownsStatus?: boolean;
+}
+
+/** What a backend with `ownsStatus` reports for a container. */
+export interface BackendStatus {
+  status: 'created' | 'running' | 'stopped';
+  pid: number | undefined;
 }
 
 /** Host-wide settings a backend needs; never the CLI's options object. */
@@ -71,6 +82,8 @@ export interface Backend {
   update(id: string, resources: string): Promise<void>;
   /** One line naming the backend's version and where it lives. */
   version(): Promise<string>;
+  /** Status and pid of a container, for backends that declare `ownsStatus`. */
+  status?(id: string): Promise<BackendStatus>;
   /** The backend's own `features` JSON, or undefined if it has none. */
   features(): Promise<Record<string, unknown> | undefined>;
 }

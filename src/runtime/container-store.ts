@@ -24,6 +24,8 @@ export interface ContainerRecord {
   pidStartTime?: number;
   started?: boolean;
   paused?: boolean;
+  /** The backend owns the status (ownsStatus): it is asked, there is no pid to watch. */
+  remote?: boolean;
 }
 
 export class ContainerStore {

@@ -112,8 +112,16 @@ export class Runtime {
     return record;
   }
 
+  /** Status and pid from a backend that owns them (Proxmox). */
+  async remoteStatus(record: ContainerRecord): Promise<{ status: ContainerStatus; pid: number | undefined }> {
+    const backend = await this.backend(record.backend);
+    if (!backend.status) throw new BackendError(`backend ${backend.name} keeps no status for container "${record.id}"`);
+    return backend.status(record.id);
+  }
+
   /** Status of a record read without holding its lock. */
   async statusOf(record: ContainerRecord): Promise<ContainerStatus> {
+    if (record.remote) return (await this.remoteStatus(record)).status;
     if (record.pid !== undefined) return deriveStatus(record, false);
     const { isDirectoryLocked } = await import('../core/lock.js');
     return deriveStatus(record, await isDirectoryLocked(this.store.dir(record.id)));
@@ -136,6 +144,10 @@ export class Runtime {
 
   async state(id: string): Promise<OciState> {
     const record = this.record(id);
+    if (record.remote) {
+      const { status, pid } = await this.remoteStatus(record);
+      return this.toState({ ...record, pid }, status);
+    }
     return this.toState(record, await this.statusOf(record));
   }
 
@@ -144,7 +156,9 @@ export class Runtime {
     for (const id of this.store.ids()) {
       const record = this.store.read(id);
       if (!record) continue;
-      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend, backendReason: record.backendReason });
+      const remote = record.remote ? await this.remoteStatus(record) : undefined;
+      const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
+      out.push({ ...state, backend: record.backend, backendReason: record.backendReason });
     }
     return out;
   }
@@ -160,7 +174,8 @@ export class Runtime {
     try {
       const record = this.store.read(id);
       if (!record) throw new ContainerNotFoundError(id);
-      return await fn(record, deriveStatus(record, false), lock);
+      const status = record.remote ? (await this.remoteStatus(record)).status : deriveStatus(record, false);
+      return await fn(record, status, lock);
     } finally {
       lock.release();
     }

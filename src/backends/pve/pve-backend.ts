@@ -9,7 +9,7 @@ import { errorFields, log } from '../../core/log.js';
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Revert } from '../../core/revert.js';
 import type { ParsedSignal } from '../../core/signals.js';
-import type { Backend, BackendCapabilities, CreateRequest, ExecRequest } from '../backend.js';
+import type { Backend, BackendCapabilities, BackendStatus, CreateRequest, ExecRequest } from '../backend.js';
 import { isLinkedCloneUnavailable, ProxmoxPermissionError } from './pve-errors.js';
 import { destroyIfThere, ranTask } from './pve-task-outcome.js';
 import { mapOciToPve, type MapOciToLxc, type PveMapping } from './pve-mapping.js';
@@ -18,7 +18,7 @@ import { rootfsTarball, Templates } from './templates.js';
 import { VmidAllocator, type VmidRange } from './vmid-allocator.js';
 import { VmidMap, type VmidEntry } from './vmid-map.js';
 
-const CAPABILITIES: BackendCapabilities = { exec: true, pause: false, update: false, ps: false, consoleSocket: false };
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: false, update: false, ps: false, consoleSocket: false, ownsStatus: true };
 
 export interface PveBackendOptions {
   proxmox: Proxmox;
@@ -242,6 +242,18 @@ export class PveBackend implements Backend {
 
   async create(req: CreateRequest): Promise<void> {
     await this.createFromBundle(req.id, req.bundle);
+  }
+
+  async status(id: string): Promise<BackendStatus> {
+    const e = this.map.read().containers[id];
+    if (!e) return { status: 'stopped', pid: undefined }; // its Proxmox container is gone
+    try {
+      const s = await this.state(id);
+      return { status: s.status, pid: s.pid };
+    } catch (err) {
+      if (/does not exist/.test((err as Error).message)) return { status: 'stopped', pid: undefined };
+      throw err;
+    }
   }
 
   async runForeground(): Promise<number> {
