@@ -188,7 +188,3 @@ export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The OCI id written into a container's description (so `berth` can recognise its own). */
-export function idFromDescription(description: string | undefined): string | undefined {
-  return /^berth container (\S+)/.exec(description ?? '')?.[1];
-}

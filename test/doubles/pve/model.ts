@@ -259,7 +259,7 @@ export class PveModel {
       const tpl = this.vztmplPath(s, ostemplate);
       const [rootStorage, size] = (params.rootfs ?? `${params.storage ?? 'local'}:4`).split(':') as [string, string];
       this.checkRootdirStorage(s, rootStorage);
-      this.checkRootOnly(caller, s, params, undefined);
+      this.checkRootOnly(caller, params, undefined);
       if (!existsSync(tpl)) throw new PveFault(500, `unable to create CT ${vmid} - volume '${ostemplate}' does not exist`);
 
       const volid = this.newVolume(s, rootStorage, vmid, undefined);
@@ -288,7 +288,7 @@ export class PveModel {
       this.checkParams(s, rest, false);
       assertAllowed(caller, `/vms/${vmid}`, 'VM.Config.Options');
       if ('unprivileged' in rest) throw new PveFault(500, "unable to modify read-only option: 'unprivileged'");
-      this.checkRootOnly(caller, s, rest, conf);
+      this.checkRootOnly(caller, rest, conf);
       if (conf.options.template === '1' && Object.keys(rest).some((k) => k === 'rootfs' || INDEXED.test(k))) {
         throw new PveFault(500, 'unable to modify the disks of a template');
       }
@@ -527,7 +527,7 @@ export class PveModel {
   }
 
   /** What check_ct_modify_config_perm and create_vm leave to root@pam. */
-  private checkRootOnly(caller: Caller, s: DoubleState, params: Record<string, string>, conf: Conf | undefined): void {
+  private checkRootOnly(caller: Caller, params: Record<string, string>, conf: Conf | undefined): void {
     if (caller.user === 'root@pam') return;
     for (const [k, v] of Object.entries(params)) {
       if (/^mp\d+$/.test(k) && v.split(',')[0]!.startsWith('/')) throw new PveFault(500, 'Only root can pass arbitrary filesystem paths.');
@@ -540,7 +540,6 @@ export class PveModel {
         if (bad.length) throw new PveFault(403, `Permission check failed (changing feature flags (except nesting, keyctl and fuse) is only allowed for root@pam)`);
       }
     }
-    void s;
   }
 
   private newVolume(s: DoubleState, storage: string, vmid: number, base: string | undefined): string {
