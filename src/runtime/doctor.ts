@@ -1,7 +1,7 @@
 // `berth doctor`: what this host offers berth. The cgroup layout, each backend usable or why
 // not, what `crun` (auto) chooses and why, and where libcrun is. The CLI only prints this.
 import { readFileSync } from 'node:fs';
-import { AUTO_ORDER, type Availability } from '../backends/availability.js';
+import { AUTO_ORDER, pveAvailability, type Availability } from '../backends/availability.js';
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { resolveAuto } from './router.js';
@@ -34,6 +34,8 @@ export interface DoctorReport {
     layout: string | undefined;
     attempts: Array<{ strategy: string; path: string | undefined; problem: string; reason: string }>;
   };
+  /** The pve backend: usable (pct on PATH, or an API URL configured) or why not. */
+  pve: { usable: boolean; reason: string };
   checks: Check[];
   status: 'healthy' | 'warnings' | 'failures';
 }
@@ -125,6 +127,10 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
       : { level: 'fail', what: 'crun (auto)', message: auto.reason },
   );
 
+  // Not a crun candidate and not expected on every host: informational unless it is usable.
+  const pve = await pveAvailability((await runtime.config()).proxmox, process.env);
+  checks.push({ level: 'ok', what: 'backend pve', message: pve.usable ? `usable: ${pve.reason}` : `not usable here: ${pve.reason}` });
+
   const found = detection.libcrun.found;
   const status = checks.some((c) => c.level === 'fail') ? 'failures' : checks.some((c) => c.level === 'warn') ? 'warnings' : 'healthy';
   return {
@@ -138,6 +144,7 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
       layout: found?.layout.name,
       attempts: detection.libcrun.attempts,
     },
+    pve,
     checks,
     status,
   };

@@ -77,6 +77,14 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
   });
 
+  test('doctor reports the pve backend and how it reaches Proxmox', async () => {
+    const r = await cli(['doctor', '--format', 'json']);
+    const report = JSON.parse(r.stdout) as { pve: { usable: boolean; reason: string } };
+    assert.deepEqual(report.pve, { usable: true, reason: `transport = "api" (${rig.api!.url})` });
+    const none = await berth(['--root', root, 'doctor'], { env: { ...env, PATH: '/usr/bin:/bin' } });
+    assert.match(none.stdout, /^ok +backend pve: not usable here: pct is not on PATH \(not a Proxmox VE node\) and \[proxmox\] api_url is not set$/m);
+  });
+
   test('a bad token: exit 9, the token id named, the secret nowhere, nothing left', async () => {
     const r = await cli(['--runtime', 'pve', 'create', '--bundle', bundle, 'bad'], { ...env, BERTH_PVE_TOKEN: `${TOKEN_ID}=wrong-secret-123` });
     assert.equal(r.code, 9, r.stderr);
