@@ -19,6 +19,8 @@ export interface BackendCapabilities {
 export interface BackendStatus {
   status: 'created' | 'running' | 'stopped';
   pid: number | undefined;
+  /** The backend's own name for the container (a Proxmox VMID), shown by `list`. */
+  ref?: string;
 }
 
 /** Host-wide settings a backend needs; never the CLI's options object. */

@@ -67,6 +67,8 @@ export interface ListEntry extends OciState {
   backend: string;
   /** Why the router chose that backend at create. */
   backendReason: string;
+  /** The backend's own name for it, where it has one (pve: the VMID). */
+  backendRef?: string;
 }
 
 export class Runtime {
@@ -113,7 +115,7 @@ export class Runtime {
   }
 
   /** Status and pid from a backend that owns them (Proxmox). */
-  async remoteStatus(record: ContainerRecord): Promise<{ status: ContainerStatus; pid: number | undefined }> {
+  async remoteStatus(record: ContainerRecord): Promise<{ status: ContainerStatus; pid: number | undefined; ref?: string }> {
     const backend = await this.backend(record.backend);
     if (!backend.status) throw new BackendError(`backend ${backend.name} keeps no status for container "${record.id}"`);
     return backend.status(record.id);
@@ -158,7 +160,7 @@ export class Runtime {
       if (!record) continue;
       const remote = record.remote ? await this.remoteStatus(record) : undefined;
       const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
-      out.push({ ...state, backend: record.backend, backendReason: record.backendReason });
+      out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}) });
     }
     return out;
   }

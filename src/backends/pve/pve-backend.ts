@@ -249,7 +249,7 @@ export class PveBackend implements Backend {
     if (!e) return { status: 'stopped', pid: undefined }; // its Proxmox container is gone
     try {
       const s = await this.state(id);
-      return { status: s.status, pid: s.pid };
+      return { status: s.status, pid: s.pid, ref: String(s.vmid) };
     } catch (err) {
       if (/does not exist/.test((err as Error).message)) return { status: 'stopped', pid: undefined };
       throw err;

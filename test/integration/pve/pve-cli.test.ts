@@ -55,7 +55,9 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.equal(running.status, 'running');
     assert.ok(alive(running.pid), 'the pid is the live init');
     const list = JSON.parse(await berthOk(root, ['--config', config, 'list', '--format', 'json'], { env }));
-    assert.deepEqual(list.map((c: { id: string; backend: string; status: string }) => [c.id, c.backend, c.status]), [['c1', 'pve', 'running']]);
+    const vmid = String(rig.double.model.list().find((c) => c.name === 'berth-test' && c.template !== 1)?.vmid);
+    assert.deepEqual(list.map((c: { id: string; backend: string; status: string; backendRef: string }) => [c.id, c.backend, c.status, c.backendRef]), [['c1', 'pve', 'running', vmid]]);
+    assert.match(await berthOk(root, ['--config', config, 'list'], { env }), new RegExp(` pve:${vmid}\n$`));
     await berthOk(root, ['--config', config, 'kill', 'c1', 'TERM'], { env });
     await waitFor('c1 to stop', async () => JSON.parse(await berthOk(root, ['--config', config, 'state', 'c1'], { env })).status === 'stopped');
     assert.equal(alive(running.pid), false);
