@@ -71,7 +71,9 @@ const proxmoxSchema = z
     unprivileged: z.boolean().default(true),
     /** https://HOST:8006 (transport = "api"). */
     api_url: z.string().url('must be a URL such as https://pve.example:8006').optional(),
-    /** A file holding USER@REALM!TOKENID=SECRET; $BERTH_PVE_TOKEN wins over it. */
+    /** USER@REALM!TOKENID=SECRET in the config itself (keep the file 0600); $BERTH_PVE_TOKEN wins. */
+    token: z.string().min(1).optional(),
+    /** A file holding USER@REALM!TOKENID=SECRET; $BERTH_PVE_TOKEN and token win over it. */
     token_file: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),
     /** PEM file of the CA that signed the API's certificate. */
     ca_file: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),

@@ -40,11 +40,12 @@ export function chooseTransport(cfg: ProxmoxConfig, env: NodeJS.ProcessEnv): Tra
   return { transport: undefined, reason: 'pct is not on PATH (not a Proxmox VE node) and [proxmox] api_url is not set' };
 }
 
-/** USER@REALM!TOKENID=SECRET from $BERTH_PVE_TOKEN, else the token file. Never logged. */
+/** USER@REALM!TOKENID=SECRET from $BERTH_PVE_TOKEN, else [proxmox] token, else the token file. Never logged. */
 export function readToken(cfg: ProxmoxConfig, env: NodeJS.ProcessEnv): string {
   const fromEnv = env.BERTH_PVE_TOKEN?.trim();
   if (fromEnv) return fromEnv;
-  if (!cfg.token_file) throw new InvalidConfigError('transport "api" needs an API token: set $BERTH_PVE_TOKEN or [proxmox] token_file');
+  if (cfg.token) return cfg.token.trim();
+  if (!cfg.token_file) throw new InvalidConfigError('transport "api" needs an API token: set $BERTH_PVE_TOKEN, [proxmox] token or [proxmox] token_file');
   let text: string;
   try {
     text = readFileSync(cfg.token_file, 'utf8');

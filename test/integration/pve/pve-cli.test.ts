@@ -95,6 +95,13 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.equal(existsSync(join(root, 'containers/bad')), false);
   });
 
+  test('no pct on PATH and no api_url: exit 6 naming why, nothing left', async () => {
+    const r = await berth(['--root', root, '--runtime', 'pve', 'create', '--bundle', bundle, 'nopve'], { env: { ...env, PATH: '/usr/bin:/bin' } });
+    assert.equal(r.code, 6, r.stderr);
+    assert.equal(r.stderr, 'berth: backend pve is not usable: pct is not on PATH (not a Proxmox VE node) and [proxmox] api_url is not set\n');
+    assert.equal(existsSync(join(root, 'containers/nopve')), false);
+  });
+
   test('an unreachable API: exit 11, nothing left', async () => {
     const other = join(dirs.path, 'down.toml');
     writeConfig(other, `https://127.0.0.1:${await freePort()}`);

@@ -78,7 +78,9 @@ describe('transport choice and token', () => {
       const cfg = { ...proxmoxDefaults(), token_file: file };
       assert.equal(readToken(cfg, { BERTH_PVE_TOKEN: 'berth@pve!ci=from-env' }), 'berth@pve!ci=from-env');
       assert.equal(readToken(cfg, {}), 'berth@pve!ci=from-file');
-      assert.throws(() => readToken(proxmoxDefaults(), {}), { code: 'BERTH_ERR_INVALID_CONFIG', message: /set \$BERTH_PVE_TOKEN or \[proxmox\] token_file/ });
+      assert.equal(readToken({ ...cfg, token: 'berth@pve!ci=from-config' }, {}), 'berth@pve!ci=from-config', 'the config key wins over the file');
+      assert.equal(readToken({ ...cfg, token: 'berth@pve!ci=from-config' }, { BERTH_PVE_TOKEN: 'berth@pve!ci=from-env' }), 'berth@pve!ci=from-env');
+      assert.throws(() => readToken(proxmoxDefaults(), {}), { code: 'BERTH_ERR_INVALID_CONFIG', message: /set \$BERTH_PVE_TOKEN, \[proxmox\] token or \[proxmox\] token_file/ });
       assert.throws(() => readToken({ ...cfg, token_file: join(d.path, 'nope') }, {}), { message: /cannot read \[proxmox\] token_file .*nope: ENOENT/ });
       writeFileSync(file, '   \n');
       assert.throws(() => readToken(cfg, {}), { message: /is empty/ });
