@@ -8,7 +8,8 @@
 # names the step that failed.
 set -euo pipefail
 
-PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci)
+# openssl: the Proxmox API double's test certificates; tar: the pve backend packs rootfs tarballs for templates.
+PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }

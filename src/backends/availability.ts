@@ -1,5 +1,6 @@
 // Which backends this host can use, and why not; and what `crun` (auto) resolves to. Computed
 // once per process (per input) and logged at debug level; `berth doctor` shows it.
+import type { ProxmoxConfig } from '../core/config.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { detectLibcrun, whyNoLibcrun, type LibcrunDetection } from './libcrun/detect.js';
@@ -104,4 +105,14 @@ export function autoCandidates(d: HostDetection, model: ProcessModel = 'long-liv
 /** Why `crun` (auto) passes over the backends before `name`: one clause per skipped backend. */
 export function skippedReasons(skipped: readonly Availability[]): string {
   return skipped.map((a) => `${a.name} not usable (${a.reason})`).join('; ');
+}
+
+/**
+ * Whether the pve backend can be used here, and why not: it needs `pct` on PATH (a Proxmox VE
+ * node) or an API URL in [proxmox]. Kept apart from detectHost: it is not a crun candidate.
+ */
+export async function pveAvailability(proxmox: ProxmoxConfig | undefined, env: NodeJS.ProcessEnv): Promise<{ usable: boolean; reason: string }> {
+  const { chooseTransport, proxmoxDefaults } = await import('./pve/pve-settings.js');
+  const choice = chooseTransport(proxmox ?? proxmoxDefaults(), env);
+  return { usable: choice.transport !== undefined, reason: choice.reason };
 }

@@ -1,4 +1,5 @@
 // What every backend offers. Capabilities are data: the runtime reads them, never instanceof.
+import type { ProxmoxConfig } from '../core/config.js';
 import type { ParsedSignal } from '../core/signals.js';
 
 export interface BackendCapabilities {
@@ -7,6 +8,19 @@ export interface BackendCapabilities {
   update: boolean;
   ps: boolean;
   consoleSocket: boolean;
+  /**
+   * The containers live outside this host's process table (Proxmox): there is no pid file at
+   * create, and status and pid come from `status()`, not from a pid berth watches.
+   */
+  ownsStatus?: boolean;
+}
+
+/** What a backend with `ownsStatus` reports for a container. */
+export interface BackendStatus {
+  status: 'created' | 'running' | 'stopped';
+  pid: number | undefined;
+  /** The backend's own name for the container (a Proxmox VMID), shown by `list`. */
+  ref?: string;
 }
 
 /** Host-wide settings a backend needs; never the CLI's options object. */
@@ -22,6 +36,8 @@ export interface BackendSettings {
   /** crun's and runc's binary paths from the config: detection reports on every backend. */
   crunBinaryPath: string | undefined;
   runcBinaryPath: string | undefined;
+  /** `[proxmox]` from the config, for the pve backend. */
+  proxmox?: ProxmoxConfig | undefined;
 }
 
 export interface CreateRequest {
@@ -68,6 +84,8 @@ export interface Backend {
   update(id: string, resources: string): Promise<void>;
   /** One line naming the backend's version and where it lives. */
   version(): Promise<string>;
+  /** Status and pid of a container, for backends that declare `ownsStatus`. */
+  status?(id: string): Promise<BackendStatus>;
   /** The backend's own `features` JSON, or undefined if it has none. */
   features(): Promise<Record<string, unknown> | undefined>;
 }

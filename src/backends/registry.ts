@@ -24,6 +24,14 @@ const factories: Record<string, Factory> = {
   },
   'crun-cli': cli('crun', 'crun-cli'),
   runc: cli('runc', 'runc'),
+  pve: async (s) => {
+    const { pveAvailability } = await import('./availability.js');
+    const a = await pveAvailability(s.proxmox, process.env);
+    if (!a.usable) throw new BackendUnavailableError(`backend pve is not usable: ${a.reason}`);
+    const { createPveBackend, proxmoxDefaults } = await import('./pve/pve-settings.js');
+    const { loadMapOciToLxc } = await import('./pve/lxc-mapping-link.js');
+    return createPveBackend(s.proxmox ?? proxmoxDefaults(), s.root, await loadMapOciToLxc());
+  },
 };
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(factories);

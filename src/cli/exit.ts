@@ -25,6 +25,10 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   BERTH_ERR_UNSUPPORTED: 6,
   BERTH_ERR_BUSY: 7,
   BERTH_ERR_STORAGE_FULL: 8,
+  BERTH_ERR_AUTH: 9,
+  BERTH_ERR_PERMISSION: 10,
+  BERTH_ERR_UNREACHABLE: 11,
+  BERTH_ERR_TIMEOUT: 12,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -11,6 +11,6 @@ export default async function list(ctx: VerbContext): Promise<void> {
   if (format === 'json') return printJson(entries);
   printTable(
     ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER', 'BACKEND'],
-    entries.map((e) => [e.id, String(e.pid), e.status, e.bundle, e.created, e.owner, e.backend]),
+    entries.map((e) => [e.id, String(e.pid), e.status, e.bundle, e.created, e.owner, e.backendRef ? `${e.backend}:${e.backendRef}` : e.backend]),
   );
 }

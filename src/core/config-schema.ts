@@ -58,6 +58,47 @@ const logSchema = z
     level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
   })
   .strict();
+/** `[proxmox]`: the pve backend (docs/backends/proxmox.md). */
+const proxmoxSchema = z
+  .object({
+    /** pct on the node, or the REST API; default: pct when it is on PATH, else api. */
+    transport: z.enum(['pct', 'api']).optional(),
+    /** The node's name; default: this host's short name. */
+    node: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be a node name').optional(),
+    /** Storage for container root disks (one that can clone, such as ZFS, makes linked clones). */
+    storage: z.string().regex(/^[A-Za-z][\w.-]*$/, 'must be a Proxmox storage id').default('local-zfs'),
+    /** Storage with vztmpl content, for the rootfs tarballs templates are made from. */
+    template_storage: z.string().regex(/^[A-Za-z][\w.-]*$/, 'must be a Proxmox storage id').default('local'),
+    bridge: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a bridge name').default('vmbr0'),
+    /** LOW-HIGH: the VMIDs berth may use. */
+    vmid_range: z
+      .string()
+      .regex(/^\d+-\d+$/, 'must be LOW-HIGH, for example "9000-9999"')
+      .refine((r) => {
+        const [lo, hi] = r.split('-').map(Number) as [number, number];
+        return lo >= 100 && hi <= 999_999_999 && lo <= hi;
+      }, 'must lie within 100-999999999 with LOW <= HIGH')
+      .default('100-999999999'),
+    unprivileged: z.boolean().default(true),
+    /** https://HOST:8006 (transport = "api"). */
+    api_url: z.string().url('must be a URL such as https://pve.example:8006').optional(),
+    /** USER@REALM!TOKENID=SECRET in the config itself (keep the file 0600); $BERTH_PVE_TOKEN wins. */
+    token: z.string().min(1).optional(),
+    /** A file holding USER@REALM!TOKENID=SECRET; $BERTH_PVE_TOKEN and token win over it. */
+    token_file: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),
+    /** PEM file of the CA that signed the API's certificate. */
+    ca_file: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),
+    /** SHA-256 fingerprint of the API's certificate (as the Proxmox GUI shows it). */
+    fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)').optional(),
+    /** Skip certificate verification: only by explicit choice. */
+    insecure: z.boolean().default(false),
+    /** Seconds a Proxmox task may take. */
+    task_timeout: z.number().int().positive().default(600),
+  })
+  .strict()
+  .refine((p) => !(p.ca_file && p.fingerprint), { message: 'set ca_file or fingerprint, not both' })
+  .refine((p) => !(p.insecure && (p.ca_file || p.fingerprint)), { message: 'insecure = true contradicts ca_file/fingerprint' })
+  .refine((p) => p.transport !== 'api' || p.api_url !== undefined, { message: 'transport = "api" needs api_url' });
 
 const configSchema = z
   .object({
@@ -69,12 +110,14 @@ const configSchema = z
     storage: storageSchema.default({}),
     /** Absent means the defaults (level info); optional so that code building configs by hand need not name it. */
     log: logSchema.optional(),
+    proxmox: proxmoxSchema.optional(),
   })
   .strict();
 
 export type BerthConfig = z.infer<typeof configSchema>;
 export type RouteRule = z.infer<typeof routeSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
+export type ProxmoxConfig = z.infer<typeof proxmoxSchema>;
 
 export function parseConfig(text: string, path: string): BerthConfig {
   let raw: unknown;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidConfigError, errnoCode } from './errors.js';
 import type { BerthConfig } from './config-schema.js';
 
-export type { BerthConfig, RouteRule, StorageConfig } from './config-schema.js';
+export type { BerthConfig, ProxmoxConfig, RouteRule, StorageConfig } from './config-schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/berth/config.toml';
 

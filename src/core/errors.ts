@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'BERTH_ERR_STORAGE'
   | 'BERTH_ERR_STORAGE_FULL'
   | 'BERTH_ERR_INVALID_IMAGE'
+  | 'BERTH_ERR_AUTH'
+  | 'BERTH_ERR_PERMISSION'
+  | 'BERTH_ERR_UNREACHABLE'
+  | 'BERTH_ERR_TIMEOUT'
   | 'BERTH_ERR_INTERNAL';
 
 export class BerthError extends Error {

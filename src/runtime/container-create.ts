@@ -132,11 +132,16 @@ function withPid(record: ContainerRecord, pid: number): ContainerRecord {
   return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime };
 }
 
+/** The record once the backend has made the container: its pid, or (ownsStatus) the remote mark. */
+function createdRecord(backend: Backend, record: ContainerRecord, pidFile: string): ContainerRecord {
+  return backend.capabilities.ownsStatus ? { ...record, remote: true } : withPid(record, readPidFile(pidFile));
+}
+
 export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<void> {
   return runtime.observe('create', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
       await backend.create(request);
-      runtime.store.write(withPid(record, readPidFile(request.pidFile)));
+      runtime.store.write(createdRecord(backend, record, request.pidFile));
     }),
   );
 }
@@ -146,7 +151,7 @@ export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void
   return runtime.observe('run', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
       await backend.create(request);
-      const created = withPid(record, readPidFile(request.pidFile));
+      const created = createdRecord(backend, record, request.pidFile);
       runtime.store.write(created);
       await backend.start(request.id);
       runtime.store.write({ ...created, started: true });

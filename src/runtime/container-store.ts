@@ -34,6 +34,8 @@ export interface ContainerRecord {
   paused?: boolean;
   /** Set for a container made from an image: its volume goes when the container goes. */
   image?: ContainerImage;
+  /** The backend owns the status (ownsStatus): it is asked, there is no pid to watch. */
+  remote?: boolean;
 }
 
 export class ContainerStore {

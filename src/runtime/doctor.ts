@@ -2,7 +2,7 @@
 // not, what `crun` (auto) chooses and why, and where libcrun is. The CLI only prints this.
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUTO_ORDER, type Availability } from '../backends/availability.js';
+import { AUTO_ORDER, pveAvailability, type Availability } from '../backends/availability.js';
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { resolveAuto } from './router.js';
@@ -39,7 +39,8 @@ export interface DoctorReport {
   storage: StorageReport;
   state: StateReport;
   journal: JournalHealth;
-  proxmox: { configured: boolean; message: string };
+  /** The pve backend: usable (pct on PATH, or an API URL configured) or why not. */
+  pve: { usable: boolean; reason: string };
   checks: Check[];
   status: 'healthy' | 'warnings' | 'failures';
 }
@@ -188,9 +189,9 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     checks.push({ level: 'warn', what: 'journal', message: `${journal.corruptLines} torn or damaged lines in ${journal.dir} (a crash mid-write, or a damaged file); ${journal.records} records readable` });
   } else checks.push({ level: 'ok', what: 'journal', message: `${count(journal.segments, 'segment')}, ${formatBytes(journal.bytes)}, ${count(journal.records, 'record')}, no damaged lines` });
 
-  // The Proxmox VE backend is not part of berth yet: nothing to reach.
-  const proxmox = { configured: false, message: 'not configured' };
-  checks.push({ level: 'ok', what: 'proxmox', message: proxmox.message });
+  // Not a crun candidate and not expected on every host: informational unless it is usable.
+  const pve = await pveAvailability(config.proxmox, process.env);
+  checks.push({ level: 'ok', what: 'backend pve', message: pve.usable ? `usable: ${pve.reason}` : `not usable here: ${pve.reason}` });
 
   const found = detection.libcrun.found;
   const status = checks.some((c) => c.level === 'fail') ? 'failures' : checks.some((c) => c.level === 'warn') ? 'warnings' : 'healthy';
@@ -208,7 +209,7 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     storage,
     state,
     journal,
-    proxmox,
+    pve,
     checks,
     status,
   };

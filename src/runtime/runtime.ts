@@ -73,6 +73,8 @@ export interface ListEntry extends OciState {
   backendReason: string;
   /** The image it was made from (ref and digest), if any. */
   image?: { ref: string | undefined; digest: string };
+  /** The backend's own name for it, where it has one (pve: the VMID). */
+  backendRef?: string;
 }
 
 export class Runtime {
@@ -135,8 +137,16 @@ export class Runtime {
     return record;
   }
 
+  /** Status and pid from a backend that owns them (Proxmox). */
+  async remoteStatus(record: ContainerRecord): Promise<{ status: ContainerStatus; pid: number | undefined; ref?: string }> {
+    const backend = await this.backend(record.backend);
+    if (!backend.status) throw new BackendError(`backend ${backend.name} keeps no status for container "${record.id}"`);
+    return backend.status(record.id);
+  }
+
   /** Status of a record read without holding its lock. */
   async statusOf(record: ContainerRecord): Promise<ContainerStatus> {
+    if (record.remote) return (await this.remoteStatus(record)).status;
     if (record.pid !== undefined) return deriveStatus(record, false);
     const { isDirectoryLocked } = await import('../core/lock.js');
     return deriveStatus(record, await isDirectoryLocked(this.store.dir(record.id)));
@@ -159,6 +169,10 @@ export class Runtime {
 
   async state(id: string): Promise<OciState> {
     const record = this.record(id);
+    if (record.remote) {
+      const { status, pid } = await this.remoteStatus(record);
+      return this.toState({ ...record, pid }, status);
+    }
     return this.toState(record, await this.statusOf(record));
   }
 
@@ -167,8 +181,10 @@ export class Runtime {
     for (const id of this.store.ids()) {
       const record = this.store.read(id);
       if (!record) continue;
+      const remote = record.remote ? await this.remoteStatus(record) : undefined;
+      const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
       const image = record.image ? { image: { ref: record.image.ref, digest: record.image.digest } } : {};
-      out.push({ ...this.toState(record, await this.statusOf(record)), backend: record.backend, backendReason: record.backendReason, ...image });
+      out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image });
     }
     return out;
   }
@@ -184,7 +200,8 @@ export class Runtime {
     try {
       const record = this.store.read(id);
       if (!record) throw new ContainerNotFoundError(id);
-      return await fn(record, deriveStatus(record, false), lock);
+      const status = record.remote ? (await this.remoteStatus(record)).status : deriveStatus(record, false);
+      return await fn(record, status, lock);
     } finally {
       lock.release();
     }
@@ -447,6 +464,7 @@ function backendSettings(options: RuntimeOptions, config: BerthConfig, name: str
     libcrunPath: config.libcrun_path,
     crunBinaryPath: crunBinary,
     runcBinaryPath: config.runtimes.runc?.path,
+    proxmox: config.proxmox,
   };
 }
 

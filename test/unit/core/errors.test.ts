@@ -31,6 +31,7 @@ import {
   type ErrorCode,
 } from '../../../src/core/errors.js';
 import { EXIT_CODES, exitCodeFor } from '../../../src/cli/exit.js';
+import { ProxmoxApiError, ProxmoxAuthError, ProxmoxPermissionError, ProxmoxTaskError, ProxmoxTimeoutError, ProxmoxUnreachableError } from '../../../src/backends/pve/pve-errors.js';
 
 interface Row {
   cls: abstract new (...args: never[]) => BerthError;
@@ -80,6 +81,20 @@ const table: Row[] = [
   { cls: ImageNotFoundError, make: (cause) => new ImageNotFoundError('no image', { cause }), code: 'BERTH_ERR_NOT_FOUND', message: 'no image', keepsCause: true, exit: 4 },
   { cls: ImageInUseError, make: () => new ImageInUseError('in use'), code: 'BERTH_ERR_STATE', message: 'in use', keepsCause: false, exit: 5 },
   { cls: InternalError, make: (cause) => new InternalError('bug', { cause }), code: 'BERTH_ERR_INTERNAL', message: 'bug', keepsCause: true, exit: 1 },
+  // The Proxmox backend's own classes (src/backends/pve/pve-errors.ts) carry the codes below.
+  { cls: ProxmoxAuthError, make: (cause) => new ProxmoxAuthError('401', { cause }), code: 'BERTH_ERR_AUTH', message: '401', keepsCause: true, exit: 9 },
+  { cls: ProxmoxPermissionError, make: (cause) => new ProxmoxPermissionError('403', { cause }), code: 'BERTH_ERR_PERMISSION', message: '403', keepsCause: true, exit: 10 },
+  { cls: ProxmoxUnreachableError, make: (cause) => new ProxmoxUnreachableError('down', { cause }), code: 'BERTH_ERR_UNREACHABLE', message: 'down', keepsCause: true, exit: 11 },
+  { cls: ProxmoxTimeoutError, make: (cause) => new ProxmoxTimeoutError('slow', { cause }), code: 'BERTH_ERR_TIMEOUT', message: 'slow', keepsCause: true, exit: 12 },
+  { cls: ProxmoxApiError, make: (cause) => new ProxmoxApiError('500 boom', 500, { cause }), code: 'BERTH_ERR_BACKEND', message: '500 boom', keepsCause: true, exit: 1 },
+  {
+    cls: ProxmoxTaskError,
+    make: () => new ProxmoxTaskError('UPID:pve:1:2:3:vzcreate:100:root@pam:', 'disk full', ['a', 'b'], 'create'),
+    code: 'BERTH_ERR_BACKEND',
+    message: 'Proxmox task create failed: disk full\ntask log (UPID:pve:1:2:3:vzcreate:100:root@pam:):\na\nb',
+    keepsCause: false,
+    exit: 1,
+  },
 ];
 
 describe('error classes', () => {

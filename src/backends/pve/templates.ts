@@ -1,0 +1,123 @@
+// One Proxmox template container per key: a bundle's rootfs hash now, an image digest once the
+// image cache hands one over. Made once (a rootfs tarball uploaded to template_storage, `pct
+// create`, `pct template`, the tarball removed) and then cloned for every container. Its
+// description and tags record the key, so berth finds and verifies it on Proxmox itself.
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { runTool } from '../../core/exec.js';
+import { ToolError } from '../../core/errors.js';
+import { log, errorFields } from '../../core/log.js';
+import { lockDirectory } from '../../core/lock.js';
+import { Revert } from '../../core/revert.js';
+import type { Proxmox, PveStatus } from './proxmox.js';
+import type { VmidAllocator } from './vmid-allocator.js';
+import { destroyIfThere, ranTask } from './pve-task-outcome.js';
+
+export interface TemplateSpec {
+  /** What identifies the content: "sha256:…" of the rootfs tarball (later: the image digest). */
+  key: string;
+  unprivileged: boolean;
+}
+
+export interface TemplateSettings {
+  /** Where the template's root disk lives (a storage that can clone, e.g. ZFS). */
+  storage: string;
+  /** Where the tarball is uploaded (a storage with `vztmpl` content). */
+  templateStorage: string;
+}
+
+/** The template's tag: short, and in Proxmox's tag alphabet. */
+export function templateTag(spec: TemplateSpec): string {
+  return `berth-tpl-${spec.key.replace(/^sha256:/, '').slice(0, 16)}${spec.unprivileged ? '' : '-priv'}`;
+}
+
+export function templateDescription(spec: TemplateSpec): string {
+  return `berth template\nkey: ${spec.key}\nunprivileged: ${spec.unprivileged ? 1 : 0}`;
+}
+
+/** A reproducible tarball of a rootfs (sorted, owners numeric, times zeroed) and its SHA-256. */
+export async function rootfsTarball(rootfs: string, workDir: string): Promise<{ file: string; key: string }> {
+  mkdirSync(workDir, { recursive: true });
+  const dir = mkdtempSync(join(workDir, 'rootfs-'));
+  const file = join(dir, 'rootfs.tar');
+  const r = await runTool(['tar', '--create', '--file', file, '--directory', rootfs, '--format=gnu', '--sort=name', '--mtime=@0', '--numeric-owner', '.']);
+  if (r.exitCode !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new ToolError(`cannot pack rootfs ${rootfs}: ${r.stderr.trim()}`, { exitCode: r.exitCode, stderr: r.stderr });
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return { file, key: `sha256:${hash.digest('hex')}` };
+}
+
+export class Templates {
+  constructor(
+    private readonly proxmox: Proxmox,
+    private readonly allocator: VmidAllocator,
+    private readonly settings: TemplateSettings,
+    private readonly lockDir: string,
+  ) {}
+
+  /** The template for `spec`, verified by its description; undefined when there is none. */
+  async find(spec: TemplateSpec, listed?: PveStatus[]): Promise<number | undefined> {
+    const tag = templateTag(spec);
+    for (const ct of listed ?? (await this.proxmox.list())) {
+      if (!ct.template || !(ct.tags.includes(tag) || ct.name === tag)) continue;
+      const cfg = await this.proxmox.getConfig(ct.vmid);
+      if ((cfg.options.description ?? '').trim() === templateDescription(spec)) return ct.vmid;
+      await log('warn', `CT ${ct.vmid} carries tag ${tag} but its description does not record ${spec.key}: not used`, { op: 'create', vmid: ct.vmid });
+    }
+    return undefined;
+  }
+
+  /** Finds the template or makes it from `tarball`; one maker at a time per key. */
+  async ensure(spec: TemplateSpec, tarball: string): Promise<number> {
+    const found = await this.find(spec);
+    if (found !== undefined) return found;
+    const dir = join(this.lockDir, templateTag(spec));
+    mkdirSync(dir, { recursive: true });
+    const lock = await lockDirectory(dir, { what: `template ${spec.key}`, timeoutMs: 600_000 });
+    try {
+      const again = await this.find(spec);
+      if (again !== undefined) return again;
+      return await this.make(spec, tarball);
+    } finally {
+      lock?.release();
+    }
+  }
+
+  private async make(spec: TemplateSpec, tarball: string): Promise<number> {
+    const revert = new Revert();
+    const tag = templateTag(spec);
+    try {
+      const volid = await this.proxmox.uploadTemplate(this.settings.templateStorage, tarball, `${tag}.tar`);
+      revert.add(`uploaded ${volid}`, () => this.proxmox.freeVolume(volid));
+      const sizeGiB = Math.max(1, Math.ceil((statSync(tarball).size * 1.5) / 2 ** 30));
+      const vmid = await this.allocator.create(`template:${spec.key}`, 'templates', revert, async (id) => {
+        try {
+          await this.proxmox.create(id, volid, {
+            rootfs: `${this.settings.storage}:${sizeGiB}`,
+            hostname: tag,
+            unprivileged: spec.unprivileged ? '1' : '0',
+            ostype: 'unmanaged',
+            description: templateDescription(spec),
+            tags: `berth;${tag}`,
+          });
+        } catch (err) {
+          if (ranTask(err)) revert.add(`template CT ${id}`, () => destroyIfThere(this.proxmox, id));
+          throw err;
+        }
+        revert.add(`template CT ${id}`, () => this.proxmox.destroy(id, { purge: true, force: true }));
+      });
+      await this.proxmox.template(vmid);
+      revert.commit();
+      // The template holds the rootfs now; the tarball is not needed any more.
+      await this.proxmox.freeVolume(volid).catch((err) => log('warn', `could not remove ${volid} after making template CT ${vmid}`, { vmid, ...errorFields(err) }));
+      return vmid;
+    } catch (err) {
+      for (const f of await revert.run()) await log('warn', `cleanup of ${f.what} failed`, { op: 'create', ...errorFields(f.error) });
+      throw err;
+    }
+  }
+}

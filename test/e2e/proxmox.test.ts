@@ -1,0 +1,103 @@
+// The pve backend on a REAL Proxmox VE host (there is none in CI: there the doubles in
+// test/doubles/pve stand in). Run with `npm run test:e2e:proxmox`; see docs/backends/proxmox.md.
+//
+//   BERTH_E2E_PVE=pct                       on the node itself (root, pct on PATH)
+//   BERTH_E2E_PVE=https://HOST:8006         over the API; BERTH_PVE_TOKEN=USER@REALM!ID=SECRET,
+//                                           and BERTH_E2E_PVE_CA=FILE or BERTH_E2E_PVE_FINGERPRINT
+//   BERTH_E2E_PVE_NODE (default: the host's short name, or "pve" for the API)
+//   BERTH_E2E_PVE_STORAGE (default local-zfs), BERTH_E2E_PVE_TEMPLATE_STORAGE (default local),
+//   BERTH_E2E_PVE_BRIDGE (default vmbr0), BERTH_E2E_PVE_VMIDS (default 9900-9999)
+//
+// It creates, starts, inspects, signals, stops and deletes containers, checks that the second
+// container is a linked clone of the same template, and removes everything it made, the
+// template included.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadMapOciToLxc } from '../../src/backends/pve/lxc-mapping-link.js';
+import { PveBackend } from '../../src/backends/pve/pve-backend.js';
+import { openTransport, proxmoxDefaults } from '../../src/backends/pve/pve-settings.js';
+import { parseVmidRange } from '../../src/backends/pve/vmid-allocator.js';
+import type { Proxmox } from '../../src/backends/pve/proxmox.js';
+import { parseSignal } from '../../src/core/signals.js';
+import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { missing } from '../helpers/host.js';
+import { waitFor } from '../helpers/wait.js';
+
+const target = process.env.BERTH_E2E_PVE;
+const skip = !target
+  ? 'BERTH_E2E_PVE is not set: no Proxmox VE host to test against (set it to "pct" on a node, or to https://HOST:8006 with BERTH_PVE_TOKEN; see docs/backends/proxmox.md)'
+  : missing('busybox', 'tar');
+if (skip) process.stdout.write(`test:e2e:proxmox skipped: ${skip}\n`);
+
+describe('pve backend on a real Proxmox VE host', { skip }, () => {
+  let dirs: ReturnType<typeof tempDir>;
+  let proxmox: Proxmox;
+  let backend: PveBackend;
+  const made: string[] = [];
+
+  before(async () => {
+    dirs = tempDir('berth-e2e-pve-');
+    const api = target !== 'pct';
+    const cfg = {
+      ...proxmoxDefaults(),
+      transport: api ? ('api' as const) : ('pct' as const),
+      node: process.env.BERTH_E2E_PVE_NODE ?? (api ? 'pve' : hostname().split('.')[0]),
+      storage: process.env.BERTH_E2E_PVE_STORAGE ?? 'local-zfs',
+      template_storage: process.env.BERTH_E2E_PVE_TEMPLATE_STORAGE ?? 'local',
+      bridge: process.env.BERTH_E2E_PVE_BRIDGE ?? 'vmbr0',
+      vmid_range: process.env.BERTH_E2E_PVE_VMIDS ?? '9900-9999',
+      api_url: api ? target : undefined,
+      ca_file: process.env.BERTH_E2E_PVE_CA,
+      fingerprint: process.env.BERTH_E2E_PVE_FINGERPRINT,
+    };
+    proxmox = openTransport(cfg);
+    backend = new PveBackend({
+      proxmox,
+      root: join(dirs.path, 'root'),
+      storage: cfg.storage,
+      templateStorage: cfg.template_storage,
+      bridge: cfg.bridge,
+      unprivileged: true,
+      vmidRange: parseVmidRange(cfg.vmid_range),
+      mapOciToLxc: await loadMapOciToLxc(),
+      stopTimeoutS: 10,
+    });
+  });
+
+  after(async () => {
+    for (const id of made) await backend.delete(id, true).catch(() => undefined);
+    // The template this run made, too: found through the VMID map.
+    for (const t of Object.values(backend.map.read().templates)) await proxmox.destroy(t.vmid, { purge: true, force: true }).catch(() => undefined);
+    dirs.remove();
+  });
+
+  test('create → created; start → running with a host pid; kill TERM; stop; delete; nothing left', async () => {
+    const b = makeBusyboxBundle(join(dirs.path, 'b'), { args: ['sleep', '3600'], edit: (c) => (c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/tmp')) });
+    made.push('e2e-1');
+    const c = await backend.createFromBundle('e2e-1', b);
+    assert.equal((await backend.state('e2e-1')).status, 'created');
+    await backend.start('e2e-1');
+    const running = await backend.state('e2e-1');
+    assert.equal(running.status, 'running');
+    assert.ok(running.pid && running.pid > 1);
+    if (proxmox.hostLocal) assert.match(readFileSync(`/proc/${running.pid}/cmdline`, 'utf8'), /sleep/);
+    await backend.kill('e2e-1', parseSignal('TERM'));
+    await waitFor('the container to stop', async () => (await backend.state('e2e-1')).status === 'stopped', 30_000);
+
+    made.push('e2e-2');
+    const c2 = await backend.createFromBundle('e2e-2', b);
+    assert.equal(c2.template, c.template, 'the same template');
+    assert.equal(c2.linked, c.linked);
+    await backend.start('e2e-2');
+    await backend.stop('e2e-2', 5);
+    assert.equal((await backend.state('e2e-2')).status, 'stopped');
+
+    for (const id of ['e2e-1', 'e2e-2']) await backend.delete(id, false);
+    const left = (await proxmox.list()).filter((x) => x.vmid === c.vmid || x.vmid === c2.vmid);
+    assert.deepEqual(left, []);
+    assert.deepEqual(backend.map.read().containers, {});
+  });
+});

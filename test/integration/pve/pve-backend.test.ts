@@ -1,0 +1,360 @@
+// The pve backend driven end to end over BOTH transports, against the Proxmox DOUBLE (there is
+// no Proxmox host here): lifecycle with a real init process, template → linked clone, VMID
+// mapping and collision retry, and bad input that must leave nothing behind.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { PveBackend } from '../../../src/backends/pve/pve-backend.js';
+import { ProxmoxPermissionError, ProxmoxTaskError, ProxmoxTimeoutError } from '../../../src/backends/pve/pve-errors.js';
+import { parseVmidRange } from '../../../src/backends/pve/vmid-allocator.js';
+import { BerthError } from '../../../src/core/errors.js';
+import { parseSignal } from '../../../src/core/signals.js';
+import { makeBusyboxBundle, tempDir } from '../../helpers/bundle.js';
+import { missing } from '../../helpers/host.js';
+import { readProcStat } from '../../../src/core/proc.js';
+import { waitFor } from '../../helpers/wait.js';
+import { standInMapOciToLxc } from '../../doubles/pve/lxc-mapping-stand-in.js';
+import { makeRig, type Rig } from '../../doubles/pve/transports.js';
+
+const skip = missing('busybox', 'tar', 'openssl');
+
+/** A live process (a zombie waiting for its reaper is dead for this purpose). */
+function alive(pid: number): boolean {
+  const st = readProcStat(pid);
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
+}
+
+interface Ctx {
+  rig: Rig;
+  root: string;
+  backend: PveBackend;
+}
+
+function backendFor(rig: Rig, root: string, over: Partial<ConstructorParameters<typeof PveBackend>[0]> = {}): PveBackend {
+  return new PveBackend({
+    proxmox: rig.proxmox,
+    root,
+    storage: 'local-zfs',
+    templateStorage: 'local',
+    bridge: 'vmbr0',
+    unprivileged: true,
+    vmidRange: parseVmidRange('100-999'),
+    mapOciToLxc: standInMapOciToLxc,
+    stopTimeoutS: 2,
+    ...over,
+  });
+}
+
+/** A bundle the API transport can create too: no tmpfs (raw lxc keys are root-only). */
+function bundle(dir: string, rig: Rig, edit?: (c: Record<string, any>) => void, marker?: string): string {
+  const made = makeBusyboxBundle(dir, {
+    edit: (c) => {
+      if (rig.transport === 'api') c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/tmp');
+      c.linux.resources = { ...(c.linux.resources ?? {}), memory: { limit: 256 * 1024 * 1024, swap: 512 * 1024 * 1024 }, cpu: { quota: 50_000, period: 100_000, cpus: '0-1' } };
+      edit?.(c);
+    },
+  });
+  // Other content, other template key.
+  if (marker) writeFileSync(join(made, 'rootfs/etc/marker'), `${marker}\n`);
+  return made;
+}
+
+/** Proxmox containers that are not templates. */
+function containers(rig: Rig): number[] {
+  return rig.double.model.list().filter((c) => c.template !== 1).map((c) => Number(c.vmid));
+}
+
+function templates(rig: Rig): number[] {
+  return rig.double.model.list().filter((c) => c.template === 1).map((c) => Number(c.vmid));
+}
+
+function vztmplFiles(rig: Rig): string[] {
+  return readdirSync(rig.double.model.templateDir('local'));
+}
+
+/** Nothing of container `id` is left: no map entry, no Proxmox container, no work files. */
+function assertNothingLeft(ctx: Ctx, id: string, containersBefore: number[] = []): void {
+  assert.equal(ctx.backend.map.read().containers[id], undefined, 'no map entry');
+  assert.deepEqual(containers(ctx.rig), containersBefore, 'no Proxmox container left');
+  const tmp = join(ctx.root, 'pve/tmp');
+  assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], 'no work files');
+  assert.deepEqual(vztmplFiles(ctx.rig), [], 'no uploaded tarball');
+}
+
+for (const transport of ['pct', 'api'] as const) {
+  describe(`pve backend over ${transport} (Proxmox double)`, { skip }, () => {
+    const ctx = {} as Ctx;
+    let dirs: ReturnType<typeof tempDir>;
+
+    before(async () => {
+      dirs = tempDir('berth-pve-');
+      ctx.rig = await makeRig(transport);
+      ctx.root = join(dirs.path, 'root');
+      ctx.backend = backendFor(ctx.rig, ctx.root);
+    });
+    after(async () => {
+      await ctx.rig.close();
+      dirs.remove();
+    });
+
+    test('create → created, start → running with the real host pid of its init, kill TERM → stopped, delete → nothing left', async () => {
+      const b = bundle(join(dirs.path, 'b1'), ctx.rig);
+      const made = await ctx.backend.createFromBundle('web-1', b);
+      assert.equal(made.status, 'created');
+      assert.ok(made.vmid >= 100 && made.vmid <= 999);
+      assert.equal(ctx.backend.map.read().containers['web-1']?.vmid, made.vmid);
+      assert.deepEqual(await ctx.backend.state('web-1'), { id: 'web-1', vmid: made.vmid, status: 'created', pid: undefined });
+
+      // The clone carries the mapped options; the template is linked, recorded and verifiable.
+      const conf = ctx.rig.double.model.config(made.vmid) as Record<string, string>;
+      assert.equal(conf.hostname, 'berth-test');
+      assert.equal(conf.memory, '256');
+      assert.equal(conf.swap, '256');
+      assert.equal(conf.cpulimit, '0.5');
+      assert.equal(conf.cores, '2');
+      assert.equal(conf.unprivileged, '1');
+      assert.equal(conf.features, 'nesting=1,keyctl=1');
+      assert.equal(conf.net0, 'name=eth0,bridge=vmbr0,ip=dhcp');
+      assert.equal(conf.tags, 'berth');
+      assert.match(conf.description!, /^berth container web-1/);
+      assert.equal(conf.entrypoint, 'sleep 300');
+      assert.equal(conf.env, 'PATH=/bin:/usr/bin:/sbin:/usr/sbin\0TERM=xterm');
+      assert.equal(made.linked, true);
+      assert.match(conf.rootfs!, new RegExp(`^local-zfs:basevol-${made.template}-disk-0/subvol-${made.vmid}-disk-0,`));
+      assert.deepEqual(templates(ctx.rig), [made.template]);
+      const tconf = ctx.rig.double.model.config(made.template) as Record<string, string>;
+      assert.match(tconf.description!, /^berth template\nkey: sha256:[0-9a-f]{64}\nunprivileged: 1$/);
+      assert.deepEqual(vztmplFiles(ctx.rig), [], 'the tarball is removed once the template holds the rootfs');
+
+      await ctx.backend.start('web-1');
+      const running = await ctx.backend.state('web-1');
+      assert.equal(running.status, 'running');
+      assert.ok(running.pid && alive(running.pid), 'the init is a live host process');
+
+      await ctx.backend.kill('web-1', parseSignal('TERM'));
+      await waitFor('the init to die', () => !alive(running.pid!));
+      assert.equal((await ctx.backend.state('web-1')).status, 'stopped');
+      await assert.rejects(ctx.backend.start('web-1'), { code: 'BERTH_ERR_STATE' });
+
+      await ctx.backend.delete('web-1', false);
+      assertNothingLeft(ctx, 'web-1');
+      assert.deepEqual(templates(ctx.rig), [made.template], 'the template stays for the next container');
+    });
+
+    test('a second container from the same rootfs is a linked clone of the same template', async () => {
+      const b = bundle(join(dirs.path, 'b1'), ctx.rig);
+      const t0 = templates(ctx.rig);
+      const a = await ctx.backend.createFromBundle('same-1', b);
+      const c = await ctx.backend.createFromBundle('same-2', b);
+      assert.equal(a.template, c.template);
+      assert.deepEqual(templates(ctx.rig), t0.length ? t0 : [a.template]);
+      assert.notEqual(a.vmid, c.vmid);
+      const list = await ctx.backend.list();
+      assert.deepEqual(list.map((e) => [e.id, e.vmid, e.status]).sort(), [['same-1', a.vmid, 'created'], ['same-2', c.vmid, 'created']]);
+      await ctx.backend.delete('same-1', false);
+      await ctx.backend.delete('same-2', false);
+      assertNothingLeft(ctx, 'same-1');
+    });
+
+    test('stop: an init that ignores the shutdown signal is stopped after the timeout; KILL is a Proxmox stop', async () => {
+      ctx.rig.double.update((s) => (s.faults.initIgnoresTerm = true));
+      try {
+        await ctx.backend.createFromBundle('stubborn', bundle(join(dirs.path, 'b1'), ctx.rig));
+        await ctx.backend.start('stubborn');
+        const { pid } = await ctx.backend.state('stubborn');
+        await ctx.backend.stop('stubborn', 1);
+        assert.equal((await ctx.backend.state('stubborn')).status, 'stopped');
+        await waitFor('the init to be gone', () => !alive(pid!));
+
+        await ctx.backend.createFromBundle('killed', bundle(join(dirs.path, 'b1'), ctx.rig));
+        await ctx.backend.start('killed');
+        const k = await ctx.backend.state('killed');
+        await ctx.backend.kill('killed', parseSignal('KILL'));
+        assert.equal((await ctx.backend.state('killed')).status, 'stopped');
+        assert.equal(alive(k.pid!), false);
+      } finally {
+        ctx.rig.double.update((s) => delete s.faults.initIgnoresTerm);
+        await ctx.backend.delete('stubborn', true);
+        await ctx.backend.delete('killed', true);
+      }
+      assertNothingLeft(ctx, 'stubborn');
+    });
+
+    test('delete of a running container needs force; force stops and destroys it', async () => {
+      await ctx.backend.createFromBundle('busy', bundle(join(dirs.path, 'b1'), ctx.rig));
+      await ctx.backend.start('busy');
+      const { pid } = await ctx.backend.state('busy');
+      await assert.rejects(ctx.backend.delete('busy', false), { code: 'BERTH_ERR_STATE', message: /running; stop it first or use delete --force/ });
+      await ctx.backend.delete('busy', true);
+      assert.equal(alive(pid!), false);
+      assertNothingLeft(ctx, 'busy');
+    });
+
+    test('exec runs in the container over pct; the API has none and says so', async () => {
+      await ctx.backend.createFromBundle('ex', bundle(join(dirs.path, 'b1'), ctx.rig));
+      await ctx.backend.start('ex');
+      try {
+        if (transport === 'pct') {
+          const out = await ctx.backend.execArgv('ex', ['echo', 'hello from', 'ex'], 'capture');
+          assert.deepEqual([out.exitCode, out.stdout], [0, 'hello from ex\n']);
+          assert.equal((await ctx.backend.execArgv('ex', ['sh', '-c', 'exit 3'], 'capture')).exitCode, 3);
+        } else {
+          await assert.rejects(ctx.backend.execArgv('ex', ['true'], 'capture'), { code: 'BERTH_ERR_UNSUPPORTED', message: /no exec for containers; use transport = "pct"/ });
+        }
+      } finally {
+        await ctx.backend.delete('ex', true);
+      }
+    });
+
+    test('a storage that cannot make linked clones gets a full copy', async () => {
+      const root = join(dirs.path, 'root-dir-storage');
+      const backend = backendFor(ctx.rig, root, { storage: 'local' });
+      // Other content, so a new template is made, on the dir storage.
+      const b = bundle(join(dirs.path, 'b-dir'), ctx.rig, undefined, 'on-dir-storage');
+      const made = await backend.createFromBundle('full-1', b);
+      assert.equal(made.linked, false);
+      const rootfs = (ctx.rig.double.model.config(made.vmid) as Record<string, string>).rootfs!;
+      assert.match(rootfs, new RegExp(`^local:${made.vmid}/vm-${made.vmid}-disk-0\\.raw,`));
+      await backend.delete('full-1', false);
+      assert.equal(backend.map.read().containers['full-1'], undefined);
+    });
+
+    test('VMID collision: another client takes the VMID first → berth retries with another and maps that one', async () => {
+      const b = bundle(join(dirs.path, 'b1'), ctx.rig);
+      await ctx.backend.createFromBundle('warm', b); // the template exists: the next step is a clone
+      const before = new Set(ctx.rig.double.model.vmids());
+      ctx.rig.double.update((s) => (s.faults.stealNextCreate = true));
+      const made = await ctx.backend.createFromBundle('racer', b);
+      const stolen = ctx.rig.double.model.vmids().filter((v) => !before.has(v) && v !== made.vmid);
+      assert.equal(stolen.length, 1, 'someone else holds the first VMID');
+      assert.equal((ctx.rig.double.model.config(stolen[0]!) as Record<string, string>).hostname, 'someone-else');
+      assert.equal(ctx.backend.map.read().containers.racer?.vmid, made.vmid);
+      assert.ok(!Object.values(ctx.backend.map.read().containers).some((e) => e.vmid === stolen[0]), 'the stolen VMID is not mapped');
+      await ctx.backend.delete('racer', false);
+      await ctx.backend.delete('warm', false);
+      ctx.rig.double.update(() => undefined);
+      // the other client's container is not berth's to remove
+      ctx.rig.double.model.destroy({ user: 'root@pam', privileges: 'all' }, stolen[0]!, true, true).poll();
+    });
+
+    test('VMIDs stay inside vmid_range; a full range is a clear error that leaves nothing', async () => {
+      const root = join(dirs.path, 'root-range');
+      const vmidsNow = ctx.rig.double.model.vmids();
+      const lo = Math.max(...vmidsNow) + 50;
+      const backend = backendFor(ctx.rig, root, { vmidRange: { lo, hi: lo } });
+      const made = await backend.createFromBundle('ranged', bundle(join(dirs.path, 'b1'), ctx.rig));
+      assert.equal(made.vmid, lo);
+      const before = containers(ctx.rig);
+      await assert.rejects(backend.createFromBundle('no-room', bundle(join(dirs.path, 'b1'), ctx.rig)), { message: `no free VMID in vmid_range ${lo}-${lo}` });
+      assert.equal(backend.map.read().containers['no-room'], undefined);
+      assert.deepEqual(containers(ctx.rig), before);
+      await backend.delete('ranged', false);
+    });
+
+    test('bad input: missing storage → clear error naming it, nothing left', async () => {
+      const root = join(dirs.path, 'root-nostorage');
+      const backend = backendFor(ctx.rig, root, { storage: 'nope' });
+      const tBefore = templates(ctx.rig);
+      await assert.rejects(backend.createFromBundle('nostore', bundle(join(dirs.path, 'b2'), ctx.rig, undefined, 'no-storage')), (err: Error) => {
+        assert.ok(err instanceof BerthError);
+        assert.match(err.message, /storage 'nope' does not exist/);
+        return true;
+      });
+      assertNothingLeft({ ...ctx, root, backend }, 'nostore', containers(ctx.rig));
+      assert.deepEqual(templates(ctx.rig), tBefore);
+      assert.deepEqual(Object.keys(backend.map.read().templates), [], 'no template map entry');
+    });
+
+    test('bad input: a task that fails → the error carries the task log, nothing left', async () => {
+      const before = containers(ctx.rig);
+      ctx.rig.double.update((s) => (s.faults.failTask = { type: 'vzclone', message: 'zfs error: out of space', log: ['create linked clone of mount point rootfs', 'cannot create snapshot: out of space'] }));
+      await assert.rejects(ctx.backend.createFromBundle('doomed', bundle(join(dirs.path, 'b1'), ctx.rig)), (err: Error) => {
+        assert.ok(err instanceof ProxmoxTaskError, `${err.name}: ${err.message}`);
+        assert.match(err.message, /clone failed: zfs error: out of space/);
+        assert.match(err.message, /cannot create snapshot: out of space/);
+        return true;
+      });
+      assertNothingLeft(ctx, 'doomed', before);
+    });
+
+    test('bad input: a template that cannot be made → nothing left (no template, no tarball, no map entries)', async () => {
+      const root = join(dirs.path, 'root-tplfail');
+      const backend = backendFor(ctx.rig, root);
+      const tBefore = templates(ctx.rig);
+      ctx.rig.double.update((s) => (s.faults.failTask = { type: 'vzcreate', message: 'unpacking failed', log: ['extracting archive', 'tar: short read'] }));
+      await assert.rejects(backend.createFromBundle('tplfail', bundle(join(dirs.path, 'b3'), ctx.rig, undefined, 'template-fails')), /unable to create CT \d+ - unpacking failed[\s\S]*tar: short read/);
+      assert.deepEqual(templates(ctx.rig), tBefore);
+      assert.deepEqual(backend.map.read(), { version: 1, containers: {}, templates: {} });
+      assertNothingLeft({ ...ctx, root, backend }, 'tplfail', containers(ctx.rig));
+    });
+
+    test('bad input: an invalid hostname is refused before anything is made', async () => {
+      const before = containers(ctx.rig);
+      await assert.rejects(ctx.backend.createFromBundle('badhost', bundle(join(dirs.path, 'b1'), ctx.rig, (c) => (c.hostname = 'not a hostname!'))), { code: 'BERTH_ERR_INVALID_BUNDLE', message: /hostname "not a hostname!"/ });
+      assertNothingLeft(ctx, 'badhost', before);
+    });
+
+    test('bind mounts: root (pct) sets them as mpN; an API token gets a clear permission error and nothing is made', async () => {
+      const before = containers(ctx.rig);
+      const b = bundle(join(dirs.path, 'b1'), ctx.rig, (c) => c.mounts.push({ destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'ro'] }));
+      if (transport === 'pct') {
+        const made = await ctx.backend.createFromBundle('bound', b);
+        assert.equal((ctx.rig.double.model.config(made.vmid) as Record<string, string>).mp0, '/srv/data,mp=/data,ro=1');
+        await ctx.backend.delete('bound', false);
+      } else {
+        await assert.rejects(ctx.backend.createFromBundle('bound', b), (err: Error) => {
+          assert.ok(err instanceof ProxmoxPermissionError);
+          assert.equal((err as ProxmoxPermissionError).code, 'BERTH_ERR_PERMISSION');
+          assert.match(err.message, /only root@pam.*mp0 \(bind mount of \/srv\/data\).*transport = "pct"/);
+          return true;
+        });
+      }
+      assertNothingLeft(ctx, 'bound', before);
+    });
+
+    if (transport === 'pct') {
+      test('raw lxc keys (tmpfs, cwd, user) are appended to the config file by root', async () => {
+        const made = await ctx.backend.createFromBundle('rawkeys', bundle(join(dirs.path, 'b1'), ctx.rig, (c) => {
+          c.process.cwd = '/srv';
+          c.process.user = { uid: 1000, gid: 1000 };
+        }));
+        const text = readFileSync(ctx.rig.double.model.confPath(made.vmid), 'utf8');
+        assert.match(text, /^lxc\.init\.cwd: \/srv$/m);
+        assert.match(text, /^lxc\.init\.uid: 1000$/m);
+        assert.match(text, /^lxc\.mount\.entry: tmpfs tmp tmpfs nosuid,nodev,mode=1777,create=dir 0 0$/m);
+        await ctx.backend.delete('rawkeys', false);
+      });
+    }
+
+    if (transport === 'api') {
+      test('bad input: a task that never finishes → a timeout naming the task, nothing left', async () => {
+        const before = containers(ctx.rig);
+        const backend = backendFor({ ...ctx.rig, proxmox: ctx.rig.apiTransport!({ taskTimeoutMs: 300 }) }, ctx.root);
+        ctx.rig.double.update((s) => (s.faults.hangTasks = ['vzclone']));
+        try {
+          await assert.rejects(backend.createFromBundle('slow', bundle(join(dirs.path, 'b1'), ctx.rig)), (err: Error) => {
+            assert.ok(err instanceof ProxmoxTimeoutError, `${err.name}: ${err.message}`);
+            assert.equal((err as ProxmoxTimeoutError).code, 'BERTH_ERR_TIMEOUT');
+            assert.match(err.message, /task clone of CT \d+ to \d+ \(UPID:pve:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:vzclone:\d+:berth@pve!ci:\) did not finish within 0\.3 s/);
+            return true;
+          });
+        } finally {
+          ctx.rig.double.update((s) => delete s.faults.hangTasks);
+        }
+        assertNothingLeft(ctx, 'slow', before);
+      });
+
+      test('bad input: a token without permission (403) → a permission error, nothing left', async () => {
+        const before = containers(ctx.rig);
+        const backend = backendFor({ ...ctx.rig, proxmox: ctx.rig.apiTransport!({ token: `auditor@pve!ro=${ctx.rig.secret}` }) }, join(dirs.path, 'root-403'));
+        await assert.rejects(backend.createFromBundle('denied', bundle(join(dirs.path, 'b4'), ctx.rig, undefined, 'denied')), (err: Error) => {
+          assert.ok(err instanceof ProxmoxPermissionError, `${err.name}: ${err.message}`);
+          assert.match(err.message, /token auditor@pve!ro may not POST .*403 Permission check failed/);
+          return true;
+        });
+        assertNothingLeft({ ...ctx, root: join(dirs.path, 'root-403'), backend }, 'denied', before);
+      });
+    }
+  });
+}
