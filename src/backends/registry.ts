@@ -24,6 +24,10 @@ const factories: Record<string, Factory> = {
   },
   'crun-cli': cli('crun', 'crun-cli'),
   runc: cli('runc', 'runc'),
+  lxc: async (s) => {
+    await assertUsable('lxc', s);
+    return (await import('./lxc/lxc-backend.js')).createLxcBackend(s);
+  },
 };
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(factories);
