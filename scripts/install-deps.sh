@@ -8,7 +8,7 @@
 # names the step that failed.
 set -euo pipefail
 
-PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus)
+PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus lxc lxc-dev gcc libc6-dev)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -78,6 +78,7 @@ node --input-type=module -e "
 " || die "koffi (native FFI module) does not load: try 'rm -rf node_modules && npm ci'"
 say "koffi loads and calls into libc"
 scripts/build-libcrun.sh >/dev/null || die "building libcrun.so for the crun-abi backend failed (scripts/build-libcrun.sh)"
+scripts/build-lxc-helpers.sh >/dev/null || die "building the lxc backend's helpers failed (scripts/build-lxc-helpers.sh)"
 
 # --- build -------------------------------------------------------------------------------------
 say "building (npm run build)"

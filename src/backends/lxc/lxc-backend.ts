@@ -190,6 +190,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   async function setUp(req: CreateRequest, revert: Revert): Promise<{ launcher: StartedTool; initPid: number }> {
     const id = req.id;
     if (req.consoleSocket) throw new UnsupportedError('backend lxc has no console socket: run the container without a terminal');
+    if (settings.systemdCgroup) throw new UnsupportedError('backend lxc cannot use --systemd-cgroup: liblxc manages the container\'s cgroups itself');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to the container');
     const { config, rootfs } = readBundleConfig(req.bundle);
     const dir = dirOf(id);
@@ -319,10 +320,23 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     }
   }
 
+  /** LXC's state name (STOPPED, STARTING, RUNNING, …) of a container. */
+  async function lxcState(id: string): Promise<string> {
+    const r = await runTool([tools.info, '-P', lxcpath, '-n', id, '-s', '-H']);
+    return r.exitCode === 0 ? r.stdout.trim() : 'STOPPED';
+  }
+
+  /** After an interrupted create: lets a container LXC is still starting get to RUNNING (or fail). */
+  async function settle(id: string): Promise<void> {
+    const deadline = Date.now() + CREATE_TIMEOUT_MS;
+    while (Date.now() < deadline && !['RUNNING', 'STOPPED'].includes(await lxcState(id))) await sleep(20);
+  }
+
   async function destroy(id: string, force: boolean): Promise<void> {
     if (!existsSync(dirOf(id))) return;
     const s = readState(id);
-    // berth.json is missing when a create was interrupted: ask LXC.
+    // berth.json is missing when a create was interrupted: ask LXC, once it is done starting.
+    if (!s) await settle(id);
     const pid = s ? liveInit(id) : await lxcInitPid(id);
     if (pid !== undefined) {
       if (!force) throw failure('delete', id, 'it is still running; use delete --force');
