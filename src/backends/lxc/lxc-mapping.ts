@@ -139,7 +139,7 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
   if (spec.hostname !== undefined) b.add('lxc.uts.name', spec.hostname, 'hostname');
   if ((spec as Json).domainname !== undefined) b.degrade('domainname', 'LXC has no key for the NIS domain name; it stays the host\'s');
   mapNetwork(b, linux, namespaces);
-  const autodev = mapMounts(b, spec, options);
+  const autodev = mapMounts(b, spec, options, namespaces.cloned.has('cgroup'));
   mapMaskedAndReadonly(b, linux, options);
   mapDevices(b, linux, autodev);
   mapProcess(b, spec, options);
@@ -243,7 +243,7 @@ function mapNetwork(b: Builder, linux: Json, ns: Namespaces): void {
 const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable']);
 
 /** Mounts in order; returns whether /dev is LXC's autodev tmpfs. */
-function mapMounts(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions): boolean {
+function mapMounts(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions, cgroupNamespace: boolean): boolean {
   let autodev = false;
   (spec.mounts ?? []).forEach((m, i) => {
     const field = `mounts[${i}]`;
@@ -279,6 +279,7 @@ function mapMounts(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions):
         const extra = opts.filter((o) => !['ro', 'rw', 'nosuid', 'noexec', 'nodev', 'relatime'].includes(o));
         if (extra.length) b.degrade(`${field}.options`, `LXC mounts the cgroup tree its own way; ${extra.join(',')} not applied`);
         b.add('lxc.mount.auto', opts.includes('ro') ? 'cgroup:ro' : 'cgroup:rw', field);
+        if (!cgroupNamespace) b.degrade(field, 'without a cgroup namespace LXC shows the container\'s cgroup at its host path under /sys/fs/cgroup (parents unreadable), not at the root as runc does; add {"type": "cgroup"} to linux.namespaces');
         return;
       }
       case 'tmpfs':

@@ -97,7 +97,10 @@ describe('lxc mapping', () => {
   });
 
   test('mounts: cgroup at /sys/fs/cgroup is lxc.mount.auto, read-only when asked', () => {
-    assert.deepEqual(values(map((c) => (c.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', options: ['ro', 'nosuid'] }])), 'lxc.mount.auto'), ['cgroup:ro']);
+    const ro = map((c) => (c.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', options: ['ro', 'nosuid'] }]));
+    assert.deepEqual(values(ro, 'lxc.mount.auto'), ['cgroup:ro']);
+    assert.deepEqual(fields(ro), ['mounts[0]'], 'without a cgroup namespace LXC shows host paths');
+    assert.deepEqual(fields(map((c) => ((c.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup' }]), c.linux.namespaces.push({ type: 'cgroup' })))), []);
     assert.deepEqual(values(map((c) => (c.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup2' }])), 'lxc.mount.auto'), ['cgroup:rw']);
     refuses((c) => (c.mounts = [{ destination: '/cg', type: 'cgroup' }]), 'mounts[0].destination');
   });
