@@ -12,7 +12,7 @@
 // kill signals the init's pid from the host; delete kills, waits for the monitor and removes
 // the directory, the cgroups LXC leaves (the monitor's pivot) and LXC's lock file.
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { hostCgroupMode } from '../../core/cgroup-mode.js';
@@ -107,10 +107,11 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   function readBundleConfig(bundle: string): { config: RuntimeConfig; rootfs: string } {
     const parsed = runtimeConfigSchema.safeParse(JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')));
     if (!parsed.success) throw new InvalidBundleError(`${bundle}/config.json is not a valid OCI runtime config`);
-    const rootfs = resolve(bundle, parsed.data.root.path);
-    if (!pathKind(rootfs)) throw new InvalidBundleError(`root filesystem ${rootfs} does not exist`);
-    if (pathKind(rootfs) !== 'dir') throw new InvalidBundleError(`root filesystem ${rootfs} is not a directory`);
-    return { config: parsed.data, rootfs };
+    const path = resolve(bundle, parsed.data.root.path);
+    if (!pathKind(path)) throw new InvalidBundleError(`root filesystem ${path} does not exist`);
+    if (pathKind(path) !== 'dir') throw new InvalidBundleError(`root filesystem ${path} is not a directory`);
+    // LXC refuses a rootfs path that is a symlink: give it the directory itself.
+    return { config: parsed.data, rootfs: realpathSync(path) };
   }
 
   /** The config file: the mapping's entries, then this backend's. */
@@ -178,9 +179,20 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     } catch {
       return undefined;
     }
-    const lines = text.trim().split('\n').filter((l) => / ERROR |^berth-lxc-start: /.test(l));
-    // liblxc's lines: "<prefix> <name> <time> ERROR <module> - <file>:<line> - <message>"
-    return lines.length ? lines.map((l) => l.replace(/^.* - [^ ]+:\d+ - /, '')).slice(-2).join('; ') : undefined;
+    // liblxc's lines: "<prefix> <name> <time> ERROR <module> - <file>:<line> - <message>". The
+    // first error is the cause; the rest say what failed because of it.
+    const first = text.split('\n').find((l) => / ERROR /.test(l));
+    const own = text.split('\n').filter((l) => l.startsWith('berth-lxc-start: ')).pop();
+    return first ? first.replace(/^.* - [^ ]+:\d+ - /, '') : own;
+  }
+
+  /** Whether berth-lxc-start itself failed (its own line in the log), not the container. */
+  function launcherFailed(id: string): boolean {
+    try {
+      return /^berth-lxc-start: /m.test(readFileSync(join(dirOf(id), 'lxc.log'), 'utf8'));
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -222,7 +234,10 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     ]);
     timeout.cancel();
     if (!('text' in outcome)) {
+      // The init may have reported before LXC gave up on it (a missing program): its words first.
       releaseReader(report);
+      const text = await reported.catch(() => '');
+      if (text.startsWith('error: ')) throw failure('create', id, text.slice('error: '.length));
       if ('timeout' in outcome) throw failure('create', id, `the container did not get ready within ${CREATE_TIMEOUT_MS / 1000} s`);
       const why = lastLogError(id) ?? `berth-lxc-start exited with ${outcome.exit.exitCode ?? outcome.exit.signal}${outcome.exit.error ? ` (${outcome.exit.error.message})` : ''}`;
       throw failure('create', id, why);
@@ -367,7 +382,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     try {
       await start(req.id);
       const r = await launcher.exited;
-      if (r.exitCode === LAUNCHER_FAILED && lastLogError(req.id)?.includes('berth-lxc-start:')) throw failure('run', req.id, lastLogError(req.id)!);
+      if (r.exitCode === LAUNCHER_FAILED && launcherFailed(req.id)) throw failure('run', req.id, lastLogError(req.id) ?? 'berth-lxc-start failed');
       return r.exitCode ?? 128 + (r.signal ? 9 : 1);
     } finally {
       for (const sig of signals) process.off(sig, forward);
