@@ -1,10 +1,10 @@
 // The lxc backend's cost per verb (create, start, state, delete --force) against crun-cli's, and
 // why the backend drives LXC's tools rather than liblxc through koffi: in a one-shot command
 // loading liblxc costs more than the tool call it would save (measured here too).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lxcHelpersMissing, missing } from '../../test/helpers/host.js';
 import { BERTH_BIN } from '../../test/helpers/paths.js';
 import { benchBundle, iterations } from '../cycle.js';
@@ -74,7 +74,18 @@ async function koffiVsTool(roots: string, scope: CleanupScope): Promise<string> 
   const { mkdirSync, writeFileSync } = await import('node:fs');
   mkdirSync(join(lxcpath, 'c'), { recursive: true });
   writeFileSync(join(lxcpath, 'c', 'config'), 'lxc.rootfs.path = dir:/nonexistent\n');
-  scope.add('koffi container', () => rmSync(lxcpath, { recursive: true, force: true }));
+  scope.add('koffi container', () => {
+    rmSync(lxcpath, { recursive: true, force: true });
+    // LXC's lock directory for this lxcpath (liblxc and lxc-info make it), up to its own root.
+    rmSync(join('/run/lxc/lock', lxcpath), { recursive: true, force: true });
+    for (let d = join('/run/lxc/lock', roots); d.length > '/run/lxc/lock'.length; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        break;
+      }
+    }
+  });
   const t0 = performance.now();
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const lib = koffi.load('liblxc.so.1');
