@@ -72,7 +72,7 @@ static void fail(int code, const char *fmt, const char *a, const char *b) {
 static int findable(const char *file) {
 	if (strchr(file, '/')) return access(file, X_OK) == 0;
 	const char *path = getenv("PATH");
-	if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+	if (!path) path = "/bin:/usr/bin"; /* glibc execvp's default */
 	char buf[4096];
 	for (const char *p = path;; p = strchr(p, ':') + 1) {
 		const char *end = strchr(p, ':');

@@ -282,7 +282,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     } finally {
       closeSync(fd);
     }
-    await runPoststart(id);
+    // The process runs now: a poststart hook that cannot even be run is a warning, as a failing one.
+    await runPoststart(id).catch((err: unknown) => log('warn', `lxc: poststart hooks of "${id}" could not run: ${(err as Error).message}`, { op: 'start', id, backend: 'lxc' }));
   }
 
   /** OCI poststart hooks, on the host after the user process started; a failure is logged. */
