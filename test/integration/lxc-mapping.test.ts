@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, lxcIds } from '../helpers/host.js';
+import { waitFor } from '../helpers/wait.js';
 
 const lxcCase = ALL_BACKENDS.find((b) => b.name === 'lxc');
 const skip = lxcCase ? lxcCase.skip : 'lxc is not among BERTH_TEST_BACKENDS';
@@ -101,6 +102,29 @@ describe('the OCI → LXC mapping inside real containers', { skip }, () => {
     writeFileSync(processFile, JSON.stringify({ args: ['sh', '-c', 'echo "$(id -u):$(id -g) $ONLY $PATH"'], env: ['ONLY=this', 'PATH=/bin'], cwd: '/', user: { uid: 1234, gid: 99 } }));
     assert.equal(await berthOk(root, ['exec', '--process', processFile, id]), '1234:99 this /bin\n');
     await berthOk(root, ['delete', '--force', id]);
+  });
+
+  test('hooks: createRuntime at create, poststart after start with the state on stdin, poststop after the stop', async () => {
+    const log = join(tmp.path, 'hooks.log');
+    const stateFile = join(tmp.path, 'poststart.json');
+    const hooked = makeBusyboxBundle(join(tmp.path, 'hooked'), {
+      edit: (c) =>
+        (c.hooks = {
+          createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo "created it's" >> '${log}'`] }],
+          poststart: [{ path: '/bin/sh', args: ['sh', '-c', `cat > '${stateFile}'`] }],
+          poststop: [{ path: '/bin/sh', args: ['sh', '-c', `echo stopped >> '${log}'`] }],
+        }),
+    });
+    await berthOk(root, ['--runtime', 'lxc', 'create', '--bundle', hooked, 'hooks']);
+    assert.equal(readFileSync(log, 'utf8'), "created it's\n");
+    await berthOk(root, ['start', 'hooks']);
+    const { pid } = JSON.parse(await berthOk(root, ['state', 'hooks'])) as { pid: number };
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { id: string; pid: number; status: string };
+    assert.deepEqual([state.id, state.pid, state.status], ['hooks', pid, 'running']);
+    await berthOk(root, ['kill', 'hooks', 'KILL']);
+    await waitFor('the poststop hook', () => readFileSync(log, 'utf8').includes('stopped'));
+    assert.equal(readFileSync(log, 'utf8'), "created it's\nstopped\n");
+    await berthOk(root, ['delete', 'hooks']);
   });
 
   test('the LXC config berth writes keeps the bundle\'s annotations and uses this host\'s cgroup keys', async () => {

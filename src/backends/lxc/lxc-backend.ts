@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { hostCgroupMode } from '../../core/cgroup-mode.js';
 import { sleep } from '../../core/clock.js';
@@ -384,7 +385,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       await start(req.id);
       const r = await launcher.exited;
       if (r.exitCode === LAUNCHER_FAILED && launcherFailed(req.id)) throw failure('run', req.id, lastLogError(req.id) ?? 'berth-lxc-start failed');
-      return r.exitCode ?? 128 + (r.signal ? 9 : 1);
+      return r.exitCode ?? 128 + (r.signal ? (osConstants.signals[r.signal] ?? 1) : 1);
     } finally {
       for (const sig of signals) process.off(sig, forward);
     }
@@ -418,7 +419,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     try {
       if (!req.detach) {
         const r = await runTool(argv, { stdio: 'inherit', forwardSignals: true });
-        if (r.signal) return 128 + (signalNumbers[r.signal] ?? 1);
+        if (r.signal) return 128 + (osConstants.signals[r.signal] ?? 1);
         const own = ownError();
         if (r.exitCode !== 0 && own) throw failure('exec', req.id, own);
         return r.exitCode ?? 1;
@@ -503,13 +504,11 @@ function deadline(ms: number): { promise: Promise<{ timeout: true }>; cancel: ()
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
-const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
-
 /** The attached process: a descendant of lxc-attach inside the container's pid namespace. */
 async function findAttached(attach: StartedTool, initPid: number): Promise<number | undefined> {
-  const nsOf = (pid: number): string | undefined => {
+  const nsOf = (pid: number): number | undefined => {
     try {
-      return readlinkNs(pid);
+      return pidNamespace(pid);
     } catch {
       return undefined;
     }
@@ -525,8 +524,9 @@ async function findAttached(attach: StartedTool, initPid: number): Promise<numbe
   return undefined;
 }
 
-function readlinkNs(pid: number): string {
-  return statSync(`/proc/${pid}/ns/pid`).ino.toString();
+/** The pid namespace of a process, by its inode. */
+function pidNamespace(pid: number): number {
+  return statSync(`/proc/${pid}/ns/pid`).ino;
 }
 
 /** lxc-attach's own intermediate processes carry its name until the payload execs. */
