@@ -398,8 +398,9 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const s = readState(req.id)!;
     let proc: { args: string[]; env: string[]; cwd: string; uid: number; gid: number };
     if (req.processFile) {
-      const p = JSON.parse(readFileSync(req.processFile, 'utf8')) as { args?: string[]; env?: string[]; cwd?: string; user?: { uid?: number; gid?: number } };
+      const p = JSON.parse(readFileSync(req.processFile, 'utf8')) as { args?: string[]; env?: string[]; cwd?: string; user?: { uid?: number; gid?: number; additionalGids?: number[] } };
       if (!Array.isArray(p.args) || p.args.length === 0) throw failure('exec', req.id, `${req.processFile} has no process args`);
+      if (p.user?.additionalGids?.length) await log('debug', 'lxc: exec process.user.additionalGids is not honoured: lxc-attach cannot set them', { op: 'exec', id: req.id, backend: 'lxc' });
       proc = { args: p.args, env: p.env ?? [], cwd: req.cwd ?? p.cwd ?? '/', uid: p.user?.uid ?? 0, gid: p.user?.gid ?? 0 };
     } else {
       const env = req.env.length > 0 ? req.env : ((readBundleConfig(s.bundle).config.process as { env?: string[] }).env ?? []);
