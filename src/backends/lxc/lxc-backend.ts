@@ -128,7 +128,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     }
     const dir = dirOf(id);
     const own: LxcConfigEntry[] = [
-      { key: 'lxc.mount.entry', value: `${dir}/rt ${RT_IN_CONTAINER.slice(1)} none bind,create=dir 0 0` },
+      // Read-only: the container can use the FIFOs (no write to the file system) but not replace them.
+      { key: 'lxc.mount.entry', value: `${dir}/rt ${RT_IN_CONTAINER.slice(1)} none bind,ro,nosuid,nodev,noexec,create=dir 0 0` },
       { key: 'lxc.mount.entry', value: `${tools.init} ${INIT_IN_CONTAINER.slice(1)} none bind,ro,create=file 0 0` },
       // The init keeps the stdio berth was given, as with runc; no console, no ttys.
       { key: 'lxc.console.path', value: 'none' },
@@ -157,7 +158,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   /** Unblocks a reader waiting in open() on a FIFO nobody will write to. */
   function releaseReader(fifo: string): void {
     try {
-      closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+      closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW));
     } catch {
       // no reader waiting
     }
@@ -274,7 +275,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     requireInit('start', id);
     let fd: number;
     try {
-      fd = openSync(join(dirOf(id), 'rt', 'start'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+      fd = openSync(join(dirOf(id), 'rt', 'start'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
     } catch (err) {
       throw failure('start', id, errnoCode(err) === 'ENXIO' ? 'its init is not waiting to be started (started already?)' : (err as Error).message, err);
     }
