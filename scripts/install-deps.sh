@@ -9,7 +9,8 @@
 set -euo pipefail
 
 # openssl: the Proxmox API double's test certificates; tar: the pve backend packs rootfs tarballs for templates.
-PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar)
+# lxc, lxc-dev, gcc, libc6-dev: the lxc backend and its two small helpers (scripts/build-lxc-helpers.sh).
+PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -79,6 +80,7 @@ node --input-type=module -e "
 " || die "koffi (native FFI module) does not load: try 'rm -rf node_modules && npm ci'"
 say "koffi loads and calls into libc"
 scripts/build-libcrun.sh >/dev/null || die "building libcrun.so for the crun-abi backend failed (scripts/build-libcrun.sh)"
+scripts/build-lxc-helpers.sh >/dev/null || die "building the lxc backend's helpers failed (scripts/build-lxc-helpers.sh)"
 
 # --- build -------------------------------------------------------------------------------------
 say "building (npm run build)"

@@ -4,11 +4,15 @@ import type { ProxmoxConfig } from '../core/config.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { detectLibcrun, whyNoLibcrun, type LibcrunDetection } from './libcrun/detect.js';
+import { dirname } from 'node:path';
+import { findLxcTools } from './lxc/lxc-tools.js';
 import { findRuntimeBinary } from './oci-cli/binary.js';
 
 /** The backends `crun` (auto) chooses from, in order of preference. */
 export const AUTO_ORDER = ['crun-abi', 'crun-cli', 'runc'] as const;
-export type ConcreteBackend = (typeof AUTO_ORDER)[number];
+export type ConcreteBackend = (typeof AUTO_ORDER)[number] | 'lxc';
+/** Every backend detection reports on: the auto candidates, then the others. */
+export const DETECTED_BACKENDS: readonly ConcreteBackend[] = [...AUTO_ORDER, 'lxc'];
 
 /**
  * How berth runs: a one-shot command (the CLI: one process per verb, as containerd and people
@@ -22,7 +26,7 @@ export function autoOrder(model: ProcessModel): readonly ConcreteBackend[] {
   return model === 'long-lived' ? AUTO_ORDER : ['crun-cli', 'crun-abi', 'runc'];
 }
 
-export type Problem = 'not-found' | 'version-unsupported' | 'symbol-missing' | 'load-failed' | 'binary-missing';
+export type Problem = 'not-found' | 'version-unsupported' | 'symbol-missing' | 'load-failed' | 'binary-missing' | 'not-installed';
 
 export interface Availability {
   name: ConcreteBackend;
@@ -57,6 +61,17 @@ function binary(name: ConcreteBackend, tool: 'crun' | 'runc', configured: string
   }
 }
 
+/** lxc: LXC's tools and berth's two helpers (src/backends/lxc/lxc-tools.ts). */
+function lxc(env: NodeJS.ProcessEnv): Availability {
+  try {
+    const tools = findLxcTools(env);
+    return { name: 'lxc', usable: true, reason: `LXC tools (${dirname(tools.info)}), helpers in ${dirname(tools.init)}`, problem: undefined };
+  } catch (err) {
+    if (!(err instanceof BackendUnavailableError)) throw err;
+    return { name: 'lxc', usable: false, reason: err.message, problem: /not installed/.test(err.message) ? 'not-installed' : 'binary-missing' };
+  }
+}
+
 export function detectHost(input: DetectionInput): HostDetection {
   const libcrun = detectLibcrun({ env: input.env, configPath: input.libcrunPath, cacheDir: input.cacheDir, systemPaths: input.systemPaths });
   const crunCli = binary('crun-cli', 'crun', input.crunBinary, input.env);
@@ -77,6 +92,7 @@ export function detectHost(input: DetectionInput): HostDetection {
       'crun-abi': abi,
       'crun-cli': crunCli,
       runc: binary('runc', 'runc', input.runcBinary, input.env),
+      lxc: lxc(input.env),
     },
   };
 }
@@ -85,7 +101,7 @@ const cache = new Map<string, HostDetection>();
 
 /** detectHost, once per process for a given input; the result is logged at debug level. */
 export function hostDetection(input: DetectionInput): HostDetection {
-  const key = JSON.stringify([input.libcrunPath, input.crunBinary, input.runcBinary, input.cacheDir, input.systemPaths, input.env.BERTH_LIBCRUN, input.env.BERTH_LIBCRUN_CACHE, input.env.PATH]);
+  const key = JSON.stringify([input.libcrunPath, input.crunBinary, input.runcBinary, input.cacheDir, input.systemPaths, input.env.BERTH_LIBCRUN, input.env.BERTH_LIBCRUN_CACHE, input.env.BERTH_LXC_HELPERS, input.env.PATH]);
   let d = cache.get(key);
   if (!d) {
     d = detectHost(input);

@@ -24,6 +24,10 @@ const factories: Record<string, Factory> = {
   },
   'crun-cli': cli('crun', 'crun-cli'),
   runc: cli('runc', 'runc'),
+  lxc: async (s) => {
+    await assertUsable('lxc', s);
+    return (await import('./lxc/lxc-backend.js')).createLxcBackend(s);
+  },
   pve: async (s) => {
     const { pveAvailability } = await import('./availability.js');
     const a = await pveAvailability(s.proxmox, process.env);

@@ -20,7 +20,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   'log-format': { type: 'string', valueName: 'text|json', description: 'format of log lines (default text)' },
   debug: { type: 'boolean', description: 'log debug messages, and pass --debug to the backend' },
   'systemd-cgroup': { type: 'boolean', description: 'ask the backend to use the systemd cgroup manager' },
-  runtime: { type: 'string', valueName: 'NAME', description: 'backend for new containers (crun = auto, crun-abi, crun-cli, runc), over every routing rule' },
+  runtime: { type: 'string', valueName: 'NAME', description: 'backend for new containers (crun = auto, crun-abi, crun-cli, runc, lxc), over every routing rule' },
   config: { type: 'string', valueName: 'FILE', description: 'config file (default $BERTH_CONFIG, then /etc/berth/config.toml)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', short: 'v', description: 'print the version' },

@@ -119,3 +119,32 @@ export function toolStream(argv: readonly string[], options: { env?: NodeJS.Proc
   child.stdin.on('error', () => undefined); // EPIPE when the tool died: its exit status says why
   return duplex;
 }
+
+export interface StartedTool {
+  pid: number;
+  /** Settles when the tool exits (never rejects: a tool that cannot start has exitCode null). */
+  exited: Promise<ToolResult & { error?: Error }>;
+  /** Lets berth exit while the tool runs on (it keeps the stdio it was given). */
+  unref(): void;
+}
+
+/**
+ * Starts a long-lived tool (a container's monitor) in a session of its own, with berth's stdio
+ * (plus `extraFds`) and no pipes, and returns at once. For tools that must outlive berth; every
+ * tool berth waits for goes through runTool.
+ */
+export function startTool(argv: readonly string[], options: { extraFds?: number; env?: NodeJS.ProcessEnv } = {}): Promise<StartedTool> {
+  const [file, ...args] = argv;
+  if (!file) throw new ToolError('empty command line', { exitCode: null, stderr: '' });
+  const fds: number[] = [0, 1, 2];
+  for (let i = 0; i < (options.extraFds ?? 0); i++) fds.push(3 + i);
+  const child = spawn(file, args, { stdio: fds, detached: true, env: { ...(options.env ?? process.env), LC_ALL: 'C' } });
+  const exited = new Promise<ToolResult & { error?: Error }>((resolve) => {
+    child.on('error', (error) => resolve({ exitCode: null, signal: null, stdout: '', stderr: '', error }));
+    child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout: '', stderr: '' }));
+  });
+  return new Promise((resolve, reject) => {
+    child.once('spawn', () => resolve({ pid: child.pid!, exited, unref: () => child.unref() }));
+    child.once('error', (err) => reject(new ToolError(`cannot run ${file}: ${err.message}`, { exitCode: null, stderr: '', cause: err })));
+  });
+}

@@ -1,23 +1,19 @@
 // `berth doctor`: what this host offers berth. The cgroup layout, each backend usable or why
 // not, what `crun` (auto) chooses and why, and where libcrun is. The CLI only prints this.
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUTO_ORDER, pveAvailability, type Availability } from '../backends/availability.js';
+import { hostCgroupMode, type CgroupReport } from '../core/cgroup-mode.js';
+import { DETECTED_BACKENDS, pveAvailability, type Availability } from '../backends/availability.js';
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { resolveAuto } from './router.js';
 import type { StorageConfig } from '../core/config.js';
 import type { Runtime } from './runtime.js';
 
-export type CgroupMode = 'v2' | 'hybrid' | 'v1' | 'none';
-export type CheckLevel = 'ok' | 'warn' | 'fail';
+// The cgroup layout is detected in core (the lxc backend needs it too); doctor reports it.
+export { cgroupMode, type CgroupMode, type CgroupReport } from '../core/cgroup-mode.js';
 
-export interface CgroupReport {
-  mode: CgroupMode;
-  /** Controllers the cgroup2 hierarchy owns (v2 and hybrid). */
-  v2Controllers: string[];
-  detail: string;
-}
+export type CheckLevel = 'ok' | 'warn' | 'fail';
 
 export interface Check {
   level: CheckLevel;
@@ -76,48 +72,10 @@ export interface JournalHealth {
 /** Below this share of free space in storage, doctor warns. */
 const LOW_SPACE_RATIO = 0.05;
 
-/** The filesystem type mounted at each mount point (the last mount there wins). */
-function mountTypes(mountinfo: string): Map<string, string> {
-  const types = new Map<string, string>();
-  for (const line of mountinfo.split('\n')) {
-    const fields = line.split(' ');
-    const dash = fields.indexOf('-');
-    if (dash < 0 || fields[4] === undefined || fields[dash + 1] === undefined) continue;
-    types.set(fields[4], fields[dash + 1]!);
-  }
-  return types;
-}
-
-export function cgroupMode(mountinfo: string, readControllers: (dir: string) => string, root = '/sys/fs/cgroup'): CgroupReport {
-  const types = mountTypes(mountinfo);
-  const controllers = (dir: string): string[] => {
-    try {
-      return readControllers(`${dir}/cgroup.controllers`).split(/\s+/).filter(Boolean);
-    } catch {
-      return [];
-    }
-  };
-  if (types.get(root) === 'cgroup2') {
-    return { mode: 'v2', v2Controllers: controllers(root), detail: `${root} is cgroup2 (unified)` };
-  }
-  const v1 = [...types.values()].some((t) => t === 'cgroup');
-  const unified = `${root}/unified`;
-  if (v1 && types.get(unified) === 'cgroup2') {
-    const owned = controllers(unified);
-    return {
-      mode: 'hybrid',
-      v2Controllers: owned,
-      detail: `cgroup v1 controllers under ${root}, cgroup2 at ${unified} owning ${owned.length ? owned.join(', ') : 'no controllers'}`,
-    };
-  }
-  if (v1) return { mode: 'v1', v2Controllers: [], detail: `cgroup v1 controllers under ${root}, no cgroup2` };
-  return { mode: 'none', v2Controllers: [], detail: 'no cgroup hierarchy is mounted' };
-}
-
 export async function doctor(runtime: Runtime): Promise<DoctorReport> {
-  const cgroup = cgroupMode(readFileSync('/proc/self/mountinfo', 'utf8'), (p) => readFileSync(p, 'utf8'));
+  const cgroup = hostCgroupMode();
   const detection = await runtime.detection();
-  const backends = AUTO_ORDER.map((n) => ({ ...detection.backends[n] }));
+  const backends = DETECTED_BACKENDS.map((n) => ({ ...detection.backends[n] }));
   const checks: Check[] = [];
 
   if (cgroup.mode === 'hybrid' && cgroup.v2Controllers.length > 0) {

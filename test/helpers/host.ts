@@ -1,4 +1,5 @@
 // What this host can run; tests skip with the reason when something is missing.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
@@ -19,18 +20,44 @@ export const LIBCRUN_SO = join(REPO_ROOT, '.cache/libcrun/1.8.1/libcrun.so');
 export interface BackendCase {
   /** The name berth knows it by (--runtime). */
   name: string;
-  /** The runtime binary that sees its containers (`<tool> --root <root>/<tool> list`). */
-  tool: 'crun' | 'runc';
+  /** The tool that sees its containers: crun or runc (`<tool> --root <root>/<tool> list`), or LXC. */
+  tool: 'crun' | 'runc' | 'lxc';
   /** Why the suite cannot run against it on this host, if it cannot. */
   skip: string | undefined;
+  /** The ids of the containers the backend itself holds under berth's ROOT, as its own tool lists them. */
+  ids(root: string): string[];
 }
 
-/** The backends every parametrized suite runs against. */
-export const ALL_BACKENDS: readonly BackendCase[] = [
-  { name: 'crun-cli', tool: 'crun', skip: missing('crun', 'busybox') },
-  { name: 'crun-abi', tool: 'crun', skip: missing('crun', 'busybox') ?? libcrunMissing() },
-  { name: 'runc', tool: 'runc', skip: missing('runc', 'busybox') },
-];
+function ociIds(tool: 'crun' | 'runc'): (root: string) => string[] {
+  return (root) => execFileSync(tool, ['--root', join(root, tool), 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** LXC's containers under ROOT/lxc (its lxcpath), as lxc-ls sees them. */
+export function lxcIds(root: string): string[] {
+  const lxcpath = join(root, 'lxc');
+  if (!existsSync(lxcpath)) return [];
+  return execFileSync('lxc-ls', ['-P', lxcpath, '-1'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** berth's LXC helpers (scripts/build-lxc-helpers.sh), or why they are missing. */
+export function lxcHelpersMissing(): string | undefined {
+  const dir = process.env.BERTH_LXC_HELPERS || join(REPO_ROOT, '.cache/lxc');
+  const gone = ['berth-lxc-init', 'berth-lxc-start'].filter((h) => !existsSync(join(dir, h)));
+  return gone.length ? `${gone.join(', ')} not built in ${dir} (run scripts/build-lxc-helpers.sh)` : undefined;
+}
+
+/** The backends every parametrized suite runs against ($BERTH_TEST_BACKENDS=a,b: only those, to run a few by hand). */
+export const ALL_BACKENDS: readonly BackendCase[] = onlyNamed([
+  { name: 'crun-cli', tool: 'crun', skip: missing('crun', 'busybox'), ids: ociIds('crun') },
+  { name: 'crun-abi', tool: 'crun', skip: missing('crun', 'busybox') ?? libcrunMissing(), ids: ociIds('crun') },
+  { name: 'runc', tool: 'runc', skip: missing('runc', 'busybox'), ids: ociIds('runc') },
+  { name: 'lxc', tool: 'lxc', skip: missing('lxc-start', 'busybox') ?? lxcHelpersMissing(), ids: lxcIds },
+]);
+
+function onlyNamed(cases: BackendCase[]): BackendCase[] {
+  const only = process.env.BERTH_TEST_BACKENDS?.split(',').filter(Boolean);
+  return only?.length ? cases.filter((c) => only.includes(c.name)) : cases;
+}
 
 
 /** Undefined when the built libcrun.so is there; else the reason to skip. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
-import { missing } from '../helpers/host.js';
+import { lxcHelpersMissing, missing } from '../helpers/host.js';
 
 describe('backend detection', { skip: missing('crun', 'runc', 'busybox') }, () => {
   const tmp = tempDir('berth-detect-int-');
@@ -28,7 +28,9 @@ describe('backend detection', { skip: missing('crun', 'runc', 'busybox') }, () =
       status: string;
     };
     assert.ok(['v1', 'v2', 'hybrid'].includes(report.cgroup.mode));
-    assert.deepEqual(report.backends.map((b) => [b.name, b.usable]), [['crun-abi', false], ['crun-cli', true], ['runc', true]]);
+    // lxc is reported after the crun candidates; usable when LXC and berth's helpers are here.
+    const lxcUsable = missing('lxc-info', 'lxc-attach') === undefined && lxcHelpersMissing() === undefined;
+    assert.deepEqual(report.backends.map((b) => [b.name, b.usable]), [['crun-abi', false], ['crun-cli', true], ['runc', true], ['lxc', lxcUsable]]);
     assert.equal(report.backends[0]!.reason, `load failed: ${textSo} cannot be loaded: not an ELF file`);
     assert.equal(report.auto.backend, 'crun-cli');
     // A berth command tries the crun CLI first; the library's problem is still reported above.
@@ -38,6 +40,7 @@ describe('backend detection', { skip: missing('crun', 'runc', 'busybox') }, () =
     assert.equal(text.code, 1);
     assert.match(text.stdout, /^WARN  backend crun-abi: load failed: /m);
     assert.match(text.stdout, /^crun \(auto\): crun-cli$/m);
+    assert.match(text.stdout, lxcUsable ? /^ok    backend lxc: LXC tools/m : /^WARN  backend lxc: /m);
   });
 
   test('--runtime crun-abi without a usable libcrun is an error naming why, and nothing is left', async () => {

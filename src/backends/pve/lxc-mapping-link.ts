@@ -1,16 +1,26 @@
 // Where the pve backend gets raw `lxc.*` keys from: the LXC backend's mapOciToLxc
-// (src/backends/lxc/lxc-mapping.ts), written in parallel. Until it is merged, a host that needs
-// raw keys (Proxmox VE before 9.1, a non-root process user, a cwd, tmpfs mounts) gets a clear
-// error instead of a second, diverging copy of that mapping.
-// MERGE: replace the body of loadMapOciToLxc with
-//   return (await import('../lxc/lxc-mapping.js')).mapOciToLxc;
-import { UnsupportedError } from '../../core/errors.js';
+// (src/backends/lxc/lxc-mapping.ts), one mapping for both. One difference: the lxc backend starts
+// the process through berth's own init (bind-mounted into the container), which decodes
+// percent-encoded arguments, because LXC splits lxc.init.cmd on blanks with no quoting. A Proxmox
+// container has no such init (yet), so here lxc.init.cmd is the plain argv; an argv that LXC
+// would split wrongly gives no lxc.init.cmd but a degradation naming the argument, so a host that
+// needs the raw key refuses the container (naming it) rather than running it wrongly.
 import type { MapOciToLxc } from './pve-mapping.js';
 
+/** Characters LXC's lxc.init.cmd split cannot carry inside one argument. */
+const UNSAFE_IN_INIT_CMD = /[\s"'\\]/;
+
 export async function loadMapOciToLxc(): Promise<MapOciToLxc> {
-  return (spec) => {
-    const needsRaw = spec.process.cwd !== '/' || (spec.process.user?.uid ?? 0) !== 0 || (spec.mounts ?? []).some((m) => m.type === 'tmpfs' && !['/dev', '/dev/shm'].includes(m.destination));
-    if (!needsRaw) return { entries: [], degradations: [] };
-    throw new UnsupportedError('this container needs raw LXC keys (process user, cwd or tmpfs mounts), and this build has no LXC mapping (src/backends/lxc/lxc-mapping.ts)');
+  const { mapOciToLxc } = await import('../lxc/lxc-mapping.js');
+  return (spec, options) => {
+    const mapping = mapOciToLxc(spec, options);
+    const args = spec.process.args;
+    const bad = args.findIndex((a) => a === '' || UNSAFE_IN_INIT_CMD.test(a));
+    const degradations = [...mapping.degradations];
+    if (bad >= 0) {
+      degradations.push({ field: `process.args[${bad}]`, reason: `${JSON.stringify(args[bad])} cannot be passed through lxc.init.cmd (LXC splits it on blanks, without quoting)` });
+    }
+    const entries = mapping.entries.flatMap((e) => (e.key !== 'lxc.init.cmd' ? [e] : bad >= 0 ? [] : [{ key: e.key, value: args.join(' ') }]));
+    return { entries, degradations };
   };
 }

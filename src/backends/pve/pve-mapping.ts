@@ -89,7 +89,11 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   if (unprivileged) options.features = 'nesting=1,keyctl=1';
 
   // process → PVE 9.1's entrypoint/env where the host has them, else raw lxc.* keys
-  const raw = input.mapOciToLxc(spec, { rootfs: spec.root.path, cgroupMode: 'v2', initPath: spec.process.args[0]! });
+  // Proxmox mounts the container's own volume as its root (lxc.rootfs.path is Proxmox's, not
+  // taken from here), so the mapping's rootfs only needs to be absolute.
+  // The user namespace is Proxmox's to make (unprivileged, with its own idmap): not the mapping's.
+  const forLxc: RuntimeConfig = { ...spec, linux: { ...linux, namespaces: (linux.namespaces ?? []).filter((n) => n.type !== 'user'), uidMappings: undefined, gidMappings: undefined } };
+  const raw = input.mapOciToLxc(forLxc, { rootfs: `/var/lib/lxc/${input.id}/rootfs`, cgroupMode: 'v2', initPath: spec.process.args[0]! });
   const rawOf = (pred: (key: string) => boolean): RawLxcEntry[] => raw.entries.filter((e) => pred(e.key));
   if (input.hasOciOptions) {
     options.entrypoint = spec.process.args.map(shellQuote).join(' ');
@@ -98,7 +102,8 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
     lxc.push(...rawOf((k) => k === 'lxc.init.cmd' || k === 'lxc.execute.cmd'));
     lxc.push(...rawOf((k) => k === 'lxc.environment'));
     if (!lxc.some((e) => e.key === 'lxc.init.cmd' || e.key === 'lxc.execute.cmd')) {
-      throw new UnsupportedError('this Proxmox VE host (before 9.1) has no entrypoint option and the LXC mapping gave no lxc.init.cmd for process.args');
+      const why = raw.degradations.find((d) => d.field.startsWith('process.args'));
+      throw new UnsupportedError(`this Proxmox VE host (before 9.1) has no entrypoint option and process.args cannot be raw lxc.init.cmd: ${why ? `${why.field} ${why.reason}` : 'the LXC mapping gave none'}`);
     }
   }
   if (spec.process.cwd !== '/') lxc.push(...rawOf((k) => k === 'lxc.init.cwd'));

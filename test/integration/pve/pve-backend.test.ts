@@ -14,7 +14,9 @@ import { makeBusyboxBundle, tempDir } from '../../helpers/bundle.js';
 import { missing } from '../../helpers/host.js';
 import { readProcStat } from '../../../src/core/proc.js';
 import { waitFor } from '../../helpers/wait.js';
-import { standInMapOciToLxc } from '../../doubles/pve/lxc-mapping-stand-in.js';
+import { loadMapOciToLxc } from '../../../src/backends/pve/lxc-mapping-link.js';
+
+const mapOciToLxc = await loadMapOciToLxc();
 import { makeRig, type Rig } from '../../doubles/pve/transports.js';
 
 const skip = missing('busybox', 'tar', 'openssl');
@@ -40,7 +42,7 @@ function backendFor(rig: Rig, root: string, over: Partial<ConstructorParameters<
     bridge: 'vmbr0',
     unprivileged: true,
     vmidRange: parseVmidRange('100-999'),
-    mapOciToLxc: standInMapOciToLxc,
+    mapOciToLxc,
     stopTimeoutS: 2,
     ...over,
   });

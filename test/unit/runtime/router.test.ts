@@ -18,7 +18,7 @@ function unknown(fn: () => unknown, name: string): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof UnknownBackendError, String(err));
     assert.equal(err.code, 'BERTH_ERR_UNKNOWN_BACKEND');
-    assert.equal(err.message, `unknown backend "${name}" (known backends: crun, crun-abi, crun-cli, runc, pve)`);
+    assert.equal(err.message, `unknown backend "${name}" (known backends: crun, crun-abi, crun-cli, runc, lxc, pve)`);
     return true;
   });
 }

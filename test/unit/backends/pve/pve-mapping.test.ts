@@ -5,7 +5,9 @@ import { mapOciToPve, type PveMappingInput } from '../../../../src/backends/pve/
 import { versionAtLeast } from '../../../../src/backends/pve/proxmox.js';
 import { defaultRuntimeConfig } from '../../../../src/core/oci/default-spec.js';
 import type { RuntimeConfig } from '../../../../src/core/oci/runtime-config.js';
-import { standInMapOciToLxc } from '../../../doubles/pve/lxc-mapping-stand-in.js';
+import { loadMapOciToLxc } from '../../../../src/backends/pve/lxc-mapping-link.js';
+
+const mapOciToLxc = await loadMapOciToLxc();
 
 function spec(edit?: (c: Record<string, any>) => void): RuntimeConfig {
   const c = defaultRuntimeConfig() as Record<string, any>;
@@ -16,14 +18,14 @@ function spec(edit?: (c: Record<string, any>) => void): RuntimeConfig {
 }
 
 function map(edit?: (c: Record<string, any>) => void, over: Partial<PveMappingInput> = {}) {
-  return mapOciToPve({ id: 'web-1', spec: spec(edit), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc: standInMapOciToLxc, ...over });
+  return mapOciToPve({ id: 'web-1', spec: spec(edit), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc, ...over });
 }
 
 describe('OCI → Proxmox mapping', () => {
   test('hostname: the spec\'s, else one made from the id; an invalid one is refused', () => {
     assert.equal(map((c) => (c.hostname = 'api.example')).options.hostname, 'api.example');
     assert.equal(map((c) => delete c.hostname).options.hostname, 'web-1');
-    assert.equal(mapOciToPve({ id: 'Under_Score.ID', spec: spec((c) => delete c.hostname), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc: standInMapOciToLxc }).options.hostname, 'under-score-id');
+    assert.equal(mapOciToPve({ id: 'Under_Score.ID', spec: spec((c) => delete c.hostname), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc }).options.hostname, 'under-score-id');
     assert.throws(() => map((c) => (c.hostname = 'bad_host!')), { code: 'BERTH_ERR_INVALID_BUNDLE', message: /hostname "bad_host!"/ });
   });
 
@@ -60,14 +62,16 @@ describe('OCI → Proxmox mapping', () => {
   });
 
   test('process args/env before 9.1 → raw lxc.init.cmd and lxc.environment from the LXC mapping (root only)', () => {
-    const m = map(undefined, { hasOciOptions: false });
+    const m = map((c) => (c.process.args = ['/app/server', '--port', '8080']), { hasOciOptions: false });
     assert.equal(m.options.entrypoint, undefined);
     assert.deepEqual(m.lxc, [
-      { key: 'lxc.init.cmd', value: '/app/server --port 8080 "a b"' },
+      { key: 'lxc.init.cmd', value: '/app/server --port 8080' },
       { key: 'lxc.environment', value: 'PATH=/bin' },
       { key: 'lxc.environment', value: 'MODE=prod' },
     ]);
     assert.deepEqual(m.rootOnly, ['lxc.init.cmd', 'lxc.environment']);
+    // LXC splits lxc.init.cmd on blanks without quoting: an argument with a blank is refused, named.
+    assert.throws(() => map(undefined, { hasOciOptions: false }), { code: 'BERTH_ERR_UNSUPPORTED', message: /process\.args\[3\] "a b" cannot be passed through lxc\.init\.cmd/ });
     assert.throws(() => map(undefined, { hasOciOptions: false, mapOciToLxc: () => ({ entries: [], degradations: [] }) }), { code: 'BERTH_ERR_UNSUPPORTED' });
   });
 

@@ -1,0 +1,62 @@
+// berth-lxc-start: runs one LXC container in the foreground through liblxc and exits with its
+// init's exit status (128 + signal when killed), which lxc-start(1) does not report.
+//
+//   berth-lxc-start NAME LXCPATH LOGFILE
+//
+// liblxc's own messages go to LOGFILE, never to the stdio berth was given: that belongs to the
+// container. liblxc writes some errors to stderr whatever its log settings (and the monitor keeps
+// running for the container's whole life), so this process moves its stdio to fds 3, 4 and 5,
+// which the container's init inherits (liblxc does not close inherited fds in the foreground)
+// and berth-lxc-init (--stdio 3) moves back to 0, 1 and 2; its own 0, 1 and 2 become /dev/null
+// and LOGFILE. Exit 125 with "berth-lxc-start: ..." as the last line of LOGFILE when the
+// container could not be started at all.
+#include <fcntl.h>
+#include <lxc/lxccontainer.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+static int failed(const char *logfile, const char *what, const char *name) {
+	FILE *f = fopen(logfile, "a");
+	if (f) {
+		fprintf(f, "berth-lxc-start: %s (container %s)\n", what, name);
+		fclose(f);
+	}
+	return 125;
+}
+
+int main(int argc, char **argv) {
+	if (argc != 4) {
+		fprintf(stderr, "usage: berth-lxc-start NAME LXCPATH LOGFILE\n");
+		return 125;
+	}
+	const char *name = argv[1], *lxcpath = argv[2], *logfile = argv[3];
+	int logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (logfd < 0 || nullfd < 0) {
+		perror("berth-lxc-start: cannot open the log or /dev/null");
+		return 125;
+	}
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(fd, fd + 3) < 0) return failed(logfile, "cannot keep the container's stdio", name);
+	if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) return failed(logfile, "cannot redirect liblxc's output", name);
+	struct lxc_log log = { .name = name, .lxcpath = lxcpath, .file = logfile, .level = "ERROR", .prefix = "berth-lxc-start", .quiet = true };
+	if (lxc_log_init(&log) != 0) return failed(logfile, "cannot open the LXC log", name);
+	struct lxc_container *c = lxc_container_new(name, lxcpath);
+	if (!c) return failed(logfile, "cannot load the container", name);
+	if (!c->is_defined(c)) {
+		lxc_container_put(c);
+		return failed(logfile, "no LXC config for the container", name);
+	}
+	c->daemonize = false;
+	if (!c->start(c, 0, NULL)) {
+		lxc_container_put(c);
+		return failed(logfile, "LXC could not start the container", name);
+	}
+	int status = c->error_num;
+	lxc_container_put(c);
+	if (WIFEXITED(status)) return WEXITSTATUS(status);
+	if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+	return failed(logfile, "unknown exit status", name);
+}

@@ -1,0 +1,572 @@
+// The OCI runtime config → LXC config mapping: one pure module, used by the lxc backend and by
+// the Proxmox backend for the raw `lxc.*` keys it writes. Every field is mapped, refused with an
+// InvalidArgumentError naming it, or listed as a degradation (the caller logs it; the table in
+// docs/backends/lxc.md documents it). Nothing is dropped silently.
+//
+// LXC's config syntax has traps the values must avoid (LXC 5.0, src/lxc/confile.c):
+// - a value is trimmed of spaces and tabs, and one pair of quotes around it is removed;
+// - a line cannot hold a newline;
+// - lxc.init.cmd is split on spaces with no quoting at all, so the init's arguments are
+//   percent-encoded (encodeInitArg) and berth's init decodes them;
+// - hooks run through `/bin/sh -c` on the host with LXC's own arguments appended: berth quotes
+//   every word for the shell and ends the command with `#` so the appended words are a comment.
+import { basename } from 'node:path';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
+
+export interface LxcConfigEntry {
+  key: string;
+  value: string;
+}
+/** A field LXC cannot honour exactly; logged by the caller and documented, never silent. */
+export interface LxcDegradation {
+  field: string;
+  reason: string;
+}
+export interface LxcMapping {
+  entries: LxcConfigEntry[];
+  degradations: LxcDegradation[];
+  /** The bundle's annotations, kept as they are (LXC has no place for them). */
+  annotations: Record<string, string>;
+}
+export type PathKind = 'dir' | 'file';
+export interface LxcMappingOptions {
+  /** Absolute host path of the root filesystem. */
+  rootfs: string;
+  cgroupMode: 'v1' | 'v2' | 'hybrid';
+  /** Path, inside the container, of berth's init (berth-lxc-init): lxc.init.cmd starts with it. */
+  initPath: string;
+  /** Options for the init before `--` (the lxc backend's `--wait DIR`). */
+  initArgs?: string[];
+  /**
+   * What is at a host path (a bind mount's source; a masked path under /proc or /sys; else the
+   * path inside the rootfs), undefined when nothing is. Bind mounts need it to create the right
+   * mount point; without it every source counts as a directory and masked paths as directories.
+   */
+  pathKind?: (hostPath: string) => PathKind | undefined;
+}
+
+const HOST_MOUNT = '/bin/mount';
+const MAX_U64_SAFE = 2 ** 63;
+
+/** OCI namespace type → LXC's name for it (as in /proc/PID/ns). */
+const NAMESPACES: Record<string, string> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: 'time',
+};
+/** What runc allows besides the spec's rules, after a deny-all (runc's AllowedDevices). */
+const DEFAULT_ALLOWED_DEVICES = ['c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:9 rwm', 'c 1:8 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 5:1 rwm'];
+
+/** Percent-encodes an argument of lxc.init.cmd (split on spaces by LXC); "%00" is the empty one. */
+export function encodeInitArg(arg: string): string {
+  if (arg === '') return '%00';
+  let out = '';
+  for (const byte of Buffer.from(arg, 'utf8')) {
+    out += byte <= 0x20 || byte === 0x25 || byte === 0x22 || byte === 0x27 || byte >= 0x7f ? `%${byte.toString(16).padStart(2, '0')}` : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** The inverse of encodeInitArg (what berth-lxc-init does), for tests and checks. */
+export function decodeInitArg(word: string): string {
+  if (word === '%00') return '';
+  const bytes: number[] = [];
+  for (let i = 0; i < word.length; i++) {
+    if (word[i] === '%') {
+      bytes.push(parseInt(word.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(word.charCodeAt(i));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** One word for /bin/sh: single-quoted, with ' written as '\''. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An fstab field (lxc.mount.entry is parsed like fstab): space, tab, newline, backslash as octal. */
+export function fstabEscape(field: string): string {
+  return field.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/** The config file text. A value LXC would unquote (quotes at both ends) gets one more pair. */
+export function renderLxcConfig(entries: LxcConfigEntry[]): string {
+  return entries
+    .map(({ key, value }) => {
+      const q = value[0];
+      const wrapped = value.length > 1 && (q === '"' || q === "'") && value.endsWith(q) ? `${q}${value}${q}` : value;
+      return `${key} = ${wrapped}\n`;
+    })
+    .join('');
+}
+
+type Json = Record<string, any>;
+
+class Builder {
+  readonly entries: LxcConfigEntry[] = [];
+  readonly degradations: LxcDegradation[] = [];
+
+  /** Adds key = value; `field` names the OCI field the value came from, for the error. */
+  add(key: string, value: string | number, field: string): void {
+    const v = String(value);
+    if (/[\n\r\0]/.test(v)) throw new InvalidArgumentError(`${field}: LXC config values cannot hold a newline or NUL (${JSON.stringify(v)})`);
+    if (v !== v.trim() && /^[ \t]|[ \t]$/.test(v)) {
+      throw new InvalidArgumentError(`${field}: LXC trims spaces and tabs around config values, so ${JSON.stringify(v)} cannot be passed`);
+    }
+    this.entries.push({ key, value: v });
+  }
+
+  degrade(field: string, reason: string): void {
+    this.degradations.push({ field, reason });
+  }
+}
+
+export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): LxcMapping {
+  const b = new Builder();
+  const linux: Json = (spec.linux as Json | undefined) ?? {};
+  if (!options.rootfs.startsWith('/')) throw new InvalidArgumentError(`root.path: the LXC mapping needs an absolute rootfs path, got ${options.rootfs}`);
+
+  b.add('lxc.rootfs.path', `dir:${options.rootfs}`, 'root.path');
+  const namespaces = mapNamespaces(b, linux, spec);
+  mapIdMaps(b, linux, namespaces);
+  if (spec.hostname !== undefined) b.add('lxc.uts.name', spec.hostname, 'hostname');
+  if ((spec as Json).domainname !== undefined) b.degrade('domainname', 'LXC has no key for the NIS domain name; it stays the host\'s');
+  mapNetwork(b, linux, namespaces);
+  const autodev = mapMounts(b, spec, options, namespaces.cloned.has('cgroup'));
+  mapMaskedAndReadonly(b, linux, options);
+  mapDevices(b, linux, autodev);
+  mapProcess(b, spec, options);
+  mapResources(b, linux, options.cgroupMode);
+  mapCgroupsPath(b, linux);
+  for (const [key, value] of Object.entries((linux.sysctl as Record<string, string> | undefined) ?? {})) {
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(key)) throw new InvalidArgumentError(`linux.sysctl: "${key}" is not a sysctl name`);
+    b.add(`lxc.sysctl.${key}`, value, `linux.sysctl.${key}`);
+  }
+  if (linux.seccomp !== undefined) b.degrade('linux.seccomp', 'OCI seccomp profiles are not translated to LXC\'s format yet: the container runs without the filter');
+  mapHooks(b, spec);
+  // Applied last among the mount hooks: mount points are made first, user hooks see a writable root.
+  if (spec.root.readonly) b.add('lxc.hook.mount', `${HOST_MOUNT} -o remount,bind,ro "\${LXC_ROOTFS_MOUNT}" #`, 'root.readonly');
+  if (linux.rootfsPropagation !== undefined) b.degrade('linux.rootfsPropagation', 'LXC sets up the rootfs propagation itself');
+  if (linux.mountLabel !== undefined) b.degrade('linux.mountLabel', 'LXC has no key for the SELinux mount label');
+  if (linux.intelRdt !== undefined) b.degrade('linux.intelRdt', 'LXC has no Intel RDT support');
+  if (linux.personality !== undefined) {
+    const domain = (linux.personality as Json).domain;
+    if (domain === 'LINUX32') b.add('lxc.arch', 'linux32', 'linux.personality.domain');
+    else if (domain !== 'LINUX') throw new InvalidArgumentError(`linux.personality.domain: LXC knows LINUX and LINUX32, not ${domain}`);
+  }
+  return { entries: b.entries, degradations: b.degradations, annotations: { ...(spec.annotations ?? {}) } };
+}
+
+interface Namespaces {
+  /** OCI types of new namespaces. */
+  cloned: Set<string>;
+  /** OCI types of joined namespaces. */
+  joined: Set<string>;
+}
+
+function mapNamespaces(b: Builder, linux: Json, spec: RuntimeConfig): Namespaces {
+  const list = (linux.namespaces as Json[] | undefined) ?? [];
+  const ns: Namespaces = { cloned: new Set(), joined: new Set() };
+  list.forEach((n, i) => {
+    const type = String(n.type);
+    const lxcName = NAMESPACES[type];
+    if (!lxcName) throw new InvalidArgumentError(`linux.namespaces[${i}].type: unknown namespace type "${type}"`);
+    if (ns.cloned.has(type) || ns.joined.has(type)) throw new InvalidArgumentError(`linux.namespaces[${i}]: namespace "${type}" is listed twice`);
+    if (n.path === undefined || n.path === '') {
+      ns.cloned.add(type);
+      return;
+    }
+    // LXC joins a namespace by a process (or container), not by a namespace file.
+    const m = /^\/proc\/(\d+)\/ns\/([a-z_]+)$/.exec(String(n.path));
+    if (!m || m[2] !== lxcName) {
+      throw new InvalidArgumentError(`linux.namespaces[${i}].path: LXC joins a namespace through a process, so the path must be /proc/PID/ns/${lxcName}, not ${n.path}`);
+    }
+    if (type === 'mount') throw new InvalidArgumentError(`linux.namespaces[${i}].path: LXC cannot join another mount namespace (it always makes its own)`);
+    ns.joined.add(type);
+    b.add(`lxc.namespace.share.${lxcName}`, m[1]!, `linux.namespaces[${i}].path`);
+  });
+  if (!ns.cloned.has('mount')) throw new InvalidArgumentError('linux.namespaces: LXC always creates a mount namespace; add {"type": "mount"}');
+  const order = ['mount', 'pid', 'network', 'ipc', 'uts', 'user', 'cgroup', 'time'];
+  b.add('lxc.namespace.clone', order.filter((t) => ns.cloned.has(t)).map((t) => NAMESPACES[t]).join(' '), 'linux.namespaces');
+  if (spec.hostname !== undefined && !ns.cloned.has('uts')) {
+    throw new InvalidArgumentError('hostname: a hostname needs a new uts namespace (linux.namespaces has none)');
+  }
+  return ns;
+}
+
+function mapIdMaps(b: Builder, linux: Json, ns: Namespaces): void {
+  const uid = (linux.uidMappings as Json[] | undefined) ?? [];
+  const gid = (linux.gidMappings as Json[] | undefined) ?? [];
+  if ((uid.length > 0 || gid.length > 0) && !ns.cloned.has('user')) {
+    throw new InvalidArgumentError(`linux.${uid.length > 0 ? 'uidMappings' : 'gidMappings'}: id mappings need a new user namespace (linux.namespaces has none)`);
+  }
+  for (const [list, kind, field] of [[uid, 'u', 'uidMappings'], [gid, 'g', 'gidMappings']] as const) {
+    list.forEach((m, i) => {
+      for (const k of ['containerID', 'hostID', 'size']) {
+        if (!Number.isInteger(m[k]) || m[k] < 0) throw new InvalidArgumentError(`linux.${field}[${i}].${k} must be a non-negative integer`);
+      }
+      b.add('lxc.idmap', `${kind} ${m.containerID} ${m.hostID} ${m.size}`, `linux.${field}[${i}]`);
+    });
+  }
+  if (ns.cloned.has('user') && (uid.length === 0 || gid.length === 0)) {
+    throw new InvalidArgumentError('linux.uidMappings: a new user namespace needs uid and gid mappings for LXC');
+  }
+}
+
+function mapNetwork(b: Builder, linux: Json, ns: Namespaces): void {
+  if (ns.joined.has('network')) return;
+  if (!ns.cloned.has('network')) {
+    b.add('lxc.net.0.type', 'none', 'linux.namespaces');
+    return;
+  }
+  const devices = Object.entries((linux.netDevices as Record<string, Json> | undefined) ?? {});
+  if (devices.length === 0) {
+    b.add('lxc.net.0.type', 'empty', 'linux.namespaces');
+    return;
+  }
+  devices.forEach(([hostName, dev], i) => {
+    const field = `linux.netDevices.${hostName}`;
+    b.add(`lxc.net.${i}.type`, 'phys', field);
+    b.add(`lxc.net.${i}.link`, hostName, field);
+    b.add(`lxc.net.${i}.name`, dev.name ?? hostName, `${field}.name`);
+    b.add(`lxc.net.${i}.flags`, 'up', field);
+  });
+}
+
+const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable']);
+
+/** Mounts in order; returns whether /dev is LXC's autodev tmpfs. */
+function mapMounts(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions, cgroupNamespace: boolean): boolean {
+  let autodev = false;
+  (spec.mounts ?? []).forEach((m, i) => {
+    const field = `mounts[${i}]`;
+    const dest = m.destination;
+    if (!dest.startsWith('/') || dest.split('/').includes('..')) {
+      throw new InvalidArgumentError(`${field}.destination must be an absolute path without "..", got ${JSON.stringify(dest)}`);
+    }
+    if (dest.replace(/\/+$/, '') === '') throw new InvalidArgumentError(`${field}.destination: LXC cannot mount over the root`);
+    for (const k of ['uidMappings', 'gidMappings']) if ((m as Json)[k] !== undefined) throw new InvalidArgumentError(`${field}.${k}: LXC 5.0 has no id-mapped bind mounts`);
+    const target = fstabEscape(dest.replace(/^\/+/, '').replace(/\/+$/, ''));
+    const opts = [...(m.options ?? [])];
+    for (const [j, o] of opts.entries()) if (/[\s,]/.test(o) || o === '') throw new InvalidArgumentError(`${field}.options[${j}]: ${JSON.stringify(o)} is not a mount option`);
+    const type = m.type ?? (opts.some((o) => o === 'bind' || o === 'rbind') ? 'bind' : undefined);
+    const entry = (source: string, fstype: string, o: string[]): void =>
+      b.add('lxc.mount.entry', `${fstabEscape(source)} ${target} ${fstype} ${o.length ? o.join(',') : 'defaults'} 0 0`, field);
+
+    switch (type) {
+      case 'bind':
+      case 'none': {
+        if (!opts.includes('bind') && !opts.includes('rbind') && type === 'none') {
+          throw new InvalidArgumentError(`${field}: type "none" without a bind or rbind option is not a mount LXC can make`);
+        }
+        const source = m.source ?? '';
+        if (!source.startsWith('/')) throw new InvalidArgumentError(`${field}.source: a bind mount needs an absolute source path, got ${JSON.stringify(source)}`);
+        const kind = options.pathKind?.(source) ?? 'dir';
+        const flags = opts.filter((o) => o !== 'bind' && o !== 'rbind');
+        entry(source, 'none', [opts.includes('rbind') ? 'rbind' : 'bind', ...flags, kind === 'file' ? 'create=file' : 'create=dir']);
+        return;
+      }
+      case 'cgroup':
+      case 'cgroup2': {
+        if (dest.replace(/\/+$/, '') !== '/sys/fs/cgroup') throw new InvalidArgumentError(`${field}.destination: LXC mounts cgroups only at /sys/fs/cgroup, not ${dest}`);
+        const extra = opts.filter((o) => !['ro', 'rw', 'nosuid', 'noexec', 'nodev', 'relatime'].includes(o));
+        if (extra.length) b.degrade(`${field}.options`, `LXC mounts the cgroup tree its own way; ${extra.join(',')} not applied`);
+        b.add('lxc.mount.auto', opts.includes('ro') ? 'cgroup:ro' : 'cgroup:rw', field);
+        if (!cgroupNamespace) b.degrade(field, 'without a cgroup namespace LXC shows the container\'s cgroup at its host path under /sys/fs/cgroup (parents unreadable), not at the root as runc does; add {"type": "cgroup"} to linux.namespaces');
+        return;
+      }
+      case 'tmpfs':
+        if (dest.replace(/\/+$/, '') === '/dev') {
+          // LXC's autodev: a tmpfs on /dev filled with the standard device nodes.
+          autodev = true;
+          b.add('lxc.autodev', '1', field);
+          const size = opts.find((o) => o.startsWith('size='));
+          if (size) b.add('lxc.autodev.tmpfs.size', String(parseSize(size.slice(5), `${field}.options`)), `${field}.options`);
+          const other = opts.filter((o) => !o.startsWith('size=') && !['nosuid', 'strictatime', 'mode=755', 'mode=0755'].includes(o));
+          if (other.length) b.degrade(`${field}.options`, `LXC's /dev tmpfs (autodev) takes only a size; ${other.join(',')} not applied`);
+          return;
+        }
+        entry(m.source ?? 'tmpfs', 'tmpfs', [...opts, 'create=dir']);
+        return;
+      case 'proc':
+      case 'sysfs':
+      case 'devpts':
+      case 'mqueue':
+        entry(m.source ?? type, type, [...opts, 'create=dir']);
+        return;
+      case undefined:
+        throw new InvalidArgumentError(`${field}.type is required (or a bind/rbind option)`);
+      default:
+        if (PROPAGATION.has(type)) throw new InvalidArgumentError(`${field}.type: "${type}" is not a file system type`);
+        entry(m.source ?? type, type, [...opts, 'create=dir']);
+    }
+  });
+  if (!autodev) b.add('lxc.autodev', '0', 'mounts');
+  return autodev;
+}
+
+function mapMaskedAndReadonly(b: Builder, linux: Json, options: LxcMappingOptions): void {
+  // /proc and /sys look the same from the host; other paths are looked up in the rootfs.
+  const hostView = (p: string): string => (/^\/(proc|sys)(\/|$)/.test(p) ? p : `${options.rootfs}${p}`);
+  ((linux.maskedPaths as string[] | undefined) ?? []).forEach((p, i) => {
+    const field = `linux.maskedPaths[${i}]`;
+    assertContainerPath(p, field);
+    const kind = options.pathKind ? options.pathKind(hostView(p)) : 'dir';
+    if (kind === undefined) return; // nothing there to mask (runc skips it too)
+    const target = fstabEscape(p.slice(1));
+    if (kind === 'file') b.add('lxc.mount.entry', `/dev/null ${target} none bind,ro,optional 0 0`, field);
+    else b.add('lxc.mount.entry', `tmpfs ${target} tmpfs ro,optional 0 0`, field);
+  });
+  ((linux.readonlyPaths as string[] | undefined) ?? []).forEach((p, i) => {
+    const field = `linux.readonlyPaths[${i}]`;
+    assertContainerPath(p, field);
+    b.add('lxc.mount.entry', `${fstabEscape(hostView(p))} ${fstabEscape(p.slice(1))} none bind,ro,optional 0 0`, field);
+  });
+}
+
+function assertContainerPath(p: string, field: string): void {
+  if (!p.startsWith('/') || p === '/' || p.split('/').includes('..')) throw new InvalidArgumentError(`${field} must be an absolute path inside the container, got ${JSON.stringify(p)}`);
+}
+
+/** linux.devices: nodes made by a host hook (mknod), in LXC's /dev tmpfs when autodev is on. */
+function mapDevices(b: Builder, linux: Json, autodev: boolean): void {
+  ((linux.devices as Json[] | undefined) ?? []).forEach((d, i) => {
+    const field = `linux.devices[${i}]`;
+    const path = String(d.path ?? '');
+    assertContainerPath(path, `${field}.path`);
+    const type = d.type === 'u' ? 'c' : d.type;
+    if (!['c', 'b', 'p'].includes(type)) throw new InvalidArgumentError(`${field}.type must be c, b, u or p, got ${JSON.stringify(d.type)}`);
+    if (type !== 'p' && (!Number.isInteger(d.major) || !Number.isInteger(d.minor))) throw new InvalidArgumentError(`${field}: major and minor are required for a ${type} device`);
+    const mode = Number.isInteger(d.fileMode) ? (d.fileMode as number).toString(8) : '666';
+    const dest = `"\${LXC_ROOTFS_MOUNT}"${shellQuote(path)}`;
+    const parent = `"\${LXC_ROOTFS_MOUNT}"${shellQuote(path.slice(0, path.lastIndexOf('/')) || '/')}`;
+    const node = type === 'p' ? `mknod -m ${mode} ${dest} p` : `mknod -m ${mode} ${dest} ${type} ${d.major} ${d.minor}`;
+    const chown = `chown ${Number(d.uid ?? 0)}:${Number(d.gid ?? 0)} ${dest}`;
+    b.add(autodev ? 'lxc.hook.autodev' : 'lxc.hook.mount', `mkdir -p ${parent} && rm -f ${dest} && ${node} && ${chown} #`, field);
+  });
+}
+
+const RLIMITS = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
+
+function mapProcess(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions): void {
+  const p = spec.process as Json;
+  const env = (p.env as string[] | undefined) ?? [];
+  env.forEach((e, i) => {
+    if (!/^[^=]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}]: ${JSON.stringify(e)} is not NAME=value (LXC would copy NAME from the host)`);
+    b.add('lxc.environment', e, `process.env[${i}]`);
+  });
+  // LXC adds container=lxc (and PATH when unset) to the init's environment: berth's init takes
+  // them out again unless the bundle sets them.
+  const names = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
+  const unset = ['container', 'PATH'].filter((n) => !names.has(n)).flatMap((n) => ['--unset', n]);
+  const cmd = [options.initPath, ...(options.initArgs ?? []), ...unset, '--', ...(p.args as string[])];
+  b.add('lxc.init.cmd', cmd.map(encodeInitArg).join(' '), 'process.args');
+  b.add('lxc.init.cwd', p.cwd as string, 'process.cwd');
+  const user = (p.user as Json | undefined) ?? { uid: 0, gid: 0 };
+  b.add('lxc.init.uid', user.uid ?? 0, 'process.user.uid');
+  b.add('lxc.init.gid', user.gid ?? 0, 'process.user.gid');
+  const groups = (user.additionalGids as number[] | undefined) ?? [];
+  if (groups.length) b.add('lxc.init.groups', groups.join(','), 'process.user.additionalGids');
+  if (user.umask !== undefined) b.degrade('process.user.umask', 'LXC has no key for the umask; the init keeps LXC\'s (022)');
+  ((p.rlimits as Json[] | undefined) ?? []).forEach((r, i) => {
+    const name = String(r.type ?? '').replace(/^RLIMIT_/, '').toLowerCase();
+    if (!RLIMITS.has(name) || !String(r.type).startsWith('RLIMIT_')) throw new InvalidArgumentError(`process.rlimits[${i}].type: unknown resource limit ${JSON.stringify(r.type)}`);
+    const v = (n: unknown, k: string): string => {
+      if (typeof n !== 'number' || n < 0 || !Number.isInteger(n)) throw new InvalidArgumentError(`process.rlimits[${i}].${k} must be a non-negative integer`);
+      return n >= MAX_U64_SAFE ? 'unlimited' : String(n);
+    };
+    b.add(`lxc.prlimit.${name}`, `${v(r.soft, 'soft')}:${v(r.hard, 'hard')}`, `process.rlimits[${i}]`);
+  });
+  if (p.noNewPrivileges) b.add('lxc.no_new_privs', '1', 'process.noNewPrivileges');
+  if (p.oomScoreAdj !== undefined) {
+    if (!Number.isInteger(p.oomScoreAdj) || p.oomScoreAdj < -1000 || p.oomScoreAdj > 1000) throw new InvalidArgumentError('process.oomScoreAdj must be an integer from -1000 to 1000');
+    b.add('lxc.proc.oom_score_adj', p.oomScoreAdj, 'process.oomScoreAdj');
+  }
+  mapCapabilities(b, p.capabilities as Json | undefined);
+  if (p.terminal) b.degrade('process.terminal', 'the init gets the stdio berth was given, not a pseudo-terminal');
+  if (p.consoleSize !== undefined) b.degrade('process.consoleSize', 'no pseudo-terminal, so no console size');
+  if (p.apparmorProfile !== undefined) b.add('lxc.apparmor.profile', p.apparmorProfile, 'process.apparmorProfile');
+  else b.add('lxc.apparmor.profile', 'unconfined', 'process.apparmorProfile');
+  if (p.selinuxLabel !== undefined) b.add('lxc.selinux.context', p.selinuxLabel, 'process.selinuxLabel');
+  for (const k of ['ioPriority', 'scheduler', 'execCPUAffinity']) if (p[k] !== undefined) b.degrade(`process.${k}`, 'LXC 5.0 has no key for it');
+}
+
+function mapCapabilities(b: Builder, caps: Json | undefined): void {
+  const names = (list: unknown, field: string): string[] =>
+    ((list as string[] | undefined) ?? []).map((c, i) => {
+      if (!/^CAP_[A-Z_]+$/.test(c)) throw new InvalidArgumentError(`${field}[${i}]: ${JSON.stringify(c)} is not a capability name`);
+      return c.slice(4).toLowerCase();
+    });
+  const bounding = names(caps?.bounding, 'process.capabilities.bounding');
+  b.add('lxc.cap.keep', bounding.length ? bounding.join(' ') : 'none', 'process.capabilities.bounding');
+  const same = (k: string): boolean => {
+    const set = names(caps?.[k], `process.capabilities.${k}`);
+    return set.length === bounding.length && set.every((c) => bounding.includes(c));
+  };
+  for (const k of ['effective', 'permitted']) {
+    if (caps?.[k] !== undefined && !same(k)) b.degrade(`process.capabilities.${k}`, 'LXC keeps one set (lxc.cap.keep, from bounding): the init has every kept capability');
+  }
+  for (const k of ['inheritable', 'ambient']) {
+    if (names(caps?.[k], `process.capabilities.${k}`).length) b.degrade(`process.capabilities.${k}`, 'LXC does not set this set; it stays empty');
+  }
+}
+
+function parseSize(text: string, field: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(text);
+  if (!m) throw new InvalidArgumentError(`${field}: size ${JSON.stringify(text)} is not a number of bytes (k, m or g allowed)`);
+  return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+}
+
+/** linux.resources alone (for `berth update`): the cgroup keys and the degradations. */
+export function mapLxcResources(resources: Record<string, unknown>, cgroupMode: LxcMappingOptions['cgroupMode']): Omit<LxcMapping, 'annotations'> {
+  const b = new Builder();
+  mapResources(b, { resources }, cgroupMode);
+  return { entries: b.entries, degradations: b.degradations };
+}
+
+function mapResources(b: Builder, linux: Json, mode: LxcMappingOptions['cgroupMode']): void {
+  const r: Json = (linux.resources as Json | undefined) ?? {};
+  const v2 = mode === 'v2';
+  const set = (v1Key: string | undefined, v2Key: string | undefined, value: string | number, field: string): void => {
+    const key = v2 ? v2Key : v1Key;
+    if (key === undefined) {
+      b.degrade(field, `no cgroup ${v2 ? 'v2' : 'v1'} equivalent on this host's cgroup layout (${mode})`);
+      return;
+    }
+    b.add(v2 ? `lxc.cgroup2.${key}` : `lxc.cgroup.${key}`, value, field);
+  };
+  const num = (v: unknown, field: string): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new InvalidArgumentError(`${field} must be an integer`);
+    return v;
+  };
+  const max = (v: number): string => (v < 0 ? 'max' : String(v));
+
+  const mem: Json = r.memory ?? {};
+  if (mem.limit !== undefined) set('memory.limit_in_bytes', 'memory.max', v2 ? max(num(mem.limit, 'linux.resources.memory.limit')) : num(mem.limit, 'linux.resources.memory.limit'), 'linux.resources.memory.limit');
+  if (mem.reservation !== undefined) set('memory.soft_limit_in_bytes', 'memory.low', num(mem.reservation, 'linux.resources.memory.reservation'), 'linux.resources.memory.reservation');
+  if (mem.swap !== undefined) {
+    const swap = num(mem.swap, 'linux.resources.memory.swap');
+    // OCI's swap is memory + swap (v1's memsw); cgroup v2 limits the swap alone.
+    if (v2) {
+      if (swap >= 0 && mem.limit === undefined) throw new InvalidArgumentError('linux.resources.memory.swap: on cgroup v2 a swap limit needs memory.limit too');
+      set(undefined, 'memory.swap.max', swap < 0 ? 'max' : String(Math.max(0, swap - mem.limit)), 'linux.resources.memory.swap');
+    } else set('memory.memsw.limit_in_bytes', undefined, swap, 'linux.resources.memory.swap');
+  }
+  if (mem.swappiness !== undefined) set('memory.swappiness', undefined, num(mem.swappiness, 'linux.resources.memory.swappiness'), 'linux.resources.memory.swappiness');
+  if (mem.disableOOMKiller) set('memory.oom_control', undefined, 1, 'linux.resources.memory.disableOOMKiller');
+  for (const k of ['kernel', 'kernelTCP', 'useHierarchy', 'checkBeforeUpdate']) if (mem[k] !== undefined) b.degrade(`linux.resources.memory.${k}`, 'not applied (deprecated or not in LXC)');
+
+  const cpu: Json = r.cpu ?? {};
+  if (cpu.shares !== undefined) {
+    const shares = num(cpu.shares, 'linux.resources.cpu.shares');
+    // runc's conversion from cgroup v1 shares to the v2 weight.
+    set('cpu.shares', 'cpu.weight', v2 ? 1 + Math.floor(((shares - 2) * 9999) / 262142) : shares, 'linux.resources.cpu.shares');
+  }
+  if (cpu.quota !== undefined || cpu.period !== undefined) {
+    if (v2) {
+      const quota = cpu.quota === undefined ? 'max' : max(num(cpu.quota, 'linux.resources.cpu.quota'));
+      set(undefined, 'cpu.max', `${quota} ${cpu.period === undefined ? 100000 : num(cpu.period, 'linux.resources.cpu.period')}`, 'linux.resources.cpu.quota');
+    } else {
+      // The period first: the kernel checks the quota against it.
+      if (cpu.period !== undefined) set('cpu.cfs_period_us', undefined, num(cpu.period, 'linux.resources.cpu.period'), 'linux.resources.cpu.period');
+      if (cpu.quota !== undefined) set('cpu.cfs_quota_us', undefined, num(cpu.quota, 'linux.resources.cpu.quota'), 'linux.resources.cpu.quota');
+    }
+  }
+  if (cpu.realtimeRuntime !== undefined) set('cpu.rt_runtime_us', undefined, num(cpu.realtimeRuntime, 'linux.resources.cpu.realtimeRuntime'), 'linux.resources.cpu.realtimeRuntime');
+  if (cpu.realtimePeriod !== undefined) set('cpu.rt_period_us', undefined, num(cpu.realtimePeriod, 'linux.resources.cpu.realtimePeriod'), 'linux.resources.cpu.realtimePeriod');
+  for (const [k, file] of [['cpus', 'cpuset.cpus'], ['mems', 'cpuset.mems']] as const) {
+    if (cpu[k] === undefined) continue;
+    if (!/^[0-9,\-]+$/.test(cpu[k])) throw new InvalidArgumentError(`linux.resources.cpu.${k}: ${JSON.stringify(cpu[k])} is not a cpu list`);
+    set(file, file, cpu[k], `linux.resources.cpu.${k}`);
+  }
+  if (cpu.idle !== undefined) set(undefined, 'cpu.idle', num(cpu.idle, 'linux.resources.cpu.idle'), 'linux.resources.cpu.idle');
+
+  if (r.pids?.limit !== undefined) {
+    const limit = num(r.pids.limit, 'linux.resources.pids.limit');
+    set('pids.max', 'pids.max', limit <= 0 ? 'max' : limit, 'linux.resources.pids.limit');
+  }
+  if (r.blockIO?.weight !== undefined) set('blkio.weight', 'io.weight', num(r.blockIO.weight, 'linux.resources.blockIO.weight'), 'linux.resources.blockIO.weight');
+  for (const k of ['leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice']) {
+    if (r.blockIO?.[k] !== undefined) b.degrade(`linux.resources.blockIO.${k}`, 'not mapped to LXC keys yet');
+  }
+  if (r.hugepageLimits?.length) b.degrade('linux.resources.hugepageLimits', 'not mapped to LXC keys yet');
+  if (r.network !== undefined) b.degrade('linux.resources.network', 'net_cls/net_prio are not mapped');
+  if (r.rdma !== undefined) b.degrade('linux.resources.rdma', 'not mapped');
+  for (const [k, v] of Object.entries((r.unified as Record<string, string> | undefined) ?? {})) {
+    if (!v2) throw new InvalidArgumentError(`linux.resources.unified.${k}: cgroup v2 files cannot be set on a ${mode} cgroup host`);
+    if (!/^[a-z_]+\.[a-z_.]+$/.test(k)) throw new InvalidArgumentError(`linux.resources.unified: ${JSON.stringify(k)} is not a cgroup file name`);
+    b.add(`lxc.cgroup2.${k}`, v, `linux.resources.unified.${k}`);
+  }
+
+  const devices = (r.devices as Json[] | undefined) ?? [];
+  let deniedAll = false;
+  devices.forEach((d, i) => {
+    const field = `linux.resources.devices[${i}]`;
+    const type = d.type ?? 'a';
+    if (!['a', 'b', 'c'].includes(type)) throw new InvalidArgumentError(`${field}.type must be a, b or c, got ${JSON.stringify(type)}`);
+    const access = d.access ?? 'rwm';
+    if (!/^[rwm]{1,3}$/.test(access)) throw new InvalidArgumentError(`${field}.access must be made of r, w and m, got ${JSON.stringify(access)}`);
+    const id = (n: unknown): string => (n === undefined || n === null || n === -1 ? '*' : String(num(n, field)));
+    const rule = type === 'a' ? 'a' : `${type} ${id(d.major)}:${id(d.minor)} ${access}`;
+    if (!d.allow && type === 'a') deniedAll = true;
+    set(d.allow ? 'devices.allow' : 'devices.deny', d.allow ? 'devices.allow' : 'devices.deny', rule, field);
+  });
+  if (deniedAll) for (const rule of DEFAULT_ALLOWED_DEVICES) set('devices.allow', 'devices.allow', rule, 'linux.resources.devices');
+}
+
+function mapCgroupsPath(b: Builder, linux: Json): void {
+  if (linux.cgroupsPath === undefined) return;
+  const path = String(linux.cgroupsPath).replace(/^\/+/, '').replace(/\/+$/, '');
+  if (path === '' || path.includes(':') || path.split('/').includes('..')) {
+    throw new InvalidArgumentError(`linux.cgroupsPath: ${JSON.stringify(linux.cgroupsPath)} is not a cgroup path LXC can use (no systemd slice:prefix:name form, no "..")`);
+  }
+  b.add('lxc.cgroup.dir.container', path, 'linux.cgroupsPath');
+  b.add('lxc.cgroup.dir.monitor', `${path}.monitor`, 'linux.cgroupsPath');
+  b.add('lxc.cgroup.dir.monitor.pivot', `${path}.pivot`, 'linux.cgroupsPath');
+}
+
+/** OCI hooks → LXC hooks. LXC runs them through /bin/sh with its own words appended. */
+function mapHooks(b: Builder, spec: RuntimeConfig): void {
+  const hooks = (spec.hooks ?? {}) as Record<string, Json[]>;
+  const where: Record<string, string | undefined> = {
+    prestart: 'lxc.hook.start-host',
+    createRuntime: 'lxc.hook.start-host',
+    createContainer: 'lxc.hook.mount',
+    startContainer: 'lxc.hook.start',
+    poststart: undefined,
+    poststop: 'lxc.hook.post-stop',
+  };
+  for (const [kind, list] of Object.entries(hooks)) {
+    if (!(kind in where)) throw new InvalidArgumentError(`hooks.${kind}: unknown hook kind`);
+    if (!list?.length) continue;
+    const key = where[kind];
+    if (key === undefined) {
+      b.degrade(`hooks.${kind}`, 'LXC has no hook after the init runs: the lxc backend runs these itself after start; raw LXC keys cannot express them');
+      continue;
+    }
+    b.degrade(`hooks.${kind}`, 'LXC hooks get LXC_* environment variables, not the OCI state on stdin');
+    if (kind === 'startContainer') b.degrade(`hooks.${kind}`, 'runs inside the container through its /bin/sh, when the container is created (before the init waits), not at start');
+    list.forEach((h, i) => {
+      const field = `hooks.${kind}[${i}]`;
+      const path = String(h.path ?? '');
+      if (!path.startsWith('/')) throw new InvalidArgumentError(`${field}.path must be absolute, got ${JSON.stringify(path)}`);
+      const args = (h.args as string[] | undefined) ?? [path];
+      if (args.length > 0 && args[0] !== path && args[0] !== basename(path)) b.degrade(`${field}.args[0]`, 'the hook runs with its path as argv[0]');
+      const words: string[] = [];
+      if (h.env !== undefined) words.push('env', '-i', ...(h.env as string[]).map(shellQuote));
+      if (h.timeout !== undefined) {
+        if (!Number.isInteger(h.timeout) || h.timeout <= 0) throw new InvalidArgumentError(`${field}.timeout must be a positive integer`);
+        words.push('timeout', String(h.timeout));
+      }
+      words.push(shellQuote(path), ...args.slice(1).map(shellQuote));
+      b.add(key, `${words.join(' ')} #`, field);
+    });
+  }
+}
