@@ -4,17 +4,11 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { defaultRuntimeConfig } from '../core/oci/default-spec.js';
+import type { ImageConfigSummary } from '../images/index.js';
 import type { ImageUser } from './image-user.js';
 
 /** What the spec needs of an image config (image-spec `config` object). */
-export interface ImageDefaults {
-  Entrypoint?: string[];
-  Cmd?: string[];
-  Env?: string[];
-  User?: string;
-  WorkingDir?: string;
-  StopSignal?: string;
-}
+export type ImageDefaults = Pick<ImageConfigSummary, 'Entrypoint' | 'Cmd' | 'Env' | 'User' | 'WorkingDir' | 'StopSignal'>;
 
 /** What the user asked for on the command line; each field beats the image's default. */
 export interface ImageOverrides {

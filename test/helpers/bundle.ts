@@ -1,8 +1,8 @@
 // Busybox OCI bundles built from Debian's busybox-static, for real containers in tests.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { defaultRuntimeConfig } from '../../src/core/oci/default-spec.js';
 
 export const BUSYBOX = '/bin/busybox';
@@ -54,4 +54,20 @@ export function makeBusyboxBundle(dir: string, options: BundleOptions = {}): str
 export function tempDir(prefix = 'berth-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Every path under dir (relative, sorted), directories marked with a trailing "/". */
+export function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const visit = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const isDir = lstatSync(p).isDirectory();
+      out.push(relative(dir, p) + (isDir ? '/' : ''));
+      if (isDir) visit(p);
+    }
+  };
+  visit(dir);
+  return out.sort();
 }

@@ -164,3 +164,9 @@ export async function createTestPool(cli: ZfsCli, size = '1G'): Promise<TestPool
     },
   };
 }
+
+/** Every dataset and snapshot under `parent`, except the parent and the zfs driver's layout. */
+export async function datasetsUnder(cli: ZfsCli, parent: string): Promise<string[]> {
+  const layout = new Set([parent, `${parent}/images`, `${parent}/containers`]);
+  return (await cli.list(parent, { type: 'all' })).filter((n) => !layout.has(n));
+}

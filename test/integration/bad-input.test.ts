@@ -3,11 +3,11 @@
 // behind — no record, no backend container, no temp file, no pid file.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, berthOk, type BerthResult } from '../helpers/berth.js';
-import { busyboxConfig, makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { busyboxConfig, makeBusyboxBundle, tempDir, walk } from '../helpers/bundle.js';
 import { ALL_BACKENDS, missing, type BackendCase } from '../helpers/host.js';
 
 type Backend = 'crun' | 'runc';
@@ -67,22 +67,6 @@ function assertFailure(r: BerthResult, code: number, ...words: Array<string | Re
   assert.equal(r.code, code, `exit code: ${shown}`);
   assert.equal(r.stdout, '', 'nothing on stdout');
   return line.slice('berth: '.length);
-}
-
-/** Every path under dir (relative), directories marked with a trailing "/". */
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const visit = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const isDir = lstatSync(p).isDirectory();
-      out.push(relative(dir, p) + (isDir ? '/' : ''));
-      if (isDir) visit(p);
-    }
-  };
-  visit(dir);
-  return out.sort();
 }
 
 function backendIds(root: string, backend: Backend): string[] {
@@ -636,7 +620,7 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
   test('--runtime nope', async () => {
     const c = freshCase();
     const r = await run(c, ['--runtime', 'nope', 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
-    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, pve');
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, lxc, pve');
     assertNothingLeft(c);
   });
   test('--runtime nope on run --detach', async () => {
@@ -650,7 +634,7 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
     const config = configFile('default_runtime = "nope"\n');
     const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
     // The config file itself is wrong: an invalid-input error that names the file and the key.
-    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, pve');
+    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, lxc, pve');
     assertNothingLeft(c);
   });
   test('a matching config route to "nope"', async () => {

@@ -40,7 +40,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
     const ok = (args: string[]) => berthOk(s.root, ['--config', s.config, ...args]);
 
     before(async () => {
-      const tmp = tempDir(`berth-imgctr-${name}-`);
+      const tmp = tempDir(`berth-imgctr-${name.replace(/\W+/g, '-')}-`);
       const made = await make(tmp.path);
       const archive = buildBusyboxOciArchive(join(tmp.path, 'image'), { cmd: ['sh', '-c', 'echo default-cmd'] });
       s = {

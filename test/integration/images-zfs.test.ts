@@ -7,12 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { StorageError, StorageFullError } from '../../src/core/errors.js';
 import { openImageCache } from '../../src/images/index.js';
-import type { ZfsCli } from '../../src/storage/zfs/zfs-cli.js';
 import { ZfsDriver } from '../../src/storage/zfs/zfs-driver.js';
 import { tempDir } from '../helpers/bundle.js';
 import { imageCacheSuite, stateLeftovers } from '../helpers/image-suite.js';
 import { buildOciLayout } from '../helpers/oci-image.js';
-import { createTestPool, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { createTestPool, datasetsUnder, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
 
 const skip = zfsSkipReason();
 let daemon: ZfsDaemon | undefined;
@@ -20,11 +19,6 @@ let pool: TestPool;
 let driver: ZfsDriver;
 const pools: TestPool[] = [];
 const tmp = tempDir('berth-images-zfs-');
-
-async function datasetsUnder(cli: ZfsCli, parent: string): Promise<string[]> {
-  const layout = new Set([parent, `${parent}/images`, `${parent}/containers`]);
-  return (await cli.list(parent, { type: 'all' })).filter((n) => !layout.has(n));
-}
 
 if (!skip) {
   before(async () => {

@@ -2,11 +2,11 @@
 // problem, the documented exit code, and nothing left behind — no record, no LXC config
 // directory, no cgroup, no LXC lock file, no mount.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, type BerthResult } from '../helpers/berth.js';
-import { busyboxConfig, makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { busyboxConfig, makeBusyboxBundle, tempDir, walk } from '../helpers/bundle.js';
 import { ALL_BACKENDS, lxcIds } from '../helpers/host.js';
 
 const lxcCase = ALL_BACKENDS.find((b) => b.name === 'lxc');
@@ -52,22 +52,6 @@ describe('bad input on lxc', { skip }, () => {
     for (const w of words) typeof w === 'string' ? assert.ok(r.stderr.includes(w), `names ${JSON.stringify(w)}: ${shown}`) : assert.match(r.stderr, w, shown);
     assert.equal(r.code, code, shown);
     return r.stderr;
-  }
-
-  /** Every path under dir, directories with a trailing "/". */
-  function walk(dir: string): string[] {
-    if (!existsSync(dir)) return [];
-    const out: string[] = [];
-    const visit = (d: string): void => {
-      for (const name of readdirSync(d)) {
-        const p = join(d, name);
-        const isDir = lstatSync(p).isDirectory();
-        out.push(relative(dir, p) + (isDir ? '/' : ''));
-        if (isDir) visit(p);
-      }
-    };
-    visit(dir);
-    return out;
   }
 
   /** No record, no LXC state, no cgroup, no lock file, no mount of the bundle or of ROOT. */

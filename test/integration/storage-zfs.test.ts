@@ -15,19 +15,13 @@ import { berth } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxRootfs, tempDir } from '../helpers/bundle.js';
 import { missing } from '../helpers/host.js';
 import { storageSuite } from '../helpers/storage-suite.js';
-import { createTestPool, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { createTestPool, datasetsUnder, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
 
 const skip = zfsSkipReason();
 let daemon: ZfsDaemon | undefined;
 let pool: TestPool | undefined;
 let driver: ZfsDriver;
 const pools: TestPool[] = [];
-
-/** Every dataset and snapshot under `parent`, except the parent and the driver's layout. */
-async function datasetsUnder(cli: ZfsCli, parent: string): Promise<string[]> {
-  const layout = new Set([parent, `${parent}/images`, `${parent}/containers`]);
-  return (await cli.list(parent, { type: 'all' })).filter((n) => !layout.has(n));
-}
 
 if (!skip) {
   before(async () => {

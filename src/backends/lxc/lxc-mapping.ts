@@ -132,6 +132,8 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
   const b = new Builder();
   const linux: Json = (spec.linux as Json | undefined) ?? {};
   if (!options.rootfs.startsWith('/')) throw new InvalidArgumentError(`root.path: the LXC mapping needs an absolute rootfs path, got ${options.rootfs}`);
+  // LXC 5.0 cuts lxc.rootfs.path at the first blank when it mounts the rootfs (seen here).
+  if (/\s/.test(options.rootfs)) throw new InvalidArgumentError(`root.path: LXC cannot use a root filesystem path with blanks in it: ${JSON.stringify(options.rootfs)}`);
 
   b.add('lxc.rootfs.path', `dir:${options.rootfs}`, 'root.path');
   const namespaces = mapNamespaces(b, linux, spec);

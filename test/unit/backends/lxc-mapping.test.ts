@@ -38,6 +38,7 @@ describe('lxc mapping', () => {
   test('root.path: a dir: rootfs', () => {
     assert.deepEqual(values(map(), 'lxc.rootfs.path'), ['dir:/srv/b/rootfs']);
     refuses(() => {}, 'root.path', { rootfs: 'rootfs' });
+    refuses(() => {}, 'root.path', { rootfs: '/srv/my bundle/rootfs' });
   });
 
   test('root.readonly: a mount hook remounts the root read-only after the mount points are made', () => {
