@@ -7,7 +7,7 @@ import { DETECTED_BACKENDS, pveAvailability, type Availability } from '../backen
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import { resolveAuto } from './router.js';
-import type { StorageConfig } from '../core/config.js';
+import type { BerthConfig, StorageConfig } from '../core/config.js';
 import type { Runtime } from './runtime.js';
 
 // The cgroup layout is detected in core (the lxc backend needs it too); doctor reports it.
@@ -35,8 +35,11 @@ export interface DoctorReport {
   storage: StorageReport;
   state: StateReport;
   journal: JournalHealth;
-  /** The pve backend: usable (pct on PATH, or an API URL configured) or why not. */
-  pve: { usable: boolean; reason: string };
+  /**
+   * Proxmox VE: whether the pve backend is configured here (pct on PATH, or an API URL), and if
+   * so whether the node answers (its version), else why not.
+   */
+  proxmox: { configured: boolean; reachable: boolean | undefined; message: string };
   checks: Check[];
   status: 'healthy' | 'warnings' | 'failures';
 }
@@ -71,6 +74,26 @@ export interface JournalHealth {
 
 /** Below this share of free space in storage, doctor warns. */
 const LOW_SPACE_RATIO = 0.05;
+
+/** How long doctor waits for a Proxmox node to say its version. */
+const PROXMOX_PROBE_MS = 5_000;
+
+async function proxmoxReport(runtime: Runtime, config: BerthConfig['proxmox']): Promise<DoctorReport['proxmox']> {
+  const pve = await pveAvailability(config, process.env);
+  if (!pve.usable) return { configured: false, reachable: undefined, message: `not configured: ${pve.reason}` };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const version = await Promise.race([
+      runtime.backend('pve').then((b) => b.version()),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${PROXMOX_PROBE_MS / 1000} s`)), PROXMOX_PROBE_MS))),
+    ]);
+    return { configured: true, reachable: true, message: `reachable (${pve.reason}): ${version}` };
+  } catch (err) {
+    return { configured: true, reachable: false, message: `configured (${pve.reason}) but not reachable: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export async function doctor(runtime: Runtime): Promise<DoctorReport> {
   const cgroup = hostCgroupMode();
@@ -148,8 +171,9 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
   } else checks.push({ level: 'ok', what: 'journal', message: `${count(journal.segments, 'segment')}, ${formatBytes(journal.bytes)}, ${count(journal.records, 'record')}, no damaged lines` });
 
   // Not a crun candidate and not expected on every host: informational unless it is usable.
-  const pve = await pveAvailability(config.proxmox, process.env);
-  checks.push({ level: 'ok', what: 'backend pve', message: pve.usable ? `usable: ${pve.reason}` : `not usable here: ${pve.reason}` });
+  const proxmox = await proxmoxReport(runtime, config.proxmox);
+  // Not expected on every host: informational unless it is configured and does not answer.
+  checks.push({ level: proxmox.reachable === false ? 'warn' : 'ok', what: 'proxmox', message: proxmox.message });
 
   const found = detection.libcrun.found;
   const status = checks.some((c) => c.level === 'fail') ? 'failures' : checks.some((c) => c.level === 'warn') ? 'warnings' : 'healthy';
@@ -167,7 +191,7 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     storage,
     state,
     journal,
-    pve,
+    proxmox,
     checks,
     status,
   };

@@ -210,7 +210,7 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
     storage: { driver: string; location: string; availableBytes: number; problem?: string };
     state: { exists: boolean; writable: boolean; containers: number; unreadable: string[] };
     journal: { segments: number; records: number; corruptLines: number; bytes: number };
-    proxmox: { configured: boolean; message: string };
+    proxmox: { configured: boolean; reachable?: boolean; message: string };
     checks: Array<{ level: string; what: string; message: string }>;
     status: 'healthy' | 'warnings' | 'failures';
   }
@@ -239,7 +239,9 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
     assert.equal(check(report, 'state').level, 'ok');
     assert.deepEqual([report.journal.segments, report.journal.records, report.journal.corruptLines], [1, 1, 0]);
     assert.equal(check(report, 'journal').level, 'ok');
-    assert.deepEqual(report.proxmox, { configured: false, message: 'not configured' });
+    assert.equal(report.proxmox.configured, false);
+    assert.equal(report.proxmox.reachable, undefined);
+    assert.match(report.proxmox.message, /^not configured: pct is not on PATH/);
   });
 
   test('a torn journal line and an unreadable record are warnings (exit 1 at least)', async () => {

@@ -79,12 +79,14 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
   });
 
-  test('doctor reports the pve backend and how it reaches Proxmox', async () => {
+  test('doctor reports whether Proxmox is configured and reachable, and how', async () => {
     const r = await cli(['doctor', '--format', 'json']);
-    const report = JSON.parse(r.stdout) as { pve: { usable: boolean; reason: string } };
-    assert.deepEqual(report.pve, { usable: true, reason: `transport = "api" (${rig.api!.url})` });
+    const report = JSON.parse(r.stdout) as { proxmox: { configured: boolean; reachable?: boolean; message: string } };
+    assert.equal(report.proxmox.configured, true);
+    assert.equal(report.proxmox.reachable, true, report.proxmox.message);
+    assert.match(report.proxmox.message, new RegExp(`^reachable \\(transport = "api" \\(${rig.api!.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\\): pve: Proxmox VE `));
     const none = await berth(['--root', root, 'doctor'], { env: { ...env, PATH: '/usr/bin:/bin' } });
-    assert.match(none.stdout, /^ok +backend pve: not usable here: pct is not on PATH \(not a Proxmox VE node\) and \[proxmox\] api_url is not set$/m);
+    assert.match(none.stdout, /^ok +proxmox: not configured: pct is not on PATH \(not a Proxmox VE node\) and \[proxmox\] api_url is not set$/m);
   });
 
   test('a bad token: exit 9, the token id named, the secret nowhere, nothing left', async () => {
