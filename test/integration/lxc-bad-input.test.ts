@@ -2,6 +2,7 @@
 // problem, the documented exit code, and nothing left behind — no record, no LXC config
 // directory, no cgroup, no LXC lock file, no mount.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -59,9 +60,14 @@ describe('bad input on lxc', { skip }, () => {
     const left = walk(root).filter((p) => !['containers/', 'lxc/'].includes(p) && !/^journal\//.test(p));
     assert.deepEqual(left, [], `left under ROOT: ${left.join(', ')}`);
     assert.deepEqual(lxcIds(root), []);
+    // This root's containers' cgroups live in berth-lxc/<sha256 of ROOT/lxc>/ (the shared parents stay).
+    const tag = createHash('sha256').update(join(root, 'lxc')).digest('hex').slice(0, 12);
     const cgroups: string[] = [];
-    for (const h of readdirSync('/sys/fs/cgroup')) if (existsSync(join('/sys/fs/cgroup', h, 'berth-lxc'))) cgroups.push(h);
-    assert.deepEqual(cgroups, [], 'berth-lxc cgroups left in these hierarchies');
+    for (const h of readdirSync('/sys/fs/cgroup')) {
+      const dir = join('/sys/fs/cgroup', h, 'berth-lxc', tag);
+      if (existsSync(dir)) for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(`${h}/${e.name}`);
+    }
+    assert.deepEqual(cgroups, [], 'cgroups of this root left');
     assert.equal(existsSync(join('/run/lxc/lock', root, 'lxc')), false, 'LXC lock directory left');
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root) || l.includes(bundleDir) || l.includes(good));
     assert.deepEqual(mounts, []);

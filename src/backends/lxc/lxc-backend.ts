@@ -318,12 +318,15 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const dir = dirOf(id);
     const cgroupDirs = readConfigValues(join(dir, 'config'), /^lxc\.cgroup\.dir\.(container|monitor|monitor\.pivot)$/);
     rmSync(dir, { recursive: true, force: true });
-    const own = cgroupDirs.every((d) => d.startsWith(`${CGROUP_PARENT}/${tag}/`));
+    // Only the container's own cgroups go: berth-lxc/ and berth-lxc/<tag>/ are shared with every
+    // other container of this host (and of other berth roots), whose creates may be making them
+    // right now; removing an empty parent would race them ("Failed to enter cgroup").
+    const stopAt = `${CGROUP_PARENT}/${tag}/${id}`;
     // An exited monitor pins its pivot cgroup until it is reaped (by whoever adopted it).
-    let left = removeCgroupDirs(cgroupDirs, own ? CGROUP_PARENT : (cgroupDirs[0] ?? ''));
+    let left = removeCgroupDirs(cgroupDirs, stopAt);
     for (let tries = 0; left.length > 0 && tries < 100; tries++) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-      left = removeCgroupDirs(cgroupDirs, own ? CGROUP_PARENT : (cgroupDirs[0] ?? ''));
+      left = removeCgroupDirs(cgroupDirs, stopAt);
     }
     if (left.length) void log('warn', `lxc: cgroups of "${id}" still in use, not removed: ${left.join(', ')}`, { id, backend: 'lxc' });
     // LXC's lock: /run/lxc/lock/<lxcpath>/.<name>, with the directories it made for the lxcpath.
