@@ -48,6 +48,11 @@ export interface CreateRequest {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /**
+   * Set by the runtime when it made the bundle from a cached image: the manifest digest it
+   * vouches for (the rootfs is that image's, untouched). A bundle's annotation alone is not proof.
+   */
+  imageDigest?: string;
 }
 
 export interface ExecRequest {

@@ -107,6 +107,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       noPivot: opts.noPivot,
       noNewKeyring: opts.noNewKeyring,
       preserveFds: opts.preserveFds,
+      ...(image ? { imageDigest: image.digest } : {}),
     };
     revert.add('pid file', () => rmSync(pidFile, { force: true }));
     revert.add(`${backend.name} container`, () => runtime.discard(backend, id));
