@@ -40,7 +40,8 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
     const ok = (args: string[]) => berthOk(s.root, ['--config', s.config, ...args]);
 
     before(async () => {
-      const tmp = tempDir(`berth-imgctr-${name}-`);
+      // No spaces: LXC cannot mount a rootfs whose path has one (lxc.rootfs.path is split at whitespace).
+      const tmp = tempDir(`berth-imgctr-${name.replace(/\s+/g, '-')}-`);
       const made = await make(tmp.path);
       const archive = buildBusyboxOciArchive(join(tmp.path, 'image'), { cmd: ['sh', '-c', 'echo default-cmd'] });
       s = {

@@ -10,7 +10,7 @@ import { IMAGE_DIGEST_ANNOTATION } from '../../core/oci/annotations.js';
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Revert } from '../../core/revert.js';
 import type { ParsedSignal } from '../../core/signals.js';
-import type { Backend, BackendCapabilities, BackendStatus, CreateRequest, ExecRequest } from '../backend.js';
+import type { Backend, BackendCapabilities, BackendStatus, CreateRequest, ExecRequest, ImageSource } from '../backend.js';
 import { isLinkedCloneUnavailable, ProxmoxPermissionError } from './pve-errors.js';
 import { destroyIfThere, ranTask } from './pve-task-outcome.js';
 import { mapOciToPve, type MapOciToLxc, type PveMapping } from './pve-mapping.js';
@@ -19,7 +19,7 @@ import { packRootfs, rootfsTarball, Templates, type TemplateSpec } from './templ
 import { VmidAllocator, type VmidRange } from './vmid-allocator.js';
 import { VmidMap, type VmidEntry } from './vmid-map.js';
 
-const CAPABILITIES: BackendCapabilities = { exec: true, pause: false, update: false, ps: false, consoleSocket: false, ownsStatus: true };
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: false, update: false, ps: false, consoleSocket: false, ownsStatus: true, ownsRootfs: true };
 
 export interface PveBackendOptions {
   proxmox: Proxmox;
@@ -33,12 +33,6 @@ export interface PveBackendOptions {
   mapOciToLxc: MapOciToLxc;
   /** How long `stop` lets the init shut down before stopping it hard (seconds). */
   stopTimeoutS?: number;
-}
-
-/** Where a bundle came from, as the runtime knows it (the bundle itself cannot prove it). */
-export interface BundleSource {
-  /** The cached image's manifest digest, when the runtime made the bundle from it. */
-  imageDigest?: string;
 }
 
 const IMAGE_DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
@@ -91,8 +85,11 @@ export class PveBackend implements Backend {
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
-  /** Creates the container from a bundle; it is OCI "created" (a stopped Proxmox container). */
-  async createFromBundle(id: string, bundle: string, source: BundleSource = {}): Promise<PveCreated> {
+  /**
+   * Creates the container from a bundle; it is OCI "created" (a stopped Proxmox container).
+   * `image`: what the runtime vouches for when it made the bundle from a cached image.
+   */
+  async createFromBundle(id: string, bundle: string, image?: ImageSource): Promise<PveCreated> {
     const spec = readSpec(bundle);
     const rootfs = resolve(bundle, spec.root.path);
     if (this.map.read().containers[id]) throw new ContainerExistsError(id);
@@ -116,12 +113,12 @@ export class PveBackend implements Backend {
     const work = join(this.map.dir, 'tmp');
     let tarDir: string | undefined;
     try {
-      const digest = await imageDigest(id, spec, source);
+      const digest = await imageDigest(id, spec, image);
       let template: number;
       if (digest) {
         // Keyed by the image: a template that exists is cloned without reading the rootfs.
         template = await this.templates.ensure({ kind: 'image', key: digest, unprivileged: mapping.unprivileged }, async () => {
-          const file = await packRootfs(rootfs, work);
+          const file = await packRootfs(rootfs, work, image?.volumes ?? []);
           tarDir = dirname(file);
           return file;
         });
@@ -262,7 +259,7 @@ export class PveBackend implements Backend {
   // ---- the Backend interface (the runtime's view) -------------------------------------------
 
   async create(req: CreateRequest): Promise<void> {
-    await this.createFromBundle(req.id, req.bundle, req.imageDigest ? { imageDigest: req.imageDigest } : {});
+    await this.createFromBundle(req.id, req.bundle, req.image);
   }
 
   async status(id: string): Promise<BackendStatus> {
@@ -322,11 +319,11 @@ export class PveBackend implements Backend {
  * vouches for it (it made the bundle from that cached image). A hand-made bundle carrying the
  * annotation over other content must not be able to make or claim an image's template.
  */
-async function imageDigest(id: string, spec: RuntimeConfig, source: BundleSource): Promise<string | undefined> {
+async function imageDigest(id: string, spec: RuntimeConfig, image: ImageSource | undefined): Promise<string | undefined> {
   const annotated = spec.annotations?.[IMAGE_DIGEST_ANNOTATION];
   if (annotated === undefined) return undefined;
-  if (source.imageDigest === annotated && IMAGE_DIGEST.test(annotated)) return annotated;
-  await log('info', `container "${id}": annotation ${IMAGE_DIGEST_ANNOTATION} ${annotated} is not backed by berth's image cache${source.imageDigest ? ` (the runtime made it from ${source.imageDigest})` : ''}; its template is keyed by its rootfs`, { op: 'create', id, backend: 'pve' });
+  if (image?.digest === annotated && IMAGE_DIGEST.test(annotated)) return annotated;
+  await log('info', `container "${id}": annotation ${IMAGE_DIGEST_ANNOTATION} ${annotated} is not backed by berth's image cache${image ? ` (the runtime made it from ${image.digest})` : ''}; its template is keyed by its rootfs`, { op: 'create', id, backend: 'pve' });
   return undefined;
 }
 

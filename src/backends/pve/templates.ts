@@ -4,8 +4,9 @@
 // and then cloned for every container. Its description and tags record the key, so berth finds
 // and verifies it on Proxmox itself; an image's template is found without reading the rootfs.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { resolveInRoot } from '../../core/path-in-root.js';
 import { runTool } from '../../core/exec.js';
 import { ToolError } from '../../core/errors.js';
 import { log, errorFields } from '../../core/log.js';
@@ -54,12 +55,26 @@ export async function rootfsTarball(rootfs: string, workDir: string): Promise<{ 
   return { file, key: `sha256:${hash.digest('hex')}` };
 }
 
-/** The rootfs as a tarball in a fresh directory under `workDir` (the caller removes that directory). */
-export async function packRootfs(rootfs: string, workDir: string): Promise<string> {
+/**
+ * The rootfs as a tarball in a fresh directory under `workDir` (the caller removes that
+ * directory). `dirs` (an image's declared volumes) are added as empty directories where the
+ * rootfs has nothing yet: the rootfs may be an image's read-only template, so they are made in
+ * a staging directory, never in it.
+ */
+export async function packRootfs(rootfs: string, workDir: string, dirs: readonly string[] = []): Promise<string> {
   mkdirSync(workDir, { recursive: true });
   const dir = mkdtempSync(join(workDir, 'rootfs-'));
   const file = join(dir, 'rootfs.tar');
-  const r = await runTool(['tar', '--create', '--file', file, '--directory', rootfs, '--format=gnu', '--sort=name', '--mtime=@0', '--numeric-owner', '.']);
+  const extra: string[] = [];
+  for (const d of dirs) {
+    // Where the directory would be inside the rootfs, symlinks resolved within it (as mkdir -p there would).
+    const rel = relative(rootfs, resolveInRoot(rootfs, d));
+    if (rel === '' || existsSync(join(rootfs, rel))) continue;
+    mkdirSync(join(dir, 'extra', rel), { recursive: true, mode: 0o755 });
+    extra.push(`./${rel}`);
+  }
+  const more = extra.length ? ['--directory', join(dir, 'extra'), ...[...new Set(extra)].sort()] : [];
+  const r = await runTool(['tar', '--create', '--file', file, '--format=gnu', '--sort=name', '--mtime=@0', '--numeric-owner', '--directory', rootfs, '.', ...more]);
   if (r.exitCode !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new ToolError(`cannot pack rootfs ${rootfs}: ${r.stderr.trim()}`, { exitCode: r.exitCode, stderr: r.stderr });

@@ -335,7 +335,7 @@ for (const transport of ['pct', 'api'] as const) {
     test('containers from one cached image share one template keyed by its digest; the second reads no rootfs', async () => {
       const digest = newDigest();
       const before = uploads(ctx.rig).length;
-      const a = await ctx.backend.createFromBundle('img-1', imageBundle(join(dirs.path, 'img-a'), ctx.rig, digest), { imageDigest: digest });
+      const a = await ctx.backend.createFromBundle('img-1', imageBundle(join(dirs.path, 'img-a'), ctx.rig, digest), { digest, volumes: [] });
       const tconf = ctx.rig.double.model.config(a.template) as Record<string, string>;
       assert.equal(tconf.description, `berth template\nimage: ${digest}\nunprivileged: 1`);
       assert.equal(tconf.tags, `berth;berth-img-${digest.slice(7, 23)}`);
@@ -345,7 +345,7 @@ for (const transport of ['pct', 'api'] as const) {
       // The second bundle's rootfs is gone: a create that tarred or hashed it would fail.
       const second = imageBundle(join(dirs.path, 'img-b'), ctx.rig, digest);
       rmSync(join(second, 'rootfs'), { recursive: true });
-      const c = await ctx.backend.createFromBundle('img-2', second, { imageDigest: digest });
+      const c = await ctx.backend.createFromBundle('img-2', second, { digest, volumes: [] });
       assert.equal(c.template, a.template);
       assert.equal(c.linked, true);
       assert.match((ctx.rig.double.model.config(c.vmid) as Record<string, string>).rootfs!, new RegExp(`^local-zfs:basevol-${a.template}-disk-0/subvol-${c.vmid}-disk-0,`));
@@ -360,14 +360,14 @@ for (const transport of ['pct', 'api'] as const) {
 
     test('an annotation the runtime does not vouch for: keyed by the rootfs, the image template not claimed', async () => {
       const digest = newDigest();
-      const real = await ctx.backend.createFromBundle('vouched', imageBundle(join(dirs.path, 'vouch-a'), ctx.rig, digest), { imageDigest: digest });
+      const real = await ctx.backend.createFromBundle('vouched', imageBundle(join(dirs.path, 'vouch-a'), ctx.rig, digest), { digest, volumes: [] });
       // A hand-made bundle with other content claims the same digest.
       const forged = bundle(join(dirs.path, 'vouch-b'), ctx.rig, (c) => (c.annotations = { [IMAGE_DIGEST_ANNOTATION]: digest }), 'other content');
       const f = await ctx.backend.createFromBundle('forged', forged);
       assert.notEqual(f.template, real.template);
       assert.match((ctx.rig.double.model.config(f.template) as Record<string, string>).description!, /^berth template\nkey: sha256:[0-9a-f]{64}\nunprivileged: 1$/);
       // …and the runtime vouching for another digest than the annotation's is no better.
-      const g = await ctx.backend.createFromBundle('mismatch', forged, { imageDigest: newDigest() });
+      const g = await ctx.backend.createFromBundle('mismatch', forged, { digest: newDigest(), volumes: [] });
       assert.equal(g.template, f.template);
       for (const id of ['vouched', 'forged', 'mismatch']) await ctx.backend.delete(id, false);
       assertNothingLeft(ctx, 'forged');
@@ -375,14 +375,14 @@ for (const transport of ['pct', 'api'] as const) {
 
     test('a template whose description names another digest is not used; a new one is made', async () => {
       const digest = newDigest();
-      const a = await ctx.backend.createFromBundle('tamper-1', imageBundle(join(dirs.path, 'tamper-a'), ctx.rig, digest), { imageDigest: digest });
+      const a = await ctx.backend.createFromBundle('tamper-1', imageBundle(join(dirs.path, 'tamper-a'), ctx.rig, digest), { digest, volumes: [] });
       await ctx.backend.delete('tamper-1', false);
       // Same tag (the digest's first 16 hex digits), another digest in the description.
       const other = `${digest.slice(0, 23)}${randomBytes(32).toString('hex').slice(16)}`;
       assert.notEqual(other, digest);
       await ctx.rig.proxmox.setConfig(a.template, { description: `berth template\nimage: ${other}\nunprivileged: 1` });
       const before = uploads(ctx.rig).length;
-      const b = await ctx.backend.createFromBundle('tamper-2', imageBundle(join(dirs.path, 'tamper-b'), ctx.rig, digest), { imageDigest: digest });
+      const b = await ctx.backend.createFromBundle('tamper-2', imageBundle(join(dirs.path, 'tamper-b'), ctx.rig, digest), { digest, volumes: [] });
       assert.notEqual(b.template, a.template, 'the template naming another digest is not cloned');
       assert.equal(uploads(ctx.rig).length, before + 1, 'a new template was made from the rootfs');
       assert.equal((ctx.rig.double.model.config(b.template) as Record<string, string>).description, `berth template\nimage: ${digest}\nunprivileged: 1`);
@@ -399,16 +399,16 @@ for (const transport of ['pct', 'api'] as const) {
       const tBefore = templates(ctx.rig);
       const cBefore = containers(ctx.rig);
       ctx.rig.double.update((s) => (s.faults.failTask = { type: 'vzcreate', message: 'unpacking failed', log: ['tar: short read'] }));
-      await assert.rejects(backend.createFromBundle('imgfail', b, { imageDigest: digest }), /unable to create CT \d+ - unpacking failed/);
+      await assert.rejects(backend.createFromBundle('imgfail', b, { digest, volumes: [] }), /unable to create CT \d+ - unpacking failed/);
       assert.deepEqual(templates(ctx.rig), tBefore, 'no template half-made');
       assert.deepEqual(backend.map.read(), { version: 1, containers: {}, templates: {} }, 'no map entries');
       assertNothingLeft({ ...ctx, root, backend }, 'imgfail', cBefore);
 
       // The template is made now; the clone fails: the template stays, the container goes.
-      const warm = await backend.createFromBundle('imgwarm', b, { imageDigest: digest });
+      const warm = await backend.createFromBundle('imgwarm', b, { digest, volumes: [] });
       await backend.delete('imgwarm', false);
       ctx.rig.double.update((s) => (s.faults.failTask = { type: 'vzclone', message: 'zfs error: out of space', log: [] }));
-      await assert.rejects(backend.createFromBundle('imgclone', b, { imageDigest: digest }), /clone failed: zfs error: out of space/);
+      await assert.rejects(backend.createFromBundle('imgclone', b, { digest, volumes: [] }), /clone failed: zfs error: out of space/);
       assertNothingLeft({ ...ctx, root, backend }, 'imgclone', cBefore);
       assert.deepEqual(Object.keys(backend.map.read().templates), [`template:image:${digest}`]);
       assert.ok(templates(ctx.rig).includes(warm.template));
