@@ -636,7 +636,7 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
   test('--runtime nope', async () => {
     const c = freshCase();
     const r = await run(c, ['--runtime', 'nope', 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
-    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, pve');
+    assertFailure(r, BACKEND_UNUSABLE, 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, lxc, pve');
     assertNothingLeft(c);
   });
   test('--runtime nope on run --detach', async () => {
@@ -650,7 +650,7 @@ describe('unknown backend names: an error, never a fallback', { skip: missing('c
     const config = configFile('default_runtime = "nope"\n');
     const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
     // The config file itself is wrong: an invalid-input error that names the file and the key.
-    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, pve');
+    assertFailure(r, INVALID, config, 'default_runtime', 'unknown backend "nope"', 'known backends: crun, crun-abi, crun-cli, runc, lxc, pve');
     assertNothingLeft(c);
   });
   test('a matching config route to "nope"', async () => {

@@ -210,7 +210,7 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
     storage: { driver: string; location: string; availableBytes: number; problem?: string };
     state: { exists: boolean; writable: boolean; containers: number; unreadable: string[] };
     journal: { segments: number; records: number; corruptLines: number; bytes: number };
-    proxmox: { configured: boolean; message: string };
+    pve: { usable: boolean; reason: string };
     checks: Array<{ level: string; what: string; message: string }>;
     status: 'healthy' | 'warnings' | 'failures';
   }
@@ -239,7 +239,7 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
     assert.equal(check(report, 'state').level, 'ok');
     assert.deepEqual([report.journal.segments, report.journal.records, report.journal.corruptLines], [1, 1, 0]);
     assert.equal(check(report, 'journal').level, 'ok');
-    assert.deepEqual(report.proxmox, { configured: false, message: 'not configured' });
+    assert.deepEqual(report.pve, { usable: false, reason: 'pct is not on PATH (not a Proxmox VE node) and [proxmox] api_url is not set' });
   });
 
   test('a torn journal line and an unreadable record are warnings (exit 1 at least)', async () => {
