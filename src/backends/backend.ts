@@ -13,6 +13,12 @@ export interface BackendCapabilities {
    * create, and status and pid come from `status()`, not from a pid berth watches.
    */
   ownsStatus?: boolean;
+  /**
+   * The backend keeps the container's root filesystem itself (Proxmox: a clone of its own
+   * template). A container made from an image gets no local volume: the bundle's rootfs is the
+   * image's read-only template, only read as the source of the backend's template.
+   */
+  ownsRootfs?: boolean;
 }
 
 /** What a backend with `ownsStatus` reports for a container. */
@@ -48,6 +54,16 @@ export interface CreateRequest {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** Set by the runtime when it made the bundle from a cached image (a bundle's annotation alone is no proof). */
+  image?: ImageSource;
+}
+
+/** What the runtime knows of a bundle it made from a cached image. */
+export interface ImageSource {
+  /** The manifest digest it vouches for: the rootfs is that image's, untouched. */
+  digest: string;
+  /** The image's declared volumes (absolute paths): directories a backend with ownsRootfs makes. */
+  volumes: string[];
 }
 
 export interface ExecRequest {

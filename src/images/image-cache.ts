@@ -18,7 +18,7 @@ import { ImageIndex, type IndexEntry } from './image-index.js';
 import { unpackLayers } from './layer-unpack.js';
 import { resolveImage } from './oci-layout.js';
 import { formatPlatform, parsePlatform } from './platform.js';
-import type { ContainerVolume, ImageCache, ImageRecord, ImportOptions } from './types.js';
+import type { ContainerVolume, ImageCache, ImageRecord, ImportOptions, TemplateRootfs } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
@@ -241,37 +241,57 @@ class StorageImageCache implements ImageCache {
     }
   }
 
-  async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string } = {}): Promise<ContainerVolume> {
-    const volume = this.containerVolumeName(containerId);
-    let image: ImageRecord;
-    let hit: boolean;
+  /** A cached ref/digest, or a layout path imported on a miss; `hit` says whether it was cached. */
+  private async resolveOrImport(refOrPath: string, platform: string | undefined): Promise<{ image: ImageRecord; hit: boolean }> {
     try {
-      image = await this.resolve(refOrPath);
-      hit = true;
+      return { image: await this.resolve(refOrPath), hit: true };
     } catch (err) {
       if (!(err instanceof ImageNotFoundError) || !existsSync(refOrPath)) throw err;
-      const imported = await this.import(refOrPath, { platform: options.platform });
-      hit = imported.hit;
-      image = imported;
+      const imported = await this.import(refOrPath, { platform });
+      return { image: imported, hit: imported.hit };
     }
-    const path = await this.index.withDigestLock(image.digest, async () => {
-      let info: VolumeInfo;
-      try {
-        info = await this.driver.info('image', image.template);
-      } catch (err) {
-        if (err instanceof VolumeNotFoundError) throw new ImageNotFoundError(`image ${image.digest} was removed meanwhile`, { cause: err });
-        throw err;
-      }
-      if (info.properties.parked === '1') throw new ImageNotFoundError(`image ${image.digest} is being removed (parked until its last container goes); import it again to use it`);
-      return this.driver.cloneTemplate(image.template, volume, { 'container-id': containerId, image: image.digest });
-    });
+  }
+
+  /** Under the digest lock: the sealed, unparked template of `image` (ImageNotFoundError if gone). */
+  private async usableTemplate(image: ImageRecord): Promise<VolumeInfo> {
+    let info: VolumeInfo;
+    try {
+      info = await this.driver.info('image', image.template);
+    } catch (err) {
+      if (err instanceof VolumeNotFoundError) throw new ImageNotFoundError(`image ${image.digest} was removed meanwhile`, { cause: err });
+      throw err;
+    }
+    if (info.properties.parked === '1') throw new ImageNotFoundError(`image ${image.digest} is being removed (parked until its last container goes); import it again to use it`);
+    return info;
+  }
+
+  /** Records the use (last-used time, the cache hit or miss); resolves to the new last-used time. */
+  private async used(image: ImageRecord, hit: boolean): Promise<string> {
     const lastUsed = now();
     await this.index.update((images) => {
       const e = images[image.digest];
       if (e) e.lastUsed = lastUsed;
     });
     publishImageCache({ result: hit ? 'hit' : 'miss', digest: image.digest });
+    return lastUsed;
+  }
+
+  async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string } = {}): Promise<ContainerVolume> {
+    const volume = this.containerVolumeName(containerId);
+    const { image, hit } = await this.resolveOrImport(refOrPath, options.platform);
+    const path = await this.index.withDigestLock(image.digest, async () => {
+      await this.usableTemplate(image);
+      return this.driver.cloneTemplate(image.template, volume, { 'container-id': containerId, image: image.digest });
+    });
+    const lastUsed = await this.used(image, hit);
     return { path, volume, image: { ...image, lastUsed, containers: [...image.containers, containerId].sort() }, hit };
+  }
+
+  async templateRootfs(refOrPath: string, options: { platform?: string } = {}): Promise<TemplateRootfs> {
+    const { image, hit } = await this.resolveOrImport(refOrPath, options.platform);
+    const info = await this.index.withDigestLock(image.digest, () => this.usableTemplate(image));
+    const lastUsed = await this.used(image, hit);
+    return { path: info.path, image: { ...image, lastUsed }, hit };
   }
 
   async destroyContainerVolume(containerId: string): Promise<void> {

@@ -41,6 +41,14 @@ export interface ContainerVolume {
   hit: boolean;
 }
 
+/** An image's sealed template, for a reader that keeps no volume of its own (the pve backend). */
+export interface TemplateRootfs {
+  /** Where the template's files are: read-only, never a container's rootfs. */
+  path: string;
+  image: ImageRecord;
+  hit: boolean;
+}
+
 export interface ImportOptions {
   name?: string;
   platform?: string;
@@ -59,6 +67,12 @@ export interface ImageCache {
   prune(options?: { olderThan?: number; maxSize?: number }): Promise<ImageRecord[]>;
   /** refOrPath: a cached ref/digest, or a path to an OCI layout dir/tar (imported on a miss). */
   createContainerVolume(refOrPath: string, containerId: string, options?: { platform?: string }): Promise<ContainerVolume>;
+  /**
+   * Like createContainerVolume, but makes no volume: the image's template itself (read-only),
+   * for a backend that keeps the container's root filesystem itself (Proxmox) and only reads it
+   * as the source of its own template. The image's containers list does not count such readers.
+   */
+  templateRootfs(refOrPath: string, options?: { platform?: string }): Promise<TemplateRootfs>;
   /** Idempotent; destroys the container's volume (and its snapshots) and a parked template whose last clone it was. */
   destroyContainerVolume(containerId: string): Promise<void>;
   /** The container volume's name for an id (ids with characters storage refuses are mapped). */

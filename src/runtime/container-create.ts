@@ -80,8 +80,9 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
 
     let bundle: Bundle;
     let image: ContainerImage | undefined;
+    let volumes: string[] = [];
     if (given) bundle = given;
-    else ({ bundle, image } = await makeImageBundle(runtime, id, opts.image!, revert));
+    else ({ bundle, image, volumes } = await makeImageBundle(runtime, id, opts.image!, revert, { ownsRootfs: backend.capabilities.ownsRootfs === true }));
 
     const record: ContainerRecord = {
       version: 1,
@@ -107,6 +108,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       noPivot: opts.noPivot,
       noNewKeyring: opts.noNewKeyring,
       preserveFds: opts.preserveFds,
+      ...(image ? { image: { digest: image.digest, volumes } } : {}),
     };
     revert.add('pid file', () => rmSync(pidFile, { force: true }));
     revert.add(`${backend.name} container`, () => runtime.discard(backend, id));

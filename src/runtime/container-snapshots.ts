@@ -16,6 +16,9 @@ function volumeOf(record: ContainerRecord): string {
   if (!record.image) {
     throw new ContainerStateError(`container "${record.id}" was made from a bundle, not an image: berth has no volume of it to snapshot`);
   }
+  if (record.image.volume === undefined) {
+    throw new UnsupportedError(`container "${record.id}" has no berth volume: its root filesystem is kept by backend ${record.backend}; snapshot it there`);
+  }
   return record.image.volume;
 }
 

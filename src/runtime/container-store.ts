@@ -12,7 +12,8 @@ export interface ContainerImage {
   /** What the image was asked for by (a ref), if it has one. */
   ref: string | undefined;
   digest: string;
-  volume: string;
+  /** The container's storage volume; absent when the backend keeps the rootfs itself (ownsRootfs). */
+  volume?: string;
 }
 
 export interface ContainerRecord {

@@ -1,13 +1,16 @@
 // A bundle for a container made from an image: the container's volume (a clone of the image's
 // template, or a copy) is its rootfs, and config.json is generated from the image config under
 // the user's overrides. The bundle lives in the container's own state directory, so removing
-// the container removes it; the volume's undo is registered before it exists.
+// the container removes it; the volume's undo is registered before it exists. A backend that
+// keeps the rootfs itself (ownsRootfs: Proxmox) gets no volume: its bundle's rootfs is the image's
+// read-only template, which that backend only reads (to make its own template, once per digest).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { resolveInRoot } from '../core/path-in-root.js';
 import type { Revert } from '../core/revert.js';
 import { loadBundle, type Bundle } from './bundle.js';
+import type { ImageRecord } from '../images/types.js';
 import type { ContainerImage } from './container-store.js';
 import { specFromImage, type ImageOverrides } from './image-spec.js';
 import { resolveImageUser } from './image-user.js';
@@ -20,26 +23,43 @@ export interface ImageRequest {
   overrides: ImageOverrides;
 }
 
-export async function makeImageBundle(runtime: Runtime, id: string, request: ImageRequest, revert: Revert): Promise<{ bundle: Bundle; image: ContainerImage }> {
+export interface ImageBundle {
+  bundle: Bundle;
+  image: ContainerImage;
+  /** The image's declared volumes; made as directories in the volume unless the backend owns the rootfs. */
+  volumes: string[];
+}
+
+export async function makeImageBundle(runtime: Runtime, id: string, request: ImageRequest, revert: Revert, backend: { ownsRootfs: boolean }): Promise<ImageBundle> {
   const images = await runtime.images();
   // We hold the id's create lock and no live record exists: any volume of this id is what an
   // interrupted create left behind.
   await images.destroyContainerVolume(id);
-  revert.add('container volume', () => images.destroyContainerVolume(id));
-  const volume = await images.createContainerVolume(request.ref, id, { platform: request.platform });
-  const config = volume.image.config;
+  let source: { path: string; image: ImageRecord; volume: string | undefined };
+  if (backend.ownsRootfs) {
+    const t = await images.templateRootfs(request.ref, { platform: request.platform });
+    source = { path: t.path, image: t.image, volume: undefined };
+  } else {
+    revert.add('container volume', () => images.destroyContainerVolume(id));
+    const v = await images.createContainerVolume(request.ref, id, { platform: request.platform });
+    source = { path: v.path, image: v.image, volume: v.volume };
+  }
+  const config = source.image.config;
+  const volumes = Object.keys(config.Volumes ?? {});
 
-  const user = resolveImageUser(volume.path, request.overrides.user ?? config.User);
-  // Declared volumes become directories, as Proxmox and Docker make them (data stays in the clone).
-  for (const path of Object.keys(config.Volumes ?? {})) mkdirSync(resolveInRoot(volume.path, path), { recursive: true });
+  const user = resolveImageUser(source.path, request.overrides.user ?? config.User);
+  // Declared volumes become directories, as Proxmox and Docker make them (data stays in the clone);
+  // the template is read-only: a backend that owns the rootfs makes them in its own.
+  if (source.volume !== undefined) for (const path of volumes) mkdirSync(resolveInRoot(source.path, path), { recursive: true });
 
-  const ref = volume.image.refs.includes(request.ref) ? request.ref : volume.image.refs[0];
-  const spec = specFromImage({ id, rootfs: volume.path, digest: volume.image.digest, ref, image: config, overrides: request.overrides, user });
+  const ref = source.image.refs.includes(request.ref) ? request.ref : source.image.refs[0];
+  const spec = specFromImage({ id, rootfs: source.path, digest: source.image.digest, ref, image: config, overrides: request.overrides, user });
   const dir = join(runtime.store.dir(id), 'bundle');
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n', 0o644);
   return {
     bundle: loadBundle(dir),
-    image: { ref, digest: volume.image.digest, volume: volume.volume },
+    image: { ref, digest: source.image.digest, ...(source.volume !== undefined ? { volume: source.volume } : {}) },
+    volumes,
   };
 }

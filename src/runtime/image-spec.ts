@@ -2,7 +2,7 @@
 // WorkingDir, User, StopSignal) under the user's overrides, which always win. Pure: the caller
 // resolves the user inside the rootfs and writes the result.
 import { InvalidArgumentError } from '../core/errors.js';
-import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
+import { IMAGE_DIGEST_ANNOTATION, STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { defaultRuntimeConfig } from '../core/oci/default-spec.js';
 import type { ImageConfigSummary } from '../images/index.js';
 import type { ImageUser } from './image-user.js';
@@ -26,7 +26,7 @@ export interface ImageOverrides {
   tty: boolean;
 }
 
-export const IMAGE_DIGEST_ANNOTATION = 'run.berth.image.digest';
+export { IMAGE_DIGEST_ANNOTATION };
 export const IMAGE_REF_ANNOTATION = 'run.berth.image.ref';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

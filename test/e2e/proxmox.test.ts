@@ -9,10 +9,11 @@
 //   BERTH_E2E_PVE_BRIDGE (default vmbr0), BERTH_E2E_PVE_VMIDS (default 9900-9999)
 //
 // It creates, starts, inspects, signals, stops and deletes containers, checks that the second
-// container is a linked clone of the same template, and removes everything it made, the
-// template included.
+// container is a linked clone of the same template, makes two containers from a cached image
+// through the CLI (image → one template per digest → linked clones, no local volume), and
+// removes everything it made, the templates included.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +23,9 @@ import { openTransport, proxmoxDefaults } from '../../src/backends/pve/pve-setti
 import { parseVmidRange } from '../../src/backends/pve/vmid-allocator.js';
 import type { Proxmox } from '../../src/backends/pve/proxmox.js';
 import { parseSignal } from '../../src/core/signals.js';
+import { berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
+import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { missing } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,6 +39,9 @@ describe('pve backend on a real Proxmox VE host', { skip }, () => {
   let dirs: ReturnType<typeof tempDir>;
   let proxmox: Proxmox;
   let backend: PveBackend;
+  let root: string;
+  /** The same settings as a berth config file, for the CLI (which shares `root`, so its VMID map). */
+  let configFile: string;
   const made: string[] = [];
 
   before(async () => {
@@ -54,9 +60,15 @@ describe('pve backend on a real Proxmox VE host', { skip }, () => {
       fingerprint: process.env.BERTH_E2E_PVE_FINGERPRINT,
     };
     proxmox = openTransport(cfg);
+    root = join(dirs.path, 'root');
+    configFile = join(dirs.path, 'config.toml');
+    const toml = Object.entries(cfg)
+      .filter(([k, v]) => v !== undefined && ['transport', 'node', 'storage', 'template_storage', 'bridge', 'vmid_range', 'api_url', 'ca_file', 'fingerprint'].includes(k))
+      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+    writeFileSync(configFile, `[proxmox]\n${toml.join('\n')}\n\n[storage]\ndriver = "dir"\ndir = "${join(dirs.path, 'storage')}"\nstate_dir = "${join(dirs.path, 'state')}"\n`, { mode: 0o600 });
     backend = new PveBackend({
       proxmox,
-      root: join(dirs.path, 'root'),
+      root,
       storage: cfg.storage,
       templateStorage: cfg.template_storage,
       bridge: cfg.bridge,
@@ -69,6 +81,7 @@ describe('pve backend on a real Proxmox VE host', { skip }, () => {
 
   after(async () => {
     for (const id of made) await backend.delete(id, true).catch(() => undefined);
+    for (const id of ['e2e-img-1', 'e2e-img-2']) await berthOk(root, ['--config', configFile, 'delete', '--force', id]).catch(() => undefined);
     // The template this run made, too: found through the VMID map.
     for (const t of Object.values(backend.map.read().templates)) await proxmox.destroy(t.vmid, { purge: true, force: true }).catch(() => undefined);
     dirs.remove();
@@ -98,6 +111,36 @@ describe('pve backend on a real Proxmox VE host', { skip }, () => {
     for (const id of ['e2e-1', 'e2e-2']) await backend.delete(id, false);
     const left = (await proxmox.list()).filter((x) => x.vmid === c.vmid || x.vmid === c2.vmid);
     assert.deepEqual(left, []);
+    assert.deepEqual(backend.map.read().containers, {});
+  });
+
+  test('image → template → linked clone: two containers from a cached image share the template of its digest, no local volume', async () => {
+    const archive = buildBusyboxOciArchive(join(dirs.path, 'image'), { cmd: ['sleep', '3600'] });
+    const cli = (args: string[]) => berthOk(root, ['--config', configFile, ...args], { timeoutMs: 600_000 });
+    await cli(['image', 'import', archive.file, '--name', 'busybox:e2e']);
+    const digest = archive.manifest.digest;
+    for (const id of ['e2e-img-1', 'e2e-img-2']) await cli(['--runtime', 'pve', 'create', '--image', 'busybox:e2e', id]);
+
+    const map = backend.map.read();
+    const template = map.templates[`template:image:${digest}`];
+    assert.ok(template, 'the template is mapped under the image digest');
+    const tconf = await proxmox.getConfig(template.vmid);
+    assert.equal((tconf.options.description ?? '').trim(), `berth template\nimage: ${digest}\nunprivileged: 1`);
+    assert.ok((await proxmox.list()).find((c) => c.vmid === template.vmid)?.template, 'it is a Proxmox template');
+    for (const id of ['e2e-img-1', 'e2e-img-2']) {
+      const vmid = map.containers[id]?.vmid;
+      assert.ok(vmid, `${id} is mapped`);
+      // A linked clone's root disk names its template's base volume (ZFS: basevol-T-disk-0/subvol-N-disk-0);
+      // a storage without linked clones gets full copies (the backend falls back, as in the first test).
+      if (/basevol-/.test(tconf.options.rootfs ?? '')) assert.match((await proxmox.getConfig(vmid).then((c) => c.options.rootfs)) ?? '', new RegExp(`basevol-${template.vmid}-disk-\\d+/`));
+    }
+    const images = JSON.parse(await cli(['image', 'ls', '--format', 'json'])) as { digest: string; containers: string[] }[];
+    assert.deepEqual(images.map((i) => [i.digest, i.containers]), [[digest, []]], 'no local volume made');
+
+    await cli(['start', 'e2e-img-1']);
+    assert.equal(JSON.parse(await cli(['state', 'e2e-img-1'])).status, 'running');
+    for (const id of ['e2e-img-1', 'e2e-img-2']) await cli(['delete', '--force', id]);
+    assert.deepEqual(readdirSync(join(root, 'containers')), []);
     assert.deepEqual(backend.map.read().containers, {});
   });
 });

@@ -1,24 +1,25 @@
-// OCI containers as Proxmox VE containers: each is a (linked) clone of a template made from its
-// rootfs, configured from config.json (pve-mapping.ts), managed through one Proxmox interface
+// OCI containers as Proxmox VE containers: each is a (linked) clone of a template (one per cached
+// image digest, or per rootfs content for other bundles), configured from config.json (pve-mapping.ts), managed through one Proxmox interface
 // (pct on the node or the REST API; this file never knows which). A failed create removes what
 // it made: the clone, the map entry, and a template it made only for this.
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BackendError, ContainerExistsError, ContainerNotFoundError, ContainerStateError, InvalidBundleError, UnsupportedError } from '../../core/errors.js';
 import { errorFields, log } from '../../core/log.js';
+import { IMAGE_DIGEST_ANNOTATION } from '../../core/oci/annotations.js';
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Revert } from '../../core/revert.js';
 import type { ParsedSignal } from '../../core/signals.js';
-import type { Backend, BackendCapabilities, BackendStatus, CreateRequest, ExecRequest } from '../backend.js';
+import type { Backend, BackendCapabilities, BackendStatus, CreateRequest, ExecRequest, ImageSource } from '../backend.js';
 import { isLinkedCloneUnavailable, ProxmoxPermissionError } from './pve-errors.js';
 import { destroyIfThere, ranTask } from './pve-task-outcome.js';
 import { mapOciToPve, type MapOciToLxc, type PveMapping } from './pve-mapping.js';
 import { versionAtLeast, type Proxmox, type PveVersion } from './proxmox.js';
-import { rootfsTarball, Templates } from './templates.js';
+import { packRootfs, rootfsTarball, Templates, type TemplateSpec } from './templates.js';
 import { VmidAllocator, type VmidRange } from './vmid-allocator.js';
 import { VmidMap, type VmidEntry } from './vmid-map.js';
 
-const CAPABILITIES: BackendCapabilities = { exec: true, pause: false, update: false, ps: false, consoleSocket: false, ownsStatus: true };
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: false, update: false, ps: false, consoleSocket: false, ownsStatus: true, ownsRootfs: true };
 
 export interface PveBackendOptions {
   proxmox: Proxmox;
@@ -33,6 +34,8 @@ export interface PveBackendOptions {
   /** How long `stop` lets the init shut down before stopping it hard (seconds). */
   stopTimeoutS?: number;
 }
+
+const IMAGE_DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export type PveOciStatus = 'created' | 'running' | 'stopped';
 
@@ -82,8 +85,11 @@ export class PveBackend implements Backend {
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
-  /** Creates the container from a bundle; it is OCI "created" (a stopped Proxmox container). */
-  async createFromBundle(id: string, bundle: string): Promise<PveCreated> {
+  /**
+   * Creates the container from a bundle; it is OCI "created" (a stopped Proxmox container).
+   * `image`: what the runtime vouches for when it made the bundle from a cached image.
+   */
+  async createFromBundle(id: string, bundle: string, image?: ImageSource): Promise<PveCreated> {
     const spec = readSpec(bundle);
     const rootfs = resolve(bundle, spec.root.path);
     if (this.map.read().containers[id]) throw new ContainerExistsError(id);
@@ -107,9 +113,21 @@ export class PveBackend implements Backend {
     const work = join(this.map.dir, 'tmp');
     let tarDir: string | undefined;
     try {
-      const tar = await rootfsTarball(rootfs, work);
-      tarDir = dirname(tar.file);
-      const template = await this.templates.ensure({ key: tar.key, unprivileged: mapping.unprivileged }, tar.file);
+      const digest = await imageDigest(id, spec, image);
+      let template: number;
+      if (digest) {
+        // Keyed by the image: a template that exists is cloned without reading the rootfs.
+        template = await this.templates.ensure({ kind: 'image', key: digest, unprivileged: mapping.unprivileged }, async () => {
+          const file = await packRootfs(rootfs, work, image?.volumes ?? []);
+          tarDir = dirname(file);
+          return file;
+        });
+      } else {
+        const tar = await rootfsTarball(rootfs, work);
+        tarDir = dirname(tar.file);
+        const key: TemplateSpec = { kind: 'rootfs', key: tar.key, unprivileged: mapping.unprivileged };
+        template = await this.templates.ensure(key, async () => tar.file);
+      }
       let linked = true;
       const vmid = await this.allocator.create(id, 'containers', revert, async (newid) => {
         try {
@@ -241,7 +259,7 @@ export class PveBackend implements Backend {
   // ---- the Backend interface (the runtime's view) -------------------------------------------
 
   async create(req: CreateRequest): Promise<void> {
-    await this.createFromBundle(req.id, req.bundle);
+    await this.createFromBundle(req.id, req.bundle, req.image);
   }
 
   async status(id: string): Promise<BackendStatus> {
@@ -294,6 +312,19 @@ export class PveBackend implements Backend {
   async features(): Promise<Record<string, unknown> | undefined> {
     return undefined;
   }
+}
+
+/**
+ * The image digest to key the template by: the bundle's annotation, used only when the runtime
+ * vouches for it (it made the bundle from that cached image). A hand-made bundle carrying the
+ * annotation over other content must not be able to make or claim an image's template.
+ */
+async function imageDigest(id: string, spec: RuntimeConfig, image: ImageSource | undefined): Promise<string | undefined> {
+  const annotated = spec.annotations?.[IMAGE_DIGEST_ANNOTATION];
+  if (annotated === undefined) return undefined;
+  if (image?.digest === annotated && IMAGE_DIGEST.test(annotated)) return annotated;
+  await log('info', `container "${id}": annotation ${IMAGE_DIGEST_ANNOTATION} ${annotated} is not backed by berth's image cache${image ? ` (the runtime made it from ${image.digest})` : ''}; its template is keyed by its rootfs`, { op: 'create', id, backend: 'pve' });
+  return undefined;
 }
 
 /** config.json, checked for what the mapping needs (the runtime validated the rest with zod). */

@@ -1,10 +1,12 @@
-// One Proxmox template container per key: a bundle's rootfs hash now, an image digest once the
-// image cache hands one over. Made once (a rootfs tarball uploaded to template_storage, `pct
-// create`, `pct template`, the tarball removed) and then cloned for every container. Its
-// description and tags record the key, so berth finds and verifies it on Proxmox itself.
+// One Proxmox template container per key: the image's manifest digest for a container made from
+// a cached image, else the SHA-256 of a reproducible tarball of the bundle's rootfs. Made once (a
+// rootfs tarball uploaded to template_storage, `pct create`, `pct template`, the tarball removed)
+// and then cloned for every container. Its description and tags record the key, so berth finds
+// and verifies it on Proxmox itself; an image's template is found without reading the rootfs.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { resolveInRoot } from '../../core/path-in-root.js';
 import { runTool } from '../../core/exec.js';
 import { ToolError } from '../../core/errors.js';
 import { log, errorFields } from '../../core/log.js';
@@ -15,7 +17,9 @@ import type { VmidAllocator } from './vmid-allocator.js';
 import { destroyIfThere, ranTask } from './pve-task-outcome.js';
 
 export interface TemplateSpec {
-  /** What identifies the content: "sha256:…" of the rootfs tarball (later: the image digest). */
+  /** What the key names: an image's manifest digest, or the hash of the rootfs tarball. */
+  kind: 'image' | 'rootfs';
+  /** What identifies the content: "sha256:…" (or "sha512:…" for an image digest). */
   key: string;
   unprivileged: boolean;
 }
@@ -29,26 +33,53 @@ export interface TemplateSettings {
 
 /** The template's tag: short, and in Proxmox's tag alphabet. */
 export function templateTag(spec: TemplateSpec): string {
-  return `berth-tpl-${spec.key.replace(/^sha256:/, '').slice(0, 16)}${spec.unprivileged ? '' : '-priv'}`;
+  const prefix = spec.kind === 'image' ? 'berth-img' : 'berth-tpl';
+  return `${prefix}-${spec.key.replace(/^sha(256|512):/, '').slice(0, 16)}${spec.unprivileged ? '' : '-priv'}`;
 }
 
+/** The template's description: the full key, which `find` compares (a tag is only a prefix). */
 export function templateDescription(spec: TemplateSpec): string {
-  return `berth template\nkey: ${spec.key}\nunprivileged: ${spec.unprivileged ? 1 : 0}`;
+  return `berth template\n${spec.kind === 'image' ? 'image' : 'key'}: ${spec.key}\nunprivileged: ${spec.unprivileged ? 1 : 0}`;
+}
+
+/** The VMID map's name for the template. */
+function templateName(spec: TemplateSpec): string {
+  return spec.kind === 'image' ? `template:image:${spec.key}` : `template:${spec.key}`;
 }
 
 /** A reproducible tarball of a rootfs (sorted, owners numeric, times zeroed) and its SHA-256. */
 export async function rootfsTarball(rootfs: string, workDir: string): Promise<{ file: string; key: string }> {
+  const file = await packRootfs(rootfs, workDir);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return { file, key: `sha256:${hash.digest('hex')}` };
+}
+
+/**
+ * The rootfs as a tarball in a fresh directory under `workDir` (the caller removes that
+ * directory). `dirs` (an image's declared volumes) are added as empty directories where the
+ * rootfs has nothing yet: the rootfs may be an image's read-only template, so they are made in
+ * a staging directory, never in it.
+ */
+export async function packRootfs(rootfs: string, workDir: string, dirs: readonly string[] = []): Promise<string> {
   mkdirSync(workDir, { recursive: true });
   const dir = mkdtempSync(join(workDir, 'rootfs-'));
   const file = join(dir, 'rootfs.tar');
-  const r = await runTool(['tar', '--create', '--file', file, '--directory', rootfs, '--format=gnu', '--sort=name', '--mtime=@0', '--numeric-owner', '.']);
+  const extra: string[] = [];
+  for (const d of dirs) {
+    // Where the directory would be inside the rootfs, symlinks resolved within it (as mkdir -p there would).
+    const rel = relative(rootfs, resolveInRoot(rootfs, d));
+    if (rel === '' || existsSync(join(rootfs, rel))) continue;
+    mkdirSync(join(dir, 'extra', rel), { recursive: true, mode: 0o755 });
+    extra.push(`./${rel}`);
+  }
+  const more = extra.length ? ['--directory', join(dir, 'extra'), ...[...new Set(extra)].sort()] : [];
+  const r = await runTool(['tar', '--create', '--file', file, '--format=gnu', '--sort=name', '--mtime=@0', '--numeric-owner', '--directory', rootfs, '.', ...more]);
   if (r.exitCode !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new ToolError(`cannot pack rootfs ${rootfs}: ${r.stderr.trim()}`, { exitCode: r.exitCode, stderr: r.stderr });
   }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return { file, key: `sha256:${hash.digest('hex')}` };
+  return file;
 }
 
 export class Templates {
@@ -71,8 +102,11 @@ export class Templates {
     return undefined;
   }
 
-  /** Finds the template or makes it from `tarball`; one maker at a time per key. */
-  async ensure(spec: TemplateSpec, tarball: string): Promise<number> {
+  /**
+   * Finds the template or makes it from the tarball `tarball()` resolves to (called only on a
+   * miss, so a hit reads no rootfs); one maker at a time per key.
+   */
+  async ensure(spec: TemplateSpec, tarball: () => Promise<string>): Promise<number> {
     const found = await this.find(spec);
     if (found !== undefined) return found;
     const dir = join(this.lockDir, templateTag(spec));
@@ -81,7 +115,7 @@ export class Templates {
     try {
       const again = await this.find(spec);
       if (again !== undefined) return again;
-      return await this.make(spec, tarball);
+      return await this.make(spec, await tarball());
     } finally {
       lock?.release();
     }
@@ -94,7 +128,7 @@ export class Templates {
       const volid = await this.proxmox.uploadTemplate(this.settings.templateStorage, tarball, `${tag}.tar`);
       revert.add(`uploaded ${volid}`, () => this.proxmox.freeVolume(volid));
       const sizeGiB = Math.max(1, Math.ceil((statSync(tarball).size * 1.5) / 2 ** 30));
-      const vmid = await this.allocator.create(`template:${spec.key}`, 'templates', revert, async (id) => {
+      const vmid = await this.allocator.create(templateName(spec), 'templates', revert, async (id) => {
         try {
           await this.proxmox.create(id, volid, {
             rootfs: `${this.settings.storage}:${sizeGiB}`,

@@ -5,3 +5,8 @@
 export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
 /** Annotation a bundle may use to ask for a backend (after --runtime, before config rules). */
 export const RUNTIME_ANNOTATION = 'run.berth.runtime';
+/**
+ * Annotation carrying the manifest digest of the cached image a bundle was made from. The pve
+ * backend keys its Proxmox template by it (when the runtime vouches that it made the bundle).
+ */
+export const IMAGE_DIGEST_ANNOTATION = 'run.berth.image.digest';

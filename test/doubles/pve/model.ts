@@ -42,6 +42,8 @@ export interface DoubleState {
   /** API tokens: "user@realm!id" → secret and what it may do. */
   tokens: Record<string, { secret: string; privileges: 'all' | 'audit' }>;
   faults: Faults;
+  /** Every vztmpl file name handed out for an upload, in order (tests count tarballs with it). */
+  uploads?: string[];
 }
 
 /** An error as Proxmox raises it: HTTP status, message, and per-parameter errors for 400. */
@@ -485,6 +487,7 @@ export class PveModel {
     assertAllowed(caller, `/storage/${storage}`, 'Datastore.AllocateTemplate');
     if (!def.content.includes('vztmpl')) throw new PveFault(400, 'Parameter verification failed.', { content: `storage '${storage}' does not support 'vztmpl' content` });
     if (!/^[\w.-]+\.tar(\.(gz|xz|zst))?$/.test(filename)) throw new PveFault(400, 'Parameter verification failed.', { filename: `wrong file extension` });
+    this.locked((st) => (st.uploads = [...(st.uploads ?? []), filename]));
     return join(this.templateDir(storage), filename);
   }
 

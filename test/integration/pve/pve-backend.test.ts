@@ -2,13 +2,15 @@
 // no Proxmox host here): lifecycle with a real init process, template → linked clone, VMID
 // mapping and collision retry, and bad input that must leave nothing behind.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PveBackend } from '../../../src/backends/pve/pve-backend.js';
 import { ProxmoxPermissionError, ProxmoxTaskError, ProxmoxTimeoutError } from '../../../src/backends/pve/pve-errors.js';
 import { parseVmidRange } from '../../../src/backends/pve/vmid-allocator.js';
 import { BerthError } from '../../../src/core/errors.js';
+import { IMAGE_DIGEST_ANNOTATION } from '../../../src/core/oci/annotations.js';
 import { parseSignal } from '../../../src/core/signals.js';
 import { makeBusyboxBundle, tempDir } from '../../helpers/bundle.js';
 import { missing } from '../../helpers/host.js';
@@ -69,6 +71,21 @@ function containers(rig: Rig): number[] {
 
 function templates(rig: Rig): number[] {
   return rig.double.model.list().filter((c) => c.template === 1).map((c) => Number(c.vmid));
+}
+
+/** Every tarball berth has uploaded so far (the double records each upload). */
+function uploads(rig: Rig): string[] {
+  return rig.double.model.load().uploads ?? [];
+}
+
+/** A made-up manifest digest: each test its own image. */
+function newDigest(prefix = ''): string {
+  return `sha256:${prefix}${randomBytes(32).toString('hex').slice(prefix.length)}`;
+}
+
+/** A bundle as the runtime makes it from a cached image: the annotation names its digest. */
+function imageBundle(dir: string, rig: Rig, digest: string): string {
+  return bundle(dir, rig, (c) => (c.annotations = { ...(c.annotations ?? {}), [IMAGE_DIGEST_ANNOTATION]: digest }), `image ${digest}`);
 }
 
 function vztmplFiles(rig: Rig): string[] {
@@ -313,6 +330,88 @@ for (const transport of ['pct', 'api'] as const) {
         });
       }
       assertNothingLeft(ctx, 'bound', before);
+    });
+
+    test('containers from one cached image share one template keyed by its digest; the second reads no rootfs', async () => {
+      const digest = newDigest();
+      const before = uploads(ctx.rig).length;
+      const a = await ctx.backend.createFromBundle('img-1', imageBundle(join(dirs.path, 'img-a'), ctx.rig, digest), { digest, volumes: [] });
+      const tconf = ctx.rig.double.model.config(a.template) as Record<string, string>;
+      assert.equal(tconf.description, `berth template\nimage: ${digest}\nunprivileged: 1`);
+      assert.equal(tconf.tags, `berth;berth-img-${digest.slice(7, 23)}`);
+      assert.deepEqual(uploads(ctx.rig).slice(before), [`berth-img-${digest.slice(7, 23)}.tar`], 'one tarball, for the template');
+      assert.ok(ctx.backend.map.read().templates[`template:image:${digest}`], 'the template is in the VMID map under its digest');
+
+      // The second bundle's rootfs is gone: a create that tarred or hashed it would fail.
+      const second = imageBundle(join(dirs.path, 'img-b'), ctx.rig, digest);
+      rmSync(join(second, 'rootfs'), { recursive: true });
+      const c = await ctx.backend.createFromBundle('img-2', second, { digest, volumes: [] });
+      assert.equal(c.template, a.template);
+      assert.equal(c.linked, true);
+      assert.match((ctx.rig.double.model.config(c.vmid) as Record<string, string>).rootfs!, new RegExp(`^local-zfs:basevol-${a.template}-disk-0/subvol-${c.vmid}-disk-0,`));
+      assert.equal(uploads(ctx.rig).length, before + 1, 'no upload for the second container');
+      assert.deepEqual(readdirSync(join(ctx.root, 'pve/tmp')), [], 'no work files');
+
+      await ctx.backend.delete('img-1', false);
+      await ctx.backend.delete('img-2', false);
+      assertNothingLeft(ctx, 'img-2');
+      assert.ok(templates(ctx.rig).includes(a.template), 'the template stays for the next container');
+    });
+
+    test('an annotation the runtime does not vouch for: keyed by the rootfs, the image template not claimed', async () => {
+      const digest = newDigest();
+      const real = await ctx.backend.createFromBundle('vouched', imageBundle(join(dirs.path, 'vouch-a'), ctx.rig, digest), { digest, volumes: [] });
+      // A hand-made bundle with other content claims the same digest.
+      const forged = bundle(join(dirs.path, 'vouch-b'), ctx.rig, (c) => (c.annotations = { [IMAGE_DIGEST_ANNOTATION]: digest }), 'other content');
+      const f = await ctx.backend.createFromBundle('forged', forged);
+      assert.notEqual(f.template, real.template);
+      assert.match((ctx.rig.double.model.config(f.template) as Record<string, string>).description!, /^berth template\nkey: sha256:[0-9a-f]{64}\nunprivileged: 1$/);
+      // …and the runtime vouching for another digest than the annotation's is no better.
+      const g = await ctx.backend.createFromBundle('mismatch', forged, { digest: newDigest(), volumes: [] });
+      assert.equal(g.template, f.template);
+      for (const id of ['vouched', 'forged', 'mismatch']) await ctx.backend.delete(id, false);
+      assertNothingLeft(ctx, 'forged');
+    });
+
+    test('a template whose description names another digest is not used; a new one is made', async () => {
+      const digest = newDigest();
+      const a = await ctx.backend.createFromBundle('tamper-1', imageBundle(join(dirs.path, 'tamper-a'), ctx.rig, digest), { digest, volumes: [] });
+      await ctx.backend.delete('tamper-1', false);
+      // Same tag (the digest's first 16 hex digits), another digest in the description.
+      const other = `${digest.slice(0, 23)}${randomBytes(32).toString('hex').slice(16)}`;
+      assert.notEqual(other, digest);
+      await ctx.rig.proxmox.setConfig(a.template, { description: `berth template\nimage: ${other}\nunprivileged: 1` });
+      const before = uploads(ctx.rig).length;
+      const b = await ctx.backend.createFromBundle('tamper-2', imageBundle(join(dirs.path, 'tamper-b'), ctx.rig, digest), { digest, volumes: [] });
+      assert.notEqual(b.template, a.template, 'the template naming another digest is not cloned');
+      assert.equal(uploads(ctx.rig).length, before + 1, 'a new template was made from the rootfs');
+      assert.equal((ctx.rig.double.model.config(b.template) as Record<string, string>).description, `berth template\nimage: ${digest}\nunprivileged: 1`);
+      assert.ok(templates(ctx.rig).includes(a.template), 'the other template is left alone');
+      await ctx.backend.delete('tamper-2', false);
+      assertNothingLeft(ctx, 'tamper-2');
+    });
+
+    test('bad input: an image template that cannot be made, or a clone of it that fails → nothing left', async () => {
+      const root = join(dirs.path, 'root-imgfail');
+      const backend = backendFor(ctx.rig, root);
+      const digest = newDigest();
+      const b = imageBundle(join(dirs.path, 'imgfail'), ctx.rig, digest);
+      const tBefore = templates(ctx.rig);
+      const cBefore = containers(ctx.rig);
+      ctx.rig.double.update((s) => (s.faults.failTask = { type: 'vzcreate', message: 'unpacking failed', log: ['tar: short read'] }));
+      await assert.rejects(backend.createFromBundle('imgfail', b, { digest, volumes: [] }), /unable to create CT \d+ - unpacking failed/);
+      assert.deepEqual(templates(ctx.rig), tBefore, 'no template half-made');
+      assert.deepEqual(backend.map.read(), { version: 1, containers: {}, templates: {} }, 'no map entries');
+      assertNothingLeft({ ...ctx, root, backend }, 'imgfail', cBefore);
+
+      // The template is made now; the clone fails: the template stays, the container goes.
+      const warm = await backend.createFromBundle('imgwarm', b, { digest, volumes: [] });
+      await backend.delete('imgwarm', false);
+      ctx.rig.double.update((s) => (s.faults.failTask = { type: 'vzclone', message: 'zfs error: out of space', log: [] }));
+      await assert.rejects(backend.createFromBundle('imgclone', b, { digest, volumes: [] }), /clone failed: zfs error: out of space/);
+      assertNothingLeft({ ...ctx, root, backend }, 'imgclone', cBefore);
+      assert.deepEqual(Object.keys(backend.map.read().templates), [`template:image:${digest}`]);
+      assert.ok(templates(ctx.rig).includes(warm.template));
     });
 
     if (transport === 'pct') {

@@ -1,8 +1,9 @@
 // `berth --runtime pve …` through the real CLI, over the API transport to the Proxmox API DOUBLE
 // (berth processes talk HTTPS to the double in this test process): the runtime asks the backend
-// for status and pid, and failures map to their exit codes with nothing left behind.
+// for status and pid, failures map to their exit codes with nothing left behind, and containers
+// made from a cached image are linked clones of one Proxmox template per digest, with no local volume.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readProcStat } from '../../../src/core/proc.js';
@@ -11,6 +12,7 @@ import { makeBusyboxBundle, tempDir } from '../../helpers/bundle.js';
 import { freePort } from '../../helpers/daemon.js';
 import { missing } from '../../helpers/host.js';
 import { waitFor } from '../../helpers/wait.js';
+import { buildBusyboxOciArchive } from '../../helpers/oci-image.js';
 import { makeRig, TOKEN_ID, type Rig } from '../../doubles/pve/transports.js';
 
 function alive(pid: number): boolean {
@@ -27,7 +29,11 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
   let env: NodeJS.ProcessEnv;
 
   const writeConfig = (file: string, apiUrl: string): void =>
-    writeFileSync(file, `[proxmox]\ntransport = "api"\nnode = "pve"\napi_url = "${apiUrl}"\nfingerprint = "${rig.tls!.fingerprint}"\nvmid_range = "300-399"\n`);
+    writeFileSync(
+      file,
+      `[proxmox]\ntransport = "api"\nnode = "pve"\napi_url = "${apiUrl}"\nfingerprint = "${rig.tls!.fingerprint}"\nvmid_range = "300-399"\n\n` +
+        `[storage]\ndriver = "dir"\ndir = "${join(dirs.path, 'storage')}"\nstate_dir = "${join(dirs.path, 'state')}"\n`,
+    );
 
   before(async () => {
     rig = await makeRig('api');
@@ -77,6 +83,47 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     );
     await berthOk(root, ['--config', config, 'delete', '--force', 'c2'], { env });
     assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
+  });
+
+  test('create --image: one Proxmox template per digest, linked clones, no local volume, the second create uploads nothing', async () => {
+    const archive = buildBusyboxOciArchive(join(dirs.path, 'image'), { cmd: ['sleep', '300'] });
+    await berthOk(root, ['--config', config, 'image', 'import', archive.file, '--name', 'busybox:pve'], { env });
+    const digest = archive.manifest.digest;
+    const uploads = () => rig.double.model.load().uploads ?? [];
+    const before = uploads().length;
+    for (const id of ['i1', 'i2']) await berthOk(root, ['--config', config, '--runtime', 'pve', 'create', '--image', 'busybox:pve', id], { env });
+
+    const templates = rig.double.model.list().filter((c) => c.template === 1);
+    const mine = templates.filter((t) => (rig.double.model.config(Number(t.vmid)) as Record<string, string>).description === `berth template\nimage: ${digest}\nunprivileged: 1`);
+    assert.equal(mine.length, 1, 'one template for the digest');
+    const tpl = Number(mine[0]!.vmid);
+    const clones = rig.double.model.list().filter((c) => c.template !== 1).map((c) => rig.double.model.config(Number(c.vmid)) as Record<string, string>);
+    assert.equal(clones.length, 2);
+    for (const c of clones) assert.match(c.rootfs!, new RegExp(`^local-zfs:basevol-${tpl}-disk-0/subvol-\\d+-disk-0,`), 'a linked clone of it');
+    assert.deepEqual(uploads().slice(before), [`berth-img-${digest.slice(7, 23)}.tar`], 'one tarball, for the first create only');
+
+    // No local volume: Proxmox keeps the rootfs, the image's template was only read.
+    const images = JSON.parse(await berthOk(root, ['--config', config, 'image', 'ls', '--format', 'json'], { env })) as { digest: string; containers: string[] }[];
+    assert.deepEqual(images.map((i) => [i.digest, i.containers]), [[digest, []]]);
+    const record = JSON.parse(readFileSync(join(root, 'containers/i1/record.json'), 'utf8')) as { image: Record<string, unknown> };
+    assert.deepEqual(record.image, { ref: 'busybox:pve', digest });
+    const snap = await cli(['snapshot', 'create', 'i1']);
+    assert.equal(snap.code, 6, snap.stderr);
+    assert.match(snap.stderr, /container "i1" has no berth volume: its root filesystem is kept by backend pve/);
+
+    for (const id of ['i1', 'i2']) await berthOk(root, ['--config', config, 'delete', '--force', id], { env });
+    assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
+    assert.deepEqual(readdirSync(join(root, 'containers')), []);
+    assert.ok(rig.double.model.list().some((c) => Number(c.vmid) === tpl), 'the template stays for the next container');
+  });
+
+  test('create --image of an image that is not cached: exit 4, nothing made on Proxmox or here', async () => {
+    const before = rig.double.model.vmids();
+    const r = await cli(['--runtime', 'pve', 'create', '--image', 'no-such:image', 'i3']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /image "no-such:image" is not in the cache/);
+    assert.deepEqual(rig.double.model.vmids(), before);
+    assert.equal(existsSync(join(root, 'containers/i3')), false);
   });
 
   test('doctor reports whether Proxmox is configured and reachable, and how', async () => {
