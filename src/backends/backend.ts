@@ -102,6 +102,11 @@ export interface Backend {
   version(): Promise<string>;
   /** Status and pid of a container, for backends that declare `ownsStatus`. */
   status?(id: string): Promise<BackendStatus>;
+  /**
+   * A backend's own graceful stop (pve: shutdown with a timeout, then a hard stop). Without it,
+   * `berth stop` signals the container (its stop signal, then KILL) as for any runtime.
+   */
+  stop?(id: string, timeoutS: number): Promise<void>;
   /** The backend's own `features` JSON, or undefined if it has none. */
   features(): Promise<Record<string, unknown> | undefined>;
 }

@@ -349,6 +349,8 @@ export class Runtime {
     subject.backend = record.backend;
     let status = await this.statusOf(record);
     if (status === 'stopped') return;
+    const backend = await this.backend(record.backend);
+    if (backend.stop) return backend.stop(id, timeoutS);
     const signal = parseSignal(record.annotations[STOP_SIGNAL_ANNOTATION], 'TERM');
     if (status === 'paused') await this.guardedQuietly('resume', id, resumeAct(this));
     await this.killQuietly(id, signal, false);
