@@ -1,6 +1,6 @@
 // Creating a container from an image on a real zfs-fuse pool, shared by the image-create-warm and
-// image-create-cold scenarios: a small (~10 MB: busybox + 8 MiB) and a large (~250 MB generated)
-// image, imported once; each sample is `berth create --image … ID` (the container's init then
+// image-create-cold scenarios: a small (~10 MB: busybox + 8 MiB) and a large (generated: ~250 MB,
+// or ~1 GB for the cold scenario) image, imported once; each sample is `berth create --image … ID` (the container's init then
 // waits for start), and the container is deleted afterwards, untimed.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,8 @@ async function layout(dir: string, tag: string, extra: (d: string) => void): Pro
   return built;
 }
 
-export async function setUpImageBench(): Promise<ImageBench> {
+/** largeFiles: the large image's 12 MiB files (12: about 250 MB; 76: about 1 GB). */
+export async function setUpImageBench(largeFiles = 12): Promise<ImageBench> {
   const gone = missing('crun', 'busybox') ?? zfsSkipReason();
   if (gone) throw new Error(gone);
   const scope = new CleanupScope();
@@ -43,7 +44,7 @@ export async function setUpImageBench(): Promise<ImageBench> {
     scope.add('temp dir', tmp.remove);
     const daemon = await startZfs();
     scope.add('zfs-fuse', () => daemon.stop());
-    const pool = await createTestPool(daemon.cli, '2G');
+    const pool = await createTestPool(daemon.cli, largeFiles > 12 ? '4G' : '2G');
     scope.add(`pool ${pool.name}`, () => pool.destroy());
     const dataset = `${pool.name}/berth`;
     await daemon.cli.create(dataset);
@@ -51,7 +52,7 @@ export async function setUpImageBench(): Promise<ImageBench> {
     writeFileSync(config, `[storage]\ndriver = "zfs"\ndataset = "${dataset}"\nstate_dir = "${join(tmp.path, 'state')}"\n`);
     const berth = [BERTH_BIN, '--config', config, '--root', join(tmp.path, 'root'), '--runtime', 'crun-cli'];
     const small = await layout(join(tmp.path, 'small'), 'small', (d) => writeFileSync(join(d, 'payload'), randomBytes(8 * 1024 * 1024)));
-    const large = await layout(join(tmp.path, 'large'), 'large', (d) => generateLargeTree(d, 1));
+    const large = await layout(join(tmp.path, 'large'), 'large', (d) => generateLargeTree(d, 1, largeFiles));
     for (const l of [small, large]) await runCommand([...berth, 'image', 'import', l.layout], { timeoutMs: 600_000 });
     // Registered last, so it runs first: no container may outlive the pool.
     scope.add('containers', () => runCommand([...berth, 'delete', '--force', 'leftover'], { check: false }));
