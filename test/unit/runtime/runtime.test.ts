@@ -87,3 +87,21 @@ test('each observed operation publishes one outcome; with journal on, it lands i
   assert.equal(corrupt, 0);
   assert.deepEqual(records.map((r) => ({ op: r.op, id: r.id, backend: r.backend, result: r.result, code: r.code })), expected);
 });
+
+test("stop uses a backend's own stop when it has one, with the timeout; no signal is sent", async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const runtime = new Runtime({ root: tmp.path, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: '/dev/null' });
+  const calls: string[] = [];
+  const backend: Backend = { ...fakeBackend(calls), stop: async (id, timeoutS) => void calls.push(`stop ${id} ${timeoutS}`) };
+  (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(backend));
+  const lock = await runtime.store.lockForCreate('c1');
+  runtime.store.write({
+    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
+    created: new Date().toISOString(), owner: 'root', annotations: {},
+    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
+  });
+  lock.release();
+  await runtime.stop('c1', 7);
+  assert.deepEqual(calls, ['stop c1 7']);
+});
