@@ -28,20 +28,24 @@ function fakeBackend(calls: string[]): Backend {
   };
 }
 
+/** A running container c1 whose "init" is this test process. */
+async function recordRunning(runtime: Runtime, dir: string): Promise<void> {
+  const lock = await runtime.store.lockForCreate('c1');
+  runtime.store.write({
+    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: dir, rootfs: dir,
+    created: new Date().toISOString(), owner: 'root', annotations: {},
+    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
+  });
+  lock.release();
+}
+
 test('operations a backend does not declare fail with BERTH_ERR_UNSUPPORTED, before the backend is called', async (t) => {
   const tmp = tempDir();
   t.after(tmp.remove);
   const runtime = new Runtime({ root: tmp.path, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: '/dev/null' });
   const calls: string[] = [];
   (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(fakeBackend(calls)));
-  // A running container whose "init" is this test process.
-  const lock = await runtime.store.lockForCreate('c1');
-  runtime.store.write({
-    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
-    created: new Date().toISOString(), owner: 'root', annotations: {},
-    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
-  });
-  lock.release();
+  await recordRunning(runtime, tmp.path);
   for (const op of [() => runtime.pause('c1'), () => runtime.ps('c1'), () => runtime.update('c1', '{}'),
     () => runtime.exec({ id: 'c1', processFile: undefined, args: ['true'], detach: false, pidFile: undefined, tty: false, consoleSocket: undefined, env: [], cwd: undefined, preserveFds: 0 })]) {
     await assert.rejects(op(), (err: unknown) => err instanceof UnsupportedError && /backend crun cannot/.test(err.message));
@@ -65,13 +69,7 @@ test('each observed operation publishes one outcome; with journal on, it lands i
   const runtime = new Runtime({ root: tmp.path, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: '/dev/null', journal: true });
   const calls: string[] = [];
   (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(fakeBackend(calls)));
-  const lock = await runtime.store.lockForCreate('c1');
-  runtime.store.write({
-    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
-    created: new Date().toISOString(), owner: 'root', annotations: {},
-    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
-  });
-  lock.release();
+  await recordRunning(runtime, tmp.path);
   await runtime.kill('c1', { number: 0, name: '0' }, false);
   await assert.rejects(runtime.pause('c1'));
   await assert.rejects(runtime.delete('nope', false));
@@ -95,13 +93,7 @@ test("stop uses a backend's own stop when it has one, with the timeout; no signa
   const calls: string[] = [];
   const backend: Backend = { ...fakeBackend(calls), stop: async (id, timeoutS) => void calls.push(`stop ${id} ${timeoutS}`) };
   (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun', Promise.resolve(backend));
-  const lock = await runtime.store.lockForCreate('c1');
-  runtime.store.write({
-    version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,
-    created: new Date().toISOString(), owner: 'root', annotations: {},
-    pid: process.pid, pidStartTime: readProcStat(process.pid)!.startTime, started: true,
-  });
-  lock.release();
+  await recordRunning(runtime, tmp.path);
   await runtime.stop('c1', 7);
   assert.deepEqual(calls, ['stop c1 7']);
 });
