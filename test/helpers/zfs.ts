@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { sleep } from '../../src/core/clock.js';
 import { runTool } from '../../src/core/exec.js';
 import { ZfsCli } from '../../src/storage/zfs/zfs-cli.js';
+import { ZfsDriver } from '../../src/storage/zfs/zfs-driver.js';
 import { tempDir } from './bundle.js';
 import { alive, missing } from './host.js';
 import { waitFor } from './wait.js';
@@ -169,4 +170,28 @@ export async function createTestPool(cli: ZfsCli, size = '1G'): Promise<TestPool
 export async function datasetsUnder(cli: ZfsCli, parent: string): Promise<string[]> {
   const layout = new Set([parent, `${parent}/images`, `${parent}/containers`]);
   return (await cli.list(parent, { type: 'all' })).filter((n) => !layout.has(n));
+}
+
+/** What the zfs integration suites stand on: the daemon, a 1G pool, and a driver on `<pool>/berth`. */
+export interface ZfsRig {
+  daemon: ZfsDaemon;
+  pool: TestPool;
+  driver: ZfsDriver;
+}
+
+/** Starts (or joins) the daemon and makes the rig; its pool goes into `pools`, which closeZfsRig destroys. */
+export async function openZfsRig(pools: TestPool[]): Promise<ZfsRig> {
+  const daemon = await startZfs();
+  const pool = await createTestPool(daemon.cli, '1G');
+  pools.push(pool);
+  await daemon.cli.create(`${pool.name}/berth`);
+  return { daemon, pool, driver: new ZfsDriver({ dataset: `${pool.name}/berth` }) };
+}
+
+/** zpool destroy of every pool (each tried), then the daemon stopped if this process started it. */
+export async function closeZfsRig(daemon: ZfsDaemon | undefined, pools: TestPool[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const p of pools) await p.destroy().catch((err: unknown) => failures.push(err));
+  await daemon?.stop();
+  if (failures.length) throw new AggregateError(failures, 'cannot destroy test pools');
 }

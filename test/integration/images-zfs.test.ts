@@ -11,29 +11,22 @@ import { ZfsDriver } from '../../src/storage/zfs/zfs-driver.js';
 import { tempDir } from '../helpers/bundle.js';
 import { imageCacheSuite, stateLeftovers } from '../helpers/image-suite.js';
 import { buildOciLayout } from '../helpers/oci-image.js';
-import { createTestPool, datasetsUnder, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { closeZfsRig, createTestPool, datasetsUnder, openZfsRig, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
 
 const skip = zfsSkipReason();
 let daemon: ZfsDaemon | undefined;
-let pool: TestPool;
 let driver: ZfsDriver;
 const pools: TestPool[] = [];
 const tmp = tempDir('berth-images-zfs-');
 
 if (!skip) {
-  before(async () => {
-    daemon = await startZfs();
-    pool = await createTestPool(daemon.cli, '1G');
-    pools.push(pool);
-    await daemon.cli.create(`${pool.name}/berth`);
-    driver = new ZfsDriver({ dataset: `${pool.name}/berth` });
-  });
+  before(async () => void ({ daemon, driver } = await openZfsRig(pools)));
   after(async () => {
-    const failures: unknown[] = [];
-    for (const p of pools) await p.destroy().catch((err: unknown) => failures.push(err));
-    await daemon?.stop();
-    tmp.remove();
-    if (failures.length) throw new AggregateError(failures, 'cannot destroy test pools');
+    try {
+      await closeZfsRig(daemon, pools);
+    } finally {
+      tmp.remove();
+    }
   });
 } else {
   after(() => tmp.remove());

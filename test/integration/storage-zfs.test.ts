@@ -15,7 +15,7 @@ import { berth } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxRootfs, tempDir } from '../helpers/bundle.js';
 import { missing } from '../helpers/host.js';
 import { storageSuite } from '../helpers/storage-suite.js';
-import { createTestPool, datasetsUnder, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { closeZfsRig, createTestPool, datasetsUnder, openZfsRig, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
 
 const skip = zfsSkipReason();
 let daemon: ZfsDaemon | undefined;
@@ -24,19 +24,8 @@ let driver: ZfsDriver;
 const pools: TestPool[] = [];
 
 if (!skip) {
-  before(async () => {
-    daemon = await startZfs();
-    pool = await createTestPool(daemon.cli, '1G');
-    pools.push(pool);
-    await daemon.cli.create(`${pool.name}/berth`);
-    driver = new ZfsDriver({ dataset: `${pool.name}/berth` });
-  });
-  after(async () => {
-    const failures: unknown[] = [];
-    for (const p of pools) await p.destroy().catch((err: unknown) => failures.push(err));
-    await daemon?.stop();
-    if (failures.length) throw new AggregateError(failures, 'cannot destroy test pools');
-  });
+  before(async () => void ({ daemon, pool, driver } = await openZfsRig(pools)));
+  after(() => closeZfsRig(daemon, pools));
 }
 
 describe('zfs storage', { skip }, () => {
