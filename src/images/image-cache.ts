@@ -6,19 +6,16 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { publishImageCache } from '../core/channels.js';
 import type { StorageConfig } from '../core/config.js';
-import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, VolumeNotFoundError } from '../core/errors.js';
+import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, VolumeExistsError, VolumeNotFoundError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { log } from '../core/log.js';
 import type { StorageDriver, VolumeInfo } from '../storage/driver.js';
 import { openStorage } from '../storage/registry.js';
-import { buildTemplate } from '../storage/template-build.js';
 import { configFromProperties, configToProperties, summarizeConfig } from './config-summary.js';
 import { parseDigest } from './digest.js';
 import { ImageIndex, type IndexEntry } from './image-index.js';
-import { unpackLayers } from './layer-unpack.js';
-import { resolveImage } from './oci-layout.js';
 import { formatPlatform, parsePlatform } from './platform.js';
-import type { ContainerVolume, ImageCache, ImageRecord, ImportOptions, TemplateRootfs } from './types.js';
+import type { ContainerVolume, ImageCache, ImageInfo, ImageRecord, ImportOptions, TemplateRootfs } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
@@ -52,7 +49,8 @@ class StorageImageCache implements ImageCache {
     return `${readable || 'c'}_${createHash('sha256').update(containerId).digest('hex').slice(0, 16)}`;
   }
 
-  private recordFrom(t: VolumeInfo, containers: VolumeInfo[], entry: IndexEntry | undefined): ImageRecord | undefined {
+  /** The image a sealed template of ours holds, from its own properties (undefined: not one). */
+  private imageFrom(t: VolumeInfo, entry: IndexEntry | undefined): ImageInfo | undefined {
     const p = t.properties;
     if (!t.sealed || !p.digest || p.digest !== t.name) return undefined; // not (yet) an image of ours
     const [os, architecture, variant] = (p.platform ?? '').split('/');
@@ -67,8 +65,13 @@ class StorageImageCache implements ImageCache {
       platform: { os: os ?? '', architecture: architecture ?? '', ...(variant ? { variant } : {}) },
       config: configFromProperties(p) ?? entry?.config ?? {},
       parked: p.parked === '1',
-      containers: containers.filter((c) => c.origin === t.name).map((c) => c.properties['container-id'] ?? c.name).sort(),
     };
+  }
+
+  private recordFrom(t: VolumeInfo, containers: VolumeInfo[], entry: IndexEntry | undefined): ImageRecord | undefined {
+    const image = this.imageFrom(t, entry);
+    if (!image) return undefined;
+    return { ...image, containers: containers.filter((c) => c.origin === t.name).map((c) => c.properties['container-id'] ?? c.name).sort() };
   }
 
   private toEntry(r: ImageRecord, configDigest: string | undefined): IndexEntry {
@@ -111,6 +114,12 @@ class StorageImageCache implements ImageCache {
 
   async import(source: string, options: ImportOptions = {}): Promise<ImageRecord & { hit: boolean }> {
     const name = options.name === undefined ? undefined : validateRef(options.name);
+    // Only an import reads layouts and unpacks layers: a create from a cached image loads none of it.
+    const [{ resolveImage }, { unpackLayers }, { buildTemplate }] = await Promise.all([
+      import('./oci-layout.js'),
+      import('./layer-unpack.js'),
+      import('../storage/template-build.js'),
+    ]);
     const image = await resolveImage(source, parsePlatform(options.platform));
     const digest = image.manifest.digest;
     parseDigest(digest, 'manifest');
@@ -241,8 +250,18 @@ class StorageImageCache implements ImageCache {
     }
   }
 
+  /**
+   * The digest the index gives `ref` (a ref or a full digest), without asking the pool: a create's
+   * fast path, which then confirms it against the template's own properties. Digest prefixes are
+   * left to resolve(): only a listing of the pool can say that a prefix is unambiguous.
+   */
+  private indexedDigest(ref: string): string | undefined {
+    const entries = Object.values(this.index.read() ?? {});
+    return (entries.find((e) => e.digest === ref) ?? entries.find((e) => e.refs.includes(ref)))?.digest;
+  }
+
   /** A cached ref/digest, or a layout path imported on a miss; `hit` says whether it was cached. */
-  private async resolveOrImport(refOrPath: string, platform: string | undefined): Promise<{ image: ImageRecord; hit: boolean }> {
+  private async resolveOrImport(refOrPath: string, platform: string | undefined): Promise<{ image: ImageInfo; hit: boolean }> {
     try {
       return { image: await this.resolve(refOrPath), hit: true };
     } catch (err) {
@@ -252,21 +271,53 @@ class StorageImageCache implements ImageCache {
     }
   }
 
-  /** Under the digest lock: the sealed, unparked template of `image` (ImageNotFoundError if gone). */
-  private async usableTemplate(image: ImageRecord): Promise<VolumeInfo> {
-    let info: VolumeInfo;
+  /**
+   * Under the digest lock: the image `ref` names, read from its template's properties, if the
+   * template is there, sealed and (for a ref) still carries that ref; undefined otherwise.
+   * Throws ImageNotFoundError for a parked template: it is being removed.
+   */
+  private async usableImage(digest: string, ref: string): Promise<{ image: ImageInfo; template: VolumeInfo } | undefined> {
+    let template: VolumeInfo;
     try {
-      info = await this.driver.info('image', image.template);
+      template = await this.driver.info('image', digest);
     } catch (err) {
-      if (err instanceof VolumeNotFoundError) throw new ImageNotFoundError(`image ${image.digest} was removed meanwhile`, { cause: err });
+      if (err instanceof VolumeNotFoundError) return undefined;
       throw err;
     }
-    if (info.properties.parked === '1') throw new ImageNotFoundError(`image ${image.digest} is being removed (parked until its last container goes); import it again to use it`);
-    return info;
+    const image = this.imageFrom(template, this.index.read()?.[digest]);
+    if (!image || (ref !== digest && !image.refs.includes(ref))) return undefined;
+    if (image.parked) throw new ImageNotFoundError(`image ${digest} is being removed (parked until its last container goes); import it again to use it`);
+    return { image, template };
+  }
+
+  /**
+   * Runs `use` on the image `refOrPath` names, under its digest lock. The index names the digest
+   * and the template confirms it (one storage read); when the index does not know the ref or
+   * disagrees with the pool, the pool is listed (which rebuilds the index), or a layout imported.
+   */
+  private async withUsableImage<T>(
+    refOrPath: string,
+    platform: string | undefined,
+    use: (image: ImageInfo, template: VolumeInfo) => Promise<T>,
+  ): Promise<{ image: ImageInfo; hit: boolean; result: T }> {
+    const indexed = this.indexedDigest(refOrPath);
+    if (indexed !== undefined) {
+      const done = await this.index.withDigestLock(indexed, async () => {
+        const found = await this.usableImage(indexed, refOrPath);
+        return found && { image: found.image, result: await use(found.image, found.template) };
+      });
+      if (done) return { ...done, hit: true };
+    }
+    const { image, hit } = await this.resolveOrImport(refOrPath, platform);
+    return this.index.withDigestLock(image.digest, async () => {
+      const found = await this.usableImage(image.digest, image.digest);
+      if (!found) throw new ImageNotFoundError(`image ${image.digest} was removed meanwhile`);
+      return { image: found.image, hit, result: await use(found.image, found.template) };
+    });
   }
 
   /** Records the use (last-used time, the cache hit or miss); resolves to the new last-used time. */
-  private async used(image: ImageRecord, hit: boolean): Promise<string> {
+  private async used(image: ImageInfo, hit: boolean): Promise<string> {
     const lastUsed = now();
     await this.index.update((images) => {
       const e = images[image.digest];
@@ -278,20 +329,26 @@ class StorageImageCache implements ImageCache {
 
   async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string } = {}): Promise<ContainerVolume> {
     const volume = this.containerVolumeName(containerId);
-    const { image, hit } = await this.resolveOrImport(refOrPath, options.platform);
-    const path = await this.index.withDigestLock(image.digest, async () => {
-      await this.usableTemplate(image);
-      return this.driver.cloneTemplate(image.template, volume, { 'container-id': containerId, image: image.digest });
-    });
-    const lastUsed = await this.used(image, hit);
-    return { path, volume, image: { ...image, lastUsed, containers: [...image.containers, containerId].sort() }, hit };
+    const clone = (image: ImageInfo): Promise<string> => this.driver.cloneTemplate(image.template, volume, { 'container-id': containerId, image: image.digest });
+    let made;
+    try {
+      made = await this.withUsableImage(refOrPath, options.platform, clone);
+    } catch (err) {
+      if (!(err instanceof VolumeExistsError)) throw err;
+      // The caller holds the id's create lock and has no live record: the volume is what an
+      // interrupted create left behind. Rarely taken, so the usual create asks nothing first.
+      await log('info', `replacing the container volume "${volume}" an interrupted create left behind`, { op: 'create', id: containerId });
+      await this.destroyContainerVolume(containerId);
+      made = await this.withUsableImage(refOrPath, options.platform, clone);
+    }
+    const lastUsed = await this.used(made.image, made.hit);
+    return { path: made.result, volume, image: { ...made.image, lastUsed }, hit: made.hit };
   }
 
   async templateRootfs(refOrPath: string, options: { platform?: string } = {}): Promise<TemplateRootfs> {
-    const { image, hit } = await this.resolveOrImport(refOrPath, options.platform);
-    const info = await this.index.withDigestLock(image.digest, () => this.usableTemplate(image));
+    const { image, hit, result: path } = await this.withUsableImage(refOrPath, options.platform, async (_image, template) => template.path);
     const lastUsed = await this.used(image, hit);
-    return { path: info.path, image: { ...image, lastUsed }, hit };
+    return { path, image: { ...image, lastUsed }, hit };
   }
 
   async destroyContainerVolume(containerId: string): Promise<void> {

@@ -11,7 +11,8 @@ export interface ImageConfigSummary {
   ExposedPorts?: Record<string, object>;
 }
 
-export interface ImageRecord {
+/** An image as its template's own properties describe it. */
+export interface ImageInfo {
   /** The manifest digest, "sha256:<hex>". */
   digest: string;
   /** Names given at import (--name); may be empty. */
@@ -30,14 +31,17 @@ export interface ImageRecord {
   config: ImageConfigSummary;
   /** Removed with --force while containers still used it: destroyed with its last container volume. */
   parked: boolean;
-  /** Ids of the container volumes cloned from it (read from storage). */
+}
+
+export interface ImageRecord extends ImageInfo {
+  /** Ids of the container volumes cloned from it (read from storage: a listing of every volume). */
   containers: string[];
 }
 
 export interface ContainerVolume {
   path: string;
   volume: string;
-  image: ImageRecord;
+  image: ImageInfo;
   hit: boolean;
 }
 
@@ -45,7 +49,7 @@ export interface ContainerVolume {
 export interface TemplateRootfs {
   /** Where the template's files are: read-only, never a container's rootfs. */
   path: string;
-  image: ImageRecord;
+  image: ImageInfo;
   hit: boolean;
 }
 
@@ -65,7 +69,11 @@ export interface ImageCache {
   remove(ref: string, options?: { force?: boolean }): Promise<{ digest: string; parked: boolean }>;
   /** Removes unused images: all, those unused for `olderThan` ms, and/or least recently used ones until the total is ≤ `maxSize` bytes. */
   prune(options?: { olderThan?: number; maxSize?: number }): Promise<ImageRecord[]>;
-  /** refOrPath: a cached ref/digest, or a path to an OCI layout dir/tar (imported on a miss). */
+  /**
+   * refOrPath: a cached ref/digest, or a path to an OCI layout dir/tar (imported on a miss). The
+   * caller holds the id's create lock and has no live container of that id: a volume the id
+   * already has is what an interrupted create left, and is replaced.
+   */
   createContainerVolume(refOrPath: string, containerId: string, options?: { platform?: string }): Promise<ContainerVolume>;
   /**
    * Like createContainerVolume, but makes no volume: the image's template itself (read-only),

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { resolveInRoot } from '../core/path-in-root.js';
 import type { Revert } from '../core/revert.js';
 import { loadBundle, type Bundle } from './bundle.js';
-import type { ImageRecord } from '../images/types.js';
+import type { ImageInfo } from '../images/types.js';
 import type { ContainerImage } from './container-store.js';
 import { specFromImage, type ImageOverrides } from './image-spec.js';
 import { resolveImageUser } from './image-user.js';
@@ -32,11 +32,11 @@ export interface ImageBundle {
 
 export async function makeImageBundle(runtime: Runtime, id: string, request: ImageRequest, revert: Revert, backend: { ownsRootfs: boolean }): Promise<ImageBundle> {
   const images = await runtime.images();
+  let source: { path: string; image: ImageInfo; volume: string | undefined };
   // We hold the id's create lock and no live record exists: any volume of this id is what an
-  // interrupted create left behind.
-  await images.destroyContainerVolume(id);
-  let source: { path: string; image: ImageRecord; volume: string | undefined };
+  // interrupted create left behind (createContainerVolume replaces one itself).
   if (backend.ownsRootfs) {
+    await images.destroyContainerVolume(id);
     const t = await images.templateRootfs(request.ref, { platform: request.platform });
     source = { path: t.path, image: t.image, volume: undefined };
   } else {

@@ -174,7 +174,8 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-const attached = new Set<string>();
+/** Each attached root's unsubscribe calls. */
+const attached = new Map<string, (() => void)[]>();
 
 /**
  * Writes every operation outcome, storage operation, image cache lookup and backend fallback of
@@ -183,7 +184,6 @@ const attached = new Set<string>();
  */
 export function attachJournal(root: string, onError: (err: unknown) => void, options: JournalOptions = {}): void {
   if (attached.has(root)) return;
-  attached.add(root);
   const guarded =
     <T>(write: (message: T) => void) =>
     (message: T): void => {
@@ -193,10 +193,18 @@ export function attachJournal(root: string, onError: (err: unknown) => void, opt
         onError(err);
       }
     };
-  subscribeOperations(guarded((outcome) => appendRecord(root, outcome, options)));
-  subscribeStorageOperations(guarded((e) => appendEvent(root, { kind: 'storage', ...e }, options)));
-  subscribeImageCache(guarded((e) => appendEvent(root, { kind: 'image-cache', ...e }, options)));
-  subscribeBackendFallbacks(guarded((e) => appendEvent(root, { kind: 'fallback', ...e }, options)));
+  attached.set(root, [
+    subscribeOperations(guarded((outcome) => appendRecord(root, outcome, options))),
+    subscribeStorageOperations(guarded((e) => appendEvent(root, { kind: 'storage', ...e }, options))),
+    subscribeImageCache(guarded((e) => appendEvent(root, { kind: 'image-cache', ...e }, options))),
+    subscribeBackendFallbacks(guarded((e) => appendEvent(root, { kind: 'fallback', ...e }, options))),
+  ]);
+}
+
+/** Stops writing this process's events to <root>/journal (a long-lived process done with a root). */
+export function detachJournal(root: string): void {
+  for (const off of attached.get(root) ?? []) off();
+  attached.delete(root);
 }
 
 function parseObject(line: string): Record<string, unknown> | undefined {

@@ -164,6 +164,42 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
       await cache.remove(img.manifests[0]!.digest);
     });
 
+    test('the index only points the way: a ref it gives the wrong image or one that is gone is looked up in the pool', async () => {
+      const one = await layout([{ entries: [{ name: 'which', content: 'one' }] }]);
+      const two = await layout([{ entries: [{ name: 'which', content: 'two' }] }]);
+      await cache.import(one.layout, { name: 'moving:1' });
+      const file = join(f().stateDir, 'images/index.json');
+      const old = readFileSync(file, 'utf8');
+      await cache.import(two.layout, { name: 'moving:1' });
+      writeFileSync(file, old); // an index from before the ref moved: it still says moving:1 is `one`
+      const v = await cache.createContainerVolume('moving:1', 'ctr-moving');
+      assert.equal(v.image.digest, two.manifests[0]!.digest, 'the template the ref is on wins');
+      assert.equal(readFileSync(join(v.path, 'which'), 'utf8'), 'two');
+      await cache.destroyContainerVolume('ctr-moving');
+
+      const gone = one.manifests[0]!.digest;
+      await cache.remove(gone);
+      const index = JSON.parse(old) as { images: Record<string, { refs: string[] }> };
+      index.images[gone]!.refs = ['gone:1'];
+      writeFileSync(file, JSON.stringify(index)); // names an image whose template was removed
+      await assert.rejects(cache.createContainerVolume('gone:1', 'ctr-gone'), ImageNotFoundError);
+      await assert.rejects(cache.createContainerVolume(gone, 'ctr-gone'), ImageNotFoundError);
+      assert.equal(await f().driver.exists('container', 'ctr-gone'), false);
+      await cache.remove('moving:1');
+      assert.deepEqual((await cache.list()).map((r) => r.digest), [busybox.manifests[0]!.digest], 'the index is rebuilt from the pool');
+    });
+
+    test('a volume an interrupted create of the same id left behind is replaced by a fresh clone', async () => {
+      const first = await cache.createContainerVolume('bb:2', 'ctr-again');
+      writeFileSync(join(first.path, 'from-before'), 'x');
+      const second = await cache.createContainerVolume('bb:2', 'ctr-again');
+      assert.equal(second.volume, first.volume);
+      assert.equal(existsSync(join(second.path, 'from-before')), false, 'a new clone of the template, not the old volume');
+      assert.equal(readFileSync(join(second.path, 'etc/motd'), 'utf8'), 'hello\n');
+      await cache.destroyContainerVolume('ctr-again');
+      assert.equal(await f().driver.exists('container', 'ctr-again'), false);
+    });
+
     test('rm is refused while containers use the image; rm --force parks it until its last container volume goes', async () => {
       const digest = busybox.manifests[0]!.digest;
       await assert.rejects(cache.remove('bb:2'), (err: unknown) => err instanceof ImageInUseError && /ctr-a/.test(err.message) && /--force/.test(err.message));

@@ -64,7 +64,13 @@ export class ZfsDriver implements StorageDriver {
   }
 
   private async prepareLayout(): Promise<void> {
-    if (!(await this.cli.exists(this.location))) {
+    // One listing answers both questions: does the parent exist, and which of its parts do.
+    let children: string[];
+    try {
+      children = await this.cli.list(this.location, { depth: 1 });
+    } catch (err) {
+      const f = zfsFailure(err);
+      if (f !== 'missing' && f !== 'no-pool') throw this.translate(err, `cannot read storage dataset "${this.location}"`);
       const pool = this.location.split('/')[0]!;
       if (!(await this.cli.poolExists(pool))) {
         const pools = await this.cli.poolList().catch(() => []);
@@ -76,7 +82,7 @@ export class ZfsDriver implements StorageDriver {
     }
     for (const dir of Object.values(KIND_DIR)) {
       const ds = `${this.location}/${dir}`;
-      if (await this.cli.exists(ds)) continue;
+      if (children.includes(ds)) continue;
       try {
         await this.cli.create(ds);
       } catch (err) {

@@ -59,7 +59,9 @@ test('each observed operation publishes one outcome; with journal on, it lands i
   const tmp = tempDir();
   t.after(tmp.remove);
   const { subscribeOperations } = await import('../../../src/core/channels.js');
-  const { JournalReader } = await import('../../../src/telemetry/journal.js');
+  const { JournalReader, detachJournal } = await import('../../../src/telemetry/journal.js');
+  // The journal subscription is process-wide: without this, later tests' outcomes recreate tmp.
+  t.after(() => detachJournal(tmp.path));
   const seen: { op: string; id: string; backend: string | undefined; result: string; code: string | undefined }[] = [];
   const off = subscribeOperations((o) => {
     assert.ok(o.durationS >= 0 && !Number.isNaN(Date.parse(o.time)));

@@ -28,19 +28,30 @@ function scripted(rules: Array<[string, Answer | (() => Answer)]>): { driver: Zf
 const fail = (stderr: string): Answer => ({ exitCode: 1, stderr });
 
 describe('ZfsDriver over a scripted zfs', () => {
-  test('the layout is made once, below a parent that must exist', async () => {
-    const { driver, calls } = scripted([['zfs get -H -o name type tank/berth/', fail("cannot open 'x': dataset does not exist")]]);
+  test('the layout is made once, below a parent that must exist, from one listing', async () => {
+    const { driver, calls } = scripted([['zfs list -H -o name -t filesystem -d 1 -r tank/berth', { stdout: 'tank/berth\ntank/berth/images\n' }]]);
     await driver.setProperties('container', 'c1', { ref: 'r' });
     await driver.setProperties('container', 'c1', { ref: undefined });
     assert.deepEqual(calls, [
-      'zfs get -H -o name type tank/berth',
-      'zfs get -H -o name type tank/berth/images',
-      'zfs create tank/berth/images',
-      'zfs get -H -o name type tank/berth/containers',
+      'zfs list -H -o name -t filesystem -d 1 -r tank/berth',
       'zfs create tank/berth/containers',
       'zfs set berth:ref=r tank/berth/containers/c1',
       'zfs inherit berth:ref tank/berth/containers/c1',
     ]);
+  });
+
+  test('a missing parent is named, with the pool or the command that makes it', async () => {
+    const missingDataset = scripted([
+      ['zfs list -H -o name -t filesystem -d 1 -r tank/berth', fail("cannot open 'tank/berth': dataset does not exist")],
+      ['zpool list -H -o name tank', { stdout: 'tank\n' }],
+    ]);
+    await assert.rejects(missingDataset.driver.exists('image', 'x'), (err: unknown) => err instanceof StorageError && /"tank\/berth" does not exist in pool "tank": create it with "zfs create -p tank\/berth"/.test(err.message));
+    const missingPool = scripted([
+      ['zfs list -H -o name -t filesystem -d 1 -r tank/berth', fail("cannot open 'tank/berth': dataset does not exist")],
+      ['zpool list -H -o name tank', fail("cannot open 'tank': no such pool")],
+      ['zpool list -H -o name', { stdout: 'rpool\n' }],
+    ]);
+    await assert.rejects(missingPool.driver.exists('image', 'x'), (err: unknown) => err instanceof StorageError && /there is no pool "tank" \(imported pools: rpool\)/.test(err.message));
   });
 
   test('a clone whose origin is not the template is destroyed and refused', async () => {
