@@ -1,9 +1,10 @@
 // Creating a container from an image on a real zfs-fuse pool, shared by the image-create-warm and
-// image-create-cold scenarios: a small (~10 MB: busybox + 8 MiB) and a large (generated: ~250 MB,
-// or ~1 GB for the cold scenario) image, imported once; each sample is `berth create --image … ID` (the container's init then
-// waits for start), and the container is deleted afterwards, untimed.
+// image-create-cold scenarios: a small image (~10 MB: busybox + 8 MiB) and one or more large
+// generated ones (~250 MB for the warm scenario; ~1 GB and ~2 GB for the cold one), imported
+// once; each sample is `berth create --image … ID` (the container's init then waits for start),
+// and the container is deleted afterwards, untimed.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH_BIN } from '../test/helpers/paths.js';
 import { tempDir } from '../test/helpers/bundle.js';
@@ -17,25 +18,40 @@ export interface ImageBench {
   /** berth's argv prefix: binary, --config, --root, --runtime. */
   berth: string[];
   small: BuiltLayout;
-  large: BuiltLayout;
+  /** One per entry of `largeFiles`, in that order. */
+  large: BuiltLayout[];
   scope: CleanupScope;
 }
 
 const CMD = { Cmd: ['sleep', '300'], Env: ['PATH=/bin'] };
+
+/** Files of the upper tree per layer beyond the first: Node reads a layer whole, and at most 2 GiB. */
+const LARGE_FILES_PER_LAYER = 64;
 
 async function layout(dir: string, tag: string, extra: (d: string) => void): Promise<BuiltLayout> {
   const base = busyboxLayerDir(join(dir, 'base'));
   const upper = join(dir, 'upper');
   mkdirSync(upper);
   extra(upper);
-  const built = await buildOciLayout(dir, { images: [{ tag, config: CMD, layers: [{ dir: base, compression: 'gzip' }, { dir: upper, compression: 'gzip' }] }] });
-  rmSync(base, { recursive: true });
-  rmSync(upper, { recursive: true });
+  // Large files beyond the first LARGE_FILES_PER_LAYER go to further layers, as big images have them.
+  const uppers = [upper];
+  const large = readdirSync(upper).filter((n) => /^large\d+$/.test(n)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  for (let from = LARGE_FILES_PER_LAYER; from < large.length; from += LARGE_FILES_PER_LAYER) {
+    const next = join(dir, `upper${uppers.length}`);
+    mkdirSync(next);
+    for (const name of large.slice(from, from + LARGE_FILES_PER_LAYER)) renameSync(join(upper, name), join(next, name));
+    uppers.push(next);
+  }
+  const layers = [base, ...uppers].map((d) => ({ dir: d, compression: 'gzip' as const }));
+  const built = await buildOciLayout(dir, { images: [{ tag, config: CMD, layers }] });
+  for (const d of [base, ...uppers]) rmSync(d, { recursive: true });
+  // buildOciLayout leaves each layer's plain tar beside the layout: gigabytes for the large images.
+  for (const name of readdirSync(dir)) if (/^layer-.*\.tar$/.test(name)) rmSync(join(dir, name));
   return built;
 }
 
-/** largeFiles: the large image's 12 MiB files (12: about 250 MB; 76: about 1 GB). */
-export async function setUpImageBench(largeFiles = 12): Promise<ImageBench> {
+/** largeFiles: each large image's count of 12 MiB files (12: about 250 MB; 76: about 1 GB; 400: about 5 GB). */
+export async function setUpImageBench(largeFiles: number[] = [12]): Promise<ImageBench> {
   const gone = missing('crun', 'busybox') ?? zfsSkipReason();
   if (gone) throw new Error(gone);
   const scope = new CleanupScope();
@@ -44,7 +60,9 @@ export async function setUpImageBench(largeFiles = 12): Promise<ImageBench> {
     scope.add('temp dir', tmp.remove);
     const daemon = await startZfs();
     scope.add('zfs-fuse', () => daemon.stop());
-    const pool = await createTestPool(daemon.cli, largeFiles > 12 ? '4G' : '2G');
+    // Room for every template, plus one more copy of the largest (a cold create unpacks it again).
+    const gib = Math.ceil((12 * 1024 * 1024 * (largeFiles.reduce((a, n) => a + n, 0) + Math.max(...largeFiles)) + 300e6) / 2 ** 30) + 1;
+    const pool = await createTestPool(daemon.cli, `${gib}G`);
     scope.add(`pool ${pool.name}`, () => pool.destroy());
     const dataset = `${pool.name}/berth`;
     await daemon.cli.create(dataset);
@@ -52,8 +70,9 @@ export async function setUpImageBench(largeFiles = 12): Promise<ImageBench> {
     writeFileSync(config, `[storage]\ndriver = "zfs"\ndataset = "${dataset}"\nstate_dir = "${join(tmp.path, 'state')}"\n`);
     const berth = [BERTH_BIN, '--config', config, '--root', join(tmp.path, 'root'), '--runtime', 'crun-cli'];
     const small = await layout(join(tmp.path, 'small'), 'small', (d) => writeFileSync(join(d, 'payload'), randomBytes(8 * 1024 * 1024)));
-    const large = await layout(join(tmp.path, 'large'), 'large', (d) => generateLargeTree(d, 1, largeFiles));
-    for (const l of [small, large]) await runCommand([...berth, 'image', 'import', l.layout], { timeoutMs: 600_000 });
+    const large: BuiltLayout[] = [];
+    for (const [i, files] of largeFiles.entries()) large.push(await layout(join(tmp.path, `large${i}`), `large${i}`, (d) => generateLargeTree(d, i + 1, files)));
+    for (const l of [small, ...large]) await runCommand([...berth, 'image', 'import', l.layout], { timeoutMs: 1_200_000 });
     // Registered last, so it runs first: no container may outlive the pool.
     scope.add('containers', () => runCommand([...berth, 'delete', '--force', 'leftover'], { check: false }));
     return { berth, small, large, scope };
@@ -69,7 +88,7 @@ export function createSubject(b: ImageBench, name: string, image: (i: number) =>
   return {
     name,
     prepare,
-    run: async (i) => void (await runCommand([...b.berth, 'create', '--image', image(i), id(i)], { timeoutMs: 600_000 })),
+    run: async (i) => void (await runCommand([...b.berth, 'create', '--image', image(i), id(i)], { timeoutMs: 1_200_000 })),
     finish: async (i) => void (await runCommand([...b.berth, 'delete', '--force', id(i)])),
   };
 }
