@@ -159,7 +159,11 @@ class StorageImageCache implements ImageCache {
   }
 
   /** Gives `ref` to `digest` (taken from any other image, as a tag moves) and unparks it. */
-  private async addRef(digest: string, ref: string): Promise<void> {
+  private addRef(digest: string, ref: string): Promise<void> {
+    return this.index.withRefsLock(() => this.moveRef(digest, ref));
+  }
+
+  private async moveRef(digest: string, ref: string): Promise<void> {
     for (const t of await this.driver.list('image')) {
       const refs = t.properties.ref ? t.properties.ref.split(',') : [];
       if (t.name === digest) {
@@ -184,7 +188,7 @@ class StorageImageCache implements ImageCache {
             `image "${ref}" (${digest}) is used by container volumes: ${current.containers.join(', ')}; delete them first, or use --force to remove its names now and the image with its last container`,
           );
         }
-        await this.driver.setProperties('image', digest, { ref: undefined, parked: '1' });
+        await this.index.withRefsLock(() => this.driver.setProperties('image', digest, { ref: undefined, parked: '1' }));
         await this.index.update((images) => {
           const e = images[digest];
           if (e) Object.assign(e, { refs: [], parked: true });

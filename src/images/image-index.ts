@@ -78,12 +78,24 @@ export class ImageIndex {
   }
 
   /** Runs fn holding the lock of one digest (imports, removals, clones of that image). */
-  async withDigestLock<T>(digest: string, fn: () => Promise<T>): Promise<T> {
-    const dir = join(this.locks, digest.replace(':', '-'));
+  withDigestLock<T>(digest: string, fn: () => Promise<T>): Promise<T> {
+    return this.withLock(digest.replace(':', '-'), `image ${digest}`, fn);
+  }
+
+  /**
+   * Runs fn holding the lock of the images' refs: a ref moves from one image to another, so a
+   * change of refs reads and writes several templates. Taken alone, or after a digest lock.
+   */
+  withRefsLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.withLock('refs', 'the image refs', fn);
+  }
+
+  private async withLock<T>(name: string, what: string, fn: () => Promise<T>): Promise<T> {
+    const dir = join(this.locks, name);
     let lock: Lock | undefined;
     while (!lock) {
       mkdirSync(dir, { recursive: true });
-      lock = await lockDirectory(dir, { what: `image ${digest}`, timeoutMs: LOCK_TIMEOUT_MS });
+      lock = await lockDirectory(dir, { what, timeoutMs: LOCK_TIMEOUT_MS });
     }
     try {
       return await fn();

@@ -256,6 +256,16 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
       await assertNothingLeft('after two imports and rm');
     });
 
+    test('imports naming one image at the same time keep every name (the refs lock)', async () => {
+      await cache.import(busybox.layout);
+      const names = ['n:1', 'n:2', 'n:3', 'n:4', 'n:5', 'n:6'];
+      const caches = await Promise.all(names.map(() => openImageCache({ storage: f().storage, stateDir: f().stateDir })));
+      await Promise.all(names.map((name, i) => caches[i]!.import(busybox.layout, { name })));
+      assert.deepEqual((await cache.resolve('n:1')).refs.sort(), names);
+      await cache.remove('n:1');
+      await assertNothingLeft('after the named imports and rm');
+    });
+
     test('layers: whiteouts, opaque directories, hard links, symlinks, owners, modes, times, devices, FIFOs; plain, gzip and zstd', async () => {
       const mtime = new Date('2020-05-06T07:08:09Z');
       const img = await layout([
