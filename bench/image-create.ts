@@ -51,7 +51,7 @@ async function layout(dir: string, tag: string, extra: (d: string) => void): Pro
 }
 
 /** largeFiles: each large image's count of 12 MiB files (12: about 250 MB; 76: about 1 GB; 400: about 5 GB). */
-export async function setUpImageBench(largeFiles: number[] = [12]): Promise<ImageBench> {
+async function setUpImageBench(largeFiles: number[] = [12]): Promise<ImageBench> {
   const gone = missing('crun', 'busybox') ?? zfsSkipReason();
   if (gone) throw new Error(gone);
   const scope = new CleanupScope();
@@ -79,6 +79,17 @@ export async function setUpImageBench(largeFiles: number[] = [12]): Promise<Imag
   } catch (err) {
     await scope.close();
     throw err;
+  }
+}
+
+/** Runs a scenario over a fresh image bench, then tears it down (its failures reported, not thrown). */
+export async function withImageBench<T>(scenario: string, largeFiles: number[], fn: (b: ImageBench) => Promise<T>): Promise<T> {
+  const b = await setUpImageBench(largeFiles);
+  try {
+    return await fn(b);
+  } finally {
+    const failures = await b.scope.close();
+    if (failures.length) console.error(`cleanup after ${scenario}: ${failures.join('; ')}`);
   }
 }
 

@@ -1,6 +1,6 @@
 // Warm against cold: create --image from the cache against create --image LAYOUT with an empty cache.
 import { iterations } from '../cycle.js';
-import { createSubject, digestOf, setUpImageBench, type ImageBench } from '../image-create.js';
+import { createSubject, digestOf, withImageBench, type ImageBench } from '../image-create.js';
 import { compare, runCommand, spreadNotes, type Comparison, type Goal } from '../measure.js';
 import type { ScenarioResult } from '../scenario.js';
 
@@ -30,9 +30,8 @@ function coldAgainstWarm(b: ImageBench, index: number, label: string): Promise<C
   return compare(cold, [warm], { iterations: iterations(3), warmup: 0 });
 }
 
-export async function run(): Promise<ScenarioResult> {
-  const b = await setUpImageBench(SIZES.map((s) => s.files));
-  try {
+export function run(): Promise<ScenarioResult> {
+  return withImageBench('image-create-cold', SIZES.map((s) => s.files), async (b) => {
     const smaller = await coldAgainstWarm(b, 0, SIZES[0]!.label);
     const larger = await coldAgainstWarm(b, 1, SIZES[1]!.label);
     const [cold1, warm1] = [smaller.baseline, smaller.candidates[0]!];
@@ -43,8 +42,5 @@ export async function run(): Promise<ScenarioResult> {
       spreadNotes(smaller),
     ].join('\n');
     return { title: 'Create from a cached image vs a cold cache, ~5 GB image (zfs-fuse)', baseline: larger.baseline, candidates: larger.candidates, notes };
-  } finally {
-    const failures = await b.scope.close();
-    if (failures.length) console.error(`cleanup after image-create-cold: ${failures.join('; ')}`);
-  }
+  });
 }

@@ -1,6 +1,6 @@
 // Warm create is flat in image size: create --image from the cache, a ~250 MB image against a ~10 MB one.
 import { iterations } from '../cycle.js';
-import { createSubject, digestOf, setUpImageBench } from '../image-create.js';
+import { createSubject, digestOf, withImageBench } from '../image-create.js';
 import { join } from 'node:path';
 import { makeBusyboxBundle, tempDir } from '../../test/helpers/bundle.js';
 import { compare, runCommand, spreadNotes, type Goal, type Subject } from '../measure.js';
@@ -28,9 +28,8 @@ function bundleSubject(berth: string[]): Subject & { remove(): void } {
   };
 }
 
-export async function run(): Promise<ScenarioResult> {
-  const b = await setUpImageBench();
-  try {
+export function run(): Promise<ScenarioResult> {
+  return withImageBench('image-create-warm', [12], async (b) => {
     const small = createSubject(b, 'warm create, ~10 MB image', () => digestOf(b.small));
     const large = createSubject(b, 'warm create, ~250 MB image', () => digestOf(b.large[0]!));
     const c = await compare(small, [large], { iterations: iterations(10), warmup: 1 });
@@ -45,8 +44,5 @@ export async function run(): Promise<ScenarioResult> {
       spreadNotes(floor),
     ].join('\n');
     return { title: 'Create from a cached image: ~250 MB vs ~10 MB (zfs-fuse clones)', baseline: c.baseline, candidates: c.candidates, notes };
-  } finally {
-    const failures = await b.scope.close();
-    if (failures.length) console.error(`cleanup after image-create-warm: ${failures.join('; ')}`);
-  }
+  });
 }

@@ -255,13 +255,13 @@ class StorageImageCache implements ImageCache {
   }
 
   /**
-   * The digest the index gives `ref` (a ref or a full digest), without asking the pool: a create's
+   * The index entry of `ref` (a ref or a full digest), without asking the pool: a create's
    * fast path, which then confirms it against the template's own properties. Digest prefixes are
    * left to resolve(): only a listing of the pool can say that a prefix is unambiguous.
    */
-  private indexedDigest(ref: string): string | undefined {
+  private indexedEntry(ref: string): IndexEntry | undefined {
     const entries = Object.values(this.index.read() ?? {});
-    return (entries.find((e) => e.digest === ref) ?? entries.find((e) => e.refs.includes(ref)))?.digest;
+    return entries.find((e) => e.digest === ref) ?? entries.find((e) => e.refs.includes(ref));
   }
 
   /** A cached ref/digest, or a layout path imported on a miss; `hit` says whether it was cached. */
@@ -280,7 +280,7 @@ class StorageImageCache implements ImageCache {
    * template is there, sealed and (for a ref) still carries that ref; undefined otherwise.
    * Throws ImageNotFoundError for a parked template: it is being removed.
    */
-  private async usableImage(digest: string, ref: string): Promise<{ image: ImageInfo; template: VolumeInfo } | undefined> {
+  private async usableImage(digest: string, ref: string, entry: IndexEntry | undefined): Promise<{ image: ImageInfo; template: VolumeInfo } | undefined> {
     let template: VolumeInfo;
     try {
       template = await this.driver.info('image', digest);
@@ -288,7 +288,7 @@ class StorageImageCache implements ImageCache {
       if (err instanceof VolumeNotFoundError) return undefined;
       throw err;
     }
-    const image = this.imageFrom(template, this.index.read()?.[digest]);
+    const image = this.imageFrom(template, entry);
     if (!image || (ref !== digest && !image.refs.includes(ref))) return undefined;
     if (image.parked) throw new ImageNotFoundError(`image ${digest} is being removed (parked until its last container goes); import it again to use it`);
     return { image, template };
@@ -304,17 +304,17 @@ class StorageImageCache implements ImageCache {
     platform: string | undefined,
     use: (image: ImageInfo, template: VolumeInfo) => Promise<T>,
   ): Promise<{ image: ImageInfo; hit: boolean; result: T }> {
-    const indexed = this.indexedDigest(refOrPath);
+    const indexed = this.indexedEntry(refOrPath);
     if (indexed !== undefined) {
-      const done = await this.index.withDigestLock(indexed, async () => {
-        const found = await this.usableImage(indexed, refOrPath);
+      const done = await this.index.withDigestLock(indexed.digest, async () => {
+        const found = await this.usableImage(indexed.digest, refOrPath, indexed);
         return found && { image: found.image, result: await use(found.image, found.template) };
       });
       if (done) return { ...done, hit: true };
     }
     const { image, hit } = await this.resolveOrImport(refOrPath, platform);
     return this.index.withDigestLock(image.digest, async () => {
-      const found = await this.usableImage(image.digest, image.digest);
+      const found = await this.usableImage(image.digest, image.digest, this.index.read()?.[image.digest]);
       if (!found) throw new ImageNotFoundError(`image ${image.digest} was removed meanwhile`);
       return { image: found.image, hit, result: await use(found.image, found.template) };
     });
