@@ -26,7 +26,15 @@ export interface RunToolOptions {
   env?: NodeJS.ProcessEnv;
   /** Signals berth receives while waiting are passed on to the tool. */
   forwardSignals?: boolean;
+  /**
+   * The tool is killed when berth dies (setpriv --pdeathsig KILL): for work that is berth's
+   * alone (a copy), which must not run on into what the next verb repairs.
+   */
+  diesWithBerth?: boolean;
 }
+
+/** util-linux's setpriv, on every Debian: sets the parent-death signal, then execs the tool. */
+const DIE_WITH_PARENT = ['setpriv', '--pdeathsig', 'KILL', '--'] as const;
 
 /** runTool's shape, for code that takes a fake in tests. */
 export type ToolRunner = (argv: readonly string[], options?: RunToolOptions) => Promise<ToolResult>;
@@ -47,7 +55,7 @@ export function runTool(argv: readonly string[], options: RunToolOptions = {}): 
 }
 
 function spawnTool(argv: readonly string[], options: RunToolOptions): Promise<ToolResult> {
-  const [file, ...args] = argv;
+  const [file, ...args] = options.diesWithBerth && argv.length > 0 ? [...DIE_WITH_PARENT, ...argv] : argv;
   if (!file) throw new ToolError('empty command line', { exitCode: null, stderr: '', argv });
   const inherit = options.stdio === 'inherit';
   let stdio: StdioOptions;

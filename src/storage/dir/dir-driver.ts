@@ -3,6 +3,8 @@
 //   D/images/<name>/fs            a template's files          D/images/<name>/volume.json
 //   D/containers/<id>/fs          a container volume's files  D/containers/<id>/volume.json
 //   D/containers/<id>/snapshots/<snapshot>   a snapshot: a full copy of fs
+// Crash safety: every change is made under a staged name and committed by one rename (see
+// dir-leftovers.ts); what a killed berth left is repaired or removed by the next change.
 // Copies go through `cp -a --reflink=auto` (ownership, modes, timestamps, symlinks, hard links,
 // device nodes, xattrs kept; shared extents where the file system can). A sealed template is
 // read-only by berth's convention only: the directory stays writable for root.
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { errnoCode, InvalidArgumentError, StorageError, StorageFullError, UnsupportedError, VolumeExistsError, VolumeNotFoundError } from '../../core/errors.js';
 import { runTool, type ToolRunner } from '../../core/exec.js';
+import { log } from '../../core/log.js';
 import { Revert } from '../../core/revert.js';
+import { STAGE, ownerIsDead, parseLeftover, stagedName } from './dir-leftovers.js';
 import {
   validateProperties,
   validateVolumeName,
@@ -75,19 +79,103 @@ export class DirDriver implements StorageDriver {
     writeFileAtomic(join(this.volumeDir(kind, name), META), JSON.stringify(meta, null, 2) + '\n');
   }
 
-  /** Makes D/<kind>/<name> (only if it is new) with its volume.json; a revert removes it. */
-  private async newVolume(kind: VolumeKind, name: string, meta: VolumeMeta, revert: Revert): Promise<string> {
+  /**
+   * Makes D/<kind>/<name> whole or not at all: `fill` gets a staged directory holding the
+   * volume.json, puts the files in its fs/, and one rename makes the volume appear. A killed
+   * berth leaves only a staged directory, which the next listing removes.
+   */
+  private async newVolume(kind: VolumeKind, name: string, meta: VolumeMeta, fill: (fs: string) => Promise<void>): Promise<string> {
     const dir = this.volumeDir(kind, name);
-    await this.guard(`cannot create ${join(this.location, KIND_DIR[kind])}`, () => mkdir(join(this.location, KIND_DIR[kind]), { recursive: true }));
+    const kindDir = join(this.location, KIND_DIR[kind]);
+    await this.guard(`cannot create ${kindDir}`, () => mkdir(kindDir, { recursive: true }));
+    // Fail before a long copy; the rename below catches a volume made meanwhile.
+    if (await this.exists(kind, name)) throw new VolumeExistsError(`${label(kind)} "${name}" already exists (${dir})`);
+    // A directory without volume.json is what 0.8.0 left (see list): not a volume, so it goes.
+    await this.guard(`cannot remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    const stage = join(kindDir, stagedName(STAGE.newVolume, name));
+    const revert = new Revert();
+    revert.add(`remove ${stage}`, () => rm(stage, { recursive: true, force: true }));
     try {
-      await mkdir(dir);
+      await rm(stage, { recursive: true, force: true });
+      await this.guard(`cannot create ${stage}`, () => mkdir(stage));
+      await this.guard(`cannot write ${join(stage, META)}`, async () => writeFileAtomic(join(stage, META), JSON.stringify(meta, null, 2) + '\n'));
+      await fill(join(stage, 'fs'));
+      try {
+        await rename(stage, dir);
+      } catch (err) {
+        // Linux renames a directory over an empty one; a real volume is never empty.
+        if (errnoCode(err) === 'ENOTEMPTY' || errnoCode(err) === 'EEXIST') throw new VolumeExistsError(`${label(kind)} "${name}" already exists (${dir})`, { cause: err });
+        throw this.fsError(err, `cannot move ${stage} to ${dir}`);
+      }
+      revert.commit();
+      return dir;
     } catch (err) {
-      if (errnoCode(err) === 'EEXIST') throw new VolumeExistsError(`${label(kind)} "${name}" already exists (${dir})`, { cause: err });
-      throw this.fsError(err, `cannot create ${dir}`);
+      await revert.run();
+      throw err;
     }
-    revert.add(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
-    await this.guard(`cannot write ${join(dir, META)}`, async () => this.writeMeta(kind, name, meta));
-    return dir;
+  }
+
+  /** Removes what killed steps left in D/<kind>/ (staged and half-destroyed volumes of dead processes). */
+  private async sweepKindDir(kindDir: string, entries: string[]): Promise<void> {
+    for (const entry of entries) {
+      const left = parseLeftover(entry, [STAGE.newVolume, STAGE.goneVolume]);
+      if (left && ownerIsDead(left)) await rm(join(kindDir, entry), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Repairs a container volume after a killed snapshot, rollback or snapshot removal (called
+   * with the container's lock held, by the steps that change its snapshots or files):
+   * - fs missing: a rollback was killed between its two renames: its complete copy (fs.ready)
+   *   goes into place, or else the old fs goes back;
+   * - a snapshot copy that meta lists but that was not yet renamed into place is moved there;
+   *   one that meta does not list was killed mid-copy and is removed, as is every other
+   *   leftover of a dead process, and any snapshot directory meta does not list (only 0.8.0
+   *   left those: a copy killed in place).
+   * Returns the meta, rewritten if a removed snapshot was still listed.
+   */
+  private async recoverContainerVolume(id: string): Promise<VolumeMeta> {
+    const meta = await this.readMeta('container', id);
+    const dir = this.volumeDir('container', id);
+    const entries = await readdir(dir);
+    const fsStages = entries
+      .map((e) => ({ entry: e, left: parseLeftover(e, [STAGE.rollbackCopy, STAGE.rollbackReady, STAGE.rollbackOld]) }))
+      .filter((x) => x.left && ownerIsDead(x.left));
+    if (!entries.includes('fs')) {
+      const back = fsStages.find((x) => x.left!.prefix === STAGE.rollbackReady) ?? fsStages.find((x) => x.left!.prefix === STAGE.rollbackOld);
+      if (back) await this.guard(`cannot repair ${join(dir, 'fs')}`, () => rename(join(dir, back.entry), join(dir, 'fs')));
+    }
+    for (const { entry } of fsStages) await rm(join(dir, entry), { recursive: true, force: true });
+
+    const snapDir = join(dir, 'snapshots');
+    let snaps: string[] = [];
+    try {
+      snaps = await readdir(snapDir);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw this.fsError(err, `cannot list ${snapDir}`);
+    }
+    const listed = new Set(meta.snapshots.map((s) => s.name));
+    let dropped = false;
+    for (const entry of snaps) {
+      const left = parseLeftover(entry, [STAGE.partialSnapshot, STAGE.goneSnapshot]);
+      if (left) {
+        if (!ownerIsDead(left)) continue;
+        if (left.prefix === STAGE.partialSnapshot && listed.has(left.name) && !snaps.includes(left.name)) {
+          await this.guard(`cannot repair snapshot "${left.name}"`, () => rename(join(snapDir, entry), join(snapDir, left.name)));
+          continue;
+        }
+        if (left.prefix === STAGE.goneSnapshot && listed.has(left.name) && !snaps.includes(left.name)) {
+          // Its removal was under way: finish it.
+          meta.snapshots = meta.snapshots.filter((s) => s.name !== left.name);
+          dropped = true;
+        }
+        await rm(join(snapDir, entry), { recursive: true, force: true });
+      } else if (!listed.has(entry)) {
+        await rm(join(snapDir, entry), { recursive: true, force: true });
+      }
+    }
+    if (dropped) await this.guard(`cannot record the repair of "${id}"`, async () => this.writeMeta('container', id, meta));
+    return meta;
   }
 
   private fsError(err: unknown, doing: string): Error {
@@ -106,7 +194,8 @@ export class DirDriver implements StorageDriver {
 
   /** `cp -a --reflink=auto SRC DST` (DST must not exist). */
   private async copyTree(src: string, dst: string, doing: string): Promise<void> {
-    const r = await this.run(['cp', '-a', '--reflink=auto', '--', src, dst]);
+    // A copy killed with berth leaves a staged tree the next step removes; one that ran on would write into it.
+    const r = await this.run(['cp', '-a', '--reflink=auto', '--', src, dst], { diesWithBerth: true });
     if (r.exitCode === 0) return;
     const said = r.stderr.trim().split('\n').slice(0, 3).join('; ') || `exit ${r.exitCode ?? r.signal}`;
     if (/no space left on device/i.test(r.stderr)) throw new StorageFullError(`${doing}: no space left in ${this.location} (cp: ${said})`);
@@ -115,16 +204,10 @@ export class DirDriver implements StorageDriver {
 
   async createTemplate(name: string, properties: Record<string, string> = {}): Promise<string> {
     validateProperties(properties);
-    const revert = new Revert();
-    try {
-      const dir = await this.newVolume('image', name, { properties: { ...properties }, sealed: false, snapshots: [] }, revert);
-      await this.guard(`cannot create ${join(dir, 'fs')}`, () => mkdir(join(dir, 'fs'), { mode: 0o755 }));
-      revert.commit();
-      return join(dir, 'fs');
-    } catch (err) {
-      await revert.run();
-      throw err;
-    }
+    const dir = await this.newVolume('image', name, { properties: { ...properties }, sealed: false, snapshots: [] }, (fs) =>
+      this.guard(`cannot create ${fs}`, () => mkdir(fs, { mode: 0o755 })),
+    );
+    return join(dir, 'fs');
   }
 
   async sealTemplate(name: string): Promise<void> {
@@ -138,23 +221,18 @@ export class DirDriver implements StorageDriver {
     validateProperties(properties);
     const source = await this.readMeta('image', template);
     if (!source.sealed) throw new VolumeNotFoundError(`template "${template}" is not sealed`);
-    const revert = new Revert();
-    try {
-      const dir = await this.newVolume('container', id, { properties: { ...properties }, origin: template, sealed: false, snapshots: [] }, revert);
-      await this.copyTree(join(this.volumeDir('image', template), 'fs'), join(dir, 'fs'), `cannot copy template "${template}" into container volume "${id}"`);
-      revert.commit();
-      return join(dir, 'fs');
-    } catch (err) {
-      await revert.run();
-      throw err;
-    }
+    const dir = await this.newVolume('container', id, { properties: { ...properties }, origin: template, sealed: false, snapshots: [] }, (fs) =>
+      this.copyTree(join(this.volumeDir('image', template), 'fs'), fs, `cannot copy template "${template}" into container volume "${id}"`),
+    );
+    return join(dir, 'fs');
   }
 
+  /** A volume exists when its volume.json does: a directory without one is no volume (see list). */
   async exists(kind: VolumeKind, name: string): Promise<boolean> {
     try {
-      return (await stat(this.volumeDir(kind, name))).isDirectory();
+      return (await stat(join(this.volumeDir(kind, name), META))).isFile();
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return false;
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
       throw this.fsError(err, `cannot look at ${this.volumeDir(kind, name)}`);
     }
   }
@@ -166,18 +244,26 @@ export class DirDriver implements StorageDriver {
 
   async list(kind: VolumeKind): Promise<VolumeInfo[]> {
     let names: string[];
+    const kindDir = join(this.location, KIND_DIR[kind]);
     try {
-      names = (await readdir(join(this.location, KIND_DIR[kind]), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+      names = (await readdir(kindDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return [];
-      throw this.fsError(err, `cannot list ${join(this.location, KIND_DIR[kind])}`);
+      throw this.fsError(err, `cannot list ${kindDir}`);
     }
+    // Staged and half-destroyed volumes are no volumes; those of dead processes are removed.
+    await this.sweepKindDir(kindDir, names.filter((n) => n.startsWith('.')));
+    names = names.filter((n) => !n.startsWith('.'));
     const out: VolumeInfo[] = [];
     for (const name of names.sort()) {
       try {
         out.push(await this.info(kind, name));
       } catch (err) {
-        if (!(err instanceof VolumeNotFoundError)) throw err; // a half-made volume: not listed
+        if (!(err instanceof VolumeNotFoundError)) throw err;
+        // No volume.json under a volume's own name: only 0.8.0 made those, by a create killed
+        // before its volume.json or a removal killed after it (it removed in place). Finish it.
+        await log('warn', `removing ${this.volumeDir(kind, name)}: a ${label(kind)} that an interrupted create or removal left without its ${META}`, { op: 'storage-repair' });
+        await this.guard(`cannot remove ${this.volumeDir(kind, name)}`, () => rm(this.volumeDir(kind, name), { recursive: true, force: true }));
       }
     }
     return out;
@@ -200,7 +286,11 @@ export class DirDriver implements StorageDriver {
       const clones = (await this.list('container')).filter((c) => c.origin === name).map((c) => c.name);
       if (clones.length) throw new StorageError(`template "${name}" still has container volumes made from it: ${clones.join(', ')}`);
     }
-    await this.guard(`cannot remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    // Renamed away first: the volume is gone at once and whole, never half-removed under its
+    // name; a killed removal leaves a .gone- directory that the next listing removes.
+    const gone = join(this.location, KIND_DIR[kind], stagedName(STAGE.goneVolume, name));
+    await this.guard(`cannot remove ${dir}`, () => rename(dir, gone));
+    await this.guard(`cannot remove ${gone}`, () => rm(gone, { recursive: true, force: true }));
   }
 
   async rename(kind: VolumeKind, from: string, to: string): Promise<void> {
@@ -221,22 +311,24 @@ export class DirDriver implements StorageDriver {
 
   async snapshot(id: string, snapshot: string): Promise<void> {
     validateVolumeName(snapshot, 'snapshot name');
-    const meta = await this.readMeta('container', id);
+    const meta = await this.recoverContainerVolume(id);
     if (meta.snapshots.some((s) => s.name === snapshot)) throw new VolumeExistsError(`snapshot "${snapshot}" of container volume "${id}" already exists`);
     const dir = this.volumeDir('container', id);
     const target = join(dir, 'snapshots', snapshot);
-    const revert = new Revert();
+    // Copied under a staged name, recorded, then renamed into place: a killed copy is never
+    // listed, and a recorded one whose rename did not happen is moved into place by recovery.
+    const partial = join(dir, 'snapshots', stagedName(STAGE.partialSnapshot, snapshot));
+    await this.guard(`cannot create ${join(dir, 'snapshots')}`, () => mkdir(join(dir, 'snapshots'), { recursive: true }));
     try {
-      await this.guard(`cannot create ${join(dir, 'snapshots')}`, () => mkdir(join(dir, 'snapshots'), { recursive: true }));
-      revert.add(`remove ${target}`, () => rm(target, { recursive: true, force: true }));
-      await this.copyTree(join(dir, 'fs'), target, `cannot snapshot container volume "${id}" as "${snapshot}"`);
+      await rm(partial, { recursive: true, force: true });
+      await this.copyTree(join(dir, 'fs'), partial, `cannot snapshot container volume "${id}" as "${snapshot}"`);
       meta.snapshots.push({ name: snapshot, created: Math.floor(Date.now() / 1000) });
       await this.guard(`cannot record snapshot "${snapshot}"`, async () => this.writeMeta('container', id, meta));
-      revert.commit();
     } catch (err) {
-      await revert.run();
+      await rm(partial, { recursive: true, force: true });
       throw err;
     }
+    await this.guard(`cannot move snapshot "${snapshot}" into place`, () => rename(partial, target));
   }
 
   async listSnapshots(id: string): Promise<SnapshotInfo[]> {
@@ -245,7 +337,7 @@ export class DirDriver implements StorageDriver {
 
   async rollback(id: string, snapshot: string, options: { discardNewer?: boolean } = {}): Promise<void> {
     validateVolumeName(snapshot, 'snapshot name');
-    const meta = await this.readMeta('container', id);
+    const meta = await this.recoverContainerVolume(id);
     const at = meta.snapshots.findIndex((s) => s.name === snapshot);
     if (at < 0) throw new VolumeNotFoundError(`snapshot "${snapshot}" of container volume "${id}" does not exist`);
     const later = meta.snapshots.slice(at + 1).map((s) => s.name);
@@ -253,8 +345,9 @@ export class DirDriver implements StorageDriver {
       throw new StorageError(`cannot roll container volume "${id}" back to "${snapshot}": later snapshots exist (${later.join(', ')}); discard them to go back that far`);
     }
     const dir = this.volumeDir('container', id);
-    const fresh = join(dir, `fs.rollback-${process.pid}`);
-    const old = join(dir, `fs.old-${process.pid}`);
+    const fresh = join(dir, stagedName(STAGE.rollbackCopy));
+    const ready = join(dir, stagedName(STAGE.rollbackReady));
+    const old = join(dir, stagedName(STAGE.rollbackOld));
     await rm(fresh, { recursive: true, force: true });
     try {
       await this.copyTree(join(dir, 'snapshots', snapshot), fresh, `cannot roll container volume "${id}" back to "${snapshot}"`);
@@ -262,23 +355,30 @@ export class DirDriver implements StorageDriver {
       await rm(fresh, { recursive: true, force: true });
       throw err;
     }
-    // Swap by renames so the volume is never half-restored.
+    // Marked complete, then swapped by renames: the volume is never half-restored, and a
+    // rollback killed between the two renames is finished by recovery (fs.ready goes in).
+    await this.guard(`cannot mark ${fresh} complete`, () => rename(fresh, ready));
     await this.guard(`cannot move ${join(dir, 'fs')} aside`, () => rename(join(dir, 'fs'), old));
-    await this.guard(`cannot move ${fresh} into place`, () => rename(fresh, join(dir, 'fs')));
+    await this.guard(`cannot move ${ready} into place`, () => rename(ready, join(dir, 'fs')));
     await rm(old, { recursive: true, force: true });
-    for (const name of later) await rm(join(dir, 'snapshots', name), { recursive: true, force: true });
+    // Later snapshots are renamed away before meta forgets them, so no unlisted one remains.
+    const gone = later.map((name) => join(dir, 'snapshots', stagedName(STAGE.goneSnapshot, name)));
+    for (const [i, name] of later.entries()) await this.guard(`cannot discard snapshot "${name}"`, () => rename(join(dir, 'snapshots', name), gone[i]!));
     meta.snapshots = meta.snapshots.slice(0, at + 1);
     await this.guard(`cannot record the rollback of "${id}"`, async () => this.writeMeta('container', id, meta));
+    for (const path of gone) await rm(path, { recursive: true, force: true });
   }
 
   async destroySnapshot(id: string, snapshot: string): Promise<void> {
     validateVolumeName(snapshot, 'snapshot name');
-    const meta = await this.readMeta('container', id);
+    const meta = await this.recoverContainerVolume(id);
     if (!meta.snapshots.some((s) => s.name === snapshot)) throw new VolumeNotFoundError(`snapshot "${snapshot}" of container volume "${id}" does not exist`);
     const dir = this.volumeDir('container', id);
-    await this.guard(`cannot remove snapshot "${snapshot}"`, () => rm(join(dir, 'snapshots', snapshot), { recursive: true, force: true }));
+    const gone = join(dir, 'snapshots', stagedName(STAGE.goneSnapshot, snapshot));
+    await this.guard(`cannot remove snapshot "${snapshot}"`, () => rename(join(dir, 'snapshots', snapshot), gone));
     meta.snapshots = meta.snapshots.filter((s) => s.name !== snapshot);
     await this.guard(`cannot record the removal of snapshot "${snapshot}"`, async () => this.writeMeta('container', id, meta));
+    await rm(gone, { recursive: true, force: true });
   }
 
   /** Disk usage in bytes by `du -s -B1` (hard links counted once). */
