@@ -9,7 +9,8 @@ import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.j
 import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
-import type { ImageCache } from '../images/index.js';
+import type { ImageCache, StorageLocation } from '../images/index.js';
+import { stateRootIdentity } from '../core/state-root.js';
 import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
@@ -20,6 +21,7 @@ import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
+import { destroyRecordedVolume } from './container-volume.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
@@ -82,6 +84,7 @@ export class Runtime {
   private configPromise: Promise<BerthConfig> | undefined;
   private readonly backends = new Map<string, Promise<Backend>>();
   private imagesPromise: Promise<ImageCache> | undefined;
+  private readonly otherImages = new Map<string, Promise<ImageCache>>();
 
   constructor(readonly options: RuntimeOptions) {
     this.store = new ContainerStore(options.root);
@@ -111,12 +114,29 @@ export class Runtime {
     return this.imagesPromise;
   }
 
+  /** The image cache over another storage than the configured one (one a record names). */
+  imagesAt(at: StorageLocation): Promise<ImageCache> {
+    const key = `${at.driver}:${at.location}`;
+    let c = this.otherImages.get(key);
+    if (!c) {
+      c = this.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage, at }));
+      this.otherImages.set(key, c);
+    }
+    return c;
+  }
+
+  /** This state root's identity (core/state-root.ts), which its host-global names carry. */
+  rootId(): string {
+    return stateRootIdentity(this.options.root).id;
+  }
+
   /**
-   * Removes a container whose backend side is gone: its volume (if it was made from an image),
-   * then its state. The volume first, so a failure leaves a record that a later delete retries.
+   * Removes a container whose backend side is gone: the volume its record names (if it was
+   * made from an image), then its state. The volume first, so a failure leaves a record that a
+   * later delete retries; with `force`, a volume that cannot be removed is a warning.
    */
-  async removeContainer(record: ContainerRecord): Promise<void> {
-    if (record.image) await (await this.images()).destroyContainerVolume(record.id);
+  async removeContainer(record: ContainerRecord, force = false): Promise<void> {
+    await destroyRecordedVolume(this, record, force);
     this.store.remove(record.id);
   }
 
@@ -383,7 +403,7 @@ export class Runtime {
         if (!force) assertAllowed('delete', id, status);
         const backend = await this.backend(record.backend);
         await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
-        await this.removeContainer(record);
+        await this.removeContainer(record, force);
       });
     } catch (err) {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim
