@@ -32,6 +32,11 @@ export function validateRef(ref: string): string {
 
 const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$/;
 
+/** Whose a container volume is, from its own properties. */
+function volumeInfoOf(c: VolumeInfo): ContainerVolumeInfo {
+  return { id: c.properties['container-id'] ?? c.name, rootId: c.properties['root-id'], volume: c.name, mounted: c.mounted };
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -80,9 +85,7 @@ class StorageImageCache implements ImageCache {
     return {
       ...image,
       containers: clones.map((c) => c.properties['container-id'] ?? c.name).sort(),
-      containerVolumes: clones
-        .map((c) => ({ id: c.properties['container-id'] ?? c.name, rootId: c.properties['root-id'], volume: c.name, mounted: c.mounted }))
-        .sort((a, b) => a.volume.localeCompare(b.volume)),
+      containerVolumes: clones.map(volumeInfoOf).sort((a, b) => a.volume.localeCompare(b.volume)),
     };
   }
 
@@ -364,10 +367,8 @@ class StorageImageCache implements ImageCache {
     return { path: made.result, volume, storage: this.storage(), image: { ...made.image, lastUsed }, hit: made.hit };
   }
 
-  async containerVolume(volume: string): Promise<ContainerVolumeInfo | undefined> {
-    if (!(await this.driver.exists('container', volume))) return undefined;
-    const c = await this.driver.info('container', volume);
-    return { id: c.properties['container-id'] ?? c.name, rootId: c.properties['root-id'], volume: c.name, mounted: c.mounted };
+  async containerVolumes(): Promise<ContainerVolumeInfo[]> {
+    return (await this.driver.list('container')).map(volumeInfoOf);
   }
 
   storage(): StorageLocation {

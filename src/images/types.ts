@@ -115,8 +115,8 @@ export interface ImageCache {
    * scheme); ids with characters storage refuses, or too long, are mapped (prefix + hash).
    */
   containerVolumeName(containerId: string, rootId?: string): string;
-  /** A container volume by its name: whose it is and whether it is mounted; undefined if absent. */
-  containerVolume(volume: string): Promise<ContainerVolumeInfo | undefined>;
+  /** Every container volume in this storage (of every root): whose it is, whether it is mounted. */
+  containerVolumes(): Promise<ContainerVolumeInfo[]>;
   /** The storage this cache is on. */
   storage(): StorageLocation;
 }

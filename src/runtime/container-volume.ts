@@ -4,7 +4,7 @@
 // the id alone, in the storage of the config. One way for every verb: delete, the cleanup of
 // an interrupted create, snapshots, and the health reports of list and doctor.
 import { errorFields, log } from '../core/log.js';
-import type { ImageCache, StorageLocation } from '../images/index.js';
+import type { ContainerVolumeInfo, ImageCache, StorageLocation } from '../images/index.js';
 import type { ContainerRecord } from './container-store.js';
 import type { Runtime } from './runtime.js';
 
@@ -66,26 +66,80 @@ export async function destroyRecordedVolume(runtime: Runtime, record: ContainerR
   }
 }
 
-/** Whether the record's volume is there, mounted and ours. */
-export async function volumeHealth(runtime: Runtime, record: ContainerRecord): Promise<{ health: VolumeHealth; volume: string; at: StorageLocation } | undefined> {
-  let v: RecordedVolume | undefined;
-  let cache: ImageCache;
-  try {
-    v = await recordedVolume(runtime, record);
-    if (!v || !v.expected) return undefined;
-    cache = await cacheAt(runtime, v.at);
-  } catch {
-    return v ? { health: 'unreachable', volume: v.volume, at: v.at ?? { driver: 'dir', location: '?' } } : undefined;
+export interface VolumeReport {
+  id: string;
+  health: VolumeHealth;
+  volume: string;
+  /** "zfs tank/berth/containers/<volume>", "dir /var/lib/berth/storage/containers/<volume>" */
+  where: string;
+  /** For a person: what is wrong; undefined when health is ok. */
+  problem: string | undefined;
+}
+
+/**
+ * Whether each record's volume is there, mounted and ours: one listing per storage, however
+ * many records. Never throws: a storage that cannot be read makes its records `unreachable`.
+ */
+export async function volumeReports(runtime: Runtime, records: ContainerRecord[]): Promise<Map<string, VolumeReport>> {
+  const out = new Map<string, VolumeReport>();
+  const byStorage = new Map<string, { at: StorageLocation | undefined; items: { record: ContainerRecord; v: RecordedVolume }[] }>();
+  for (const record of records) {
+    let v: RecordedVolume | undefined;
+    try {
+      v = await recordedVolume(runtime, record);
+    } catch (err) {
+      out.set(record.id, { id: record.id, health: 'unreachable', volume: '?', where: '?', problem: `its storage cannot be opened: ${(err as Error).message}` });
+      continue;
+    }
+    if (!v || !v.expected) continue;
+    const key = v.at ? `${v.at.driver}:${v.at.location}` : '';
+    const group = byStorage.get(key) ?? { at: v.at, items: [] };
+    group.items.push({ record, v });
+    byStorage.set(key, group);
   }
-  const at = cache.storage();
-  try {
-    const found = await cache.containerVolume(v.volume);
-    if (!found) return { health: 'missing', volume: v.volume, at };
-    if (found.id !== record.id || found.rootId !== v.rootId) return { health: 'not-ours', volume: v.volume, at };
-    return { health: found.mounted ? 'ok' : 'unmounted', volume: v.volume, at };
-  } catch {
-    return { health: 'unreachable', volume: v.volume, at };
+  for (const { at, items } of byStorage.values()) {
+    let cache: ImageCache | undefined;
+    let listed: Map<string, ContainerVolumeInfo> | undefined;
+    let failure = '';
+    try {
+      cache = await cacheAt(runtime, at);
+      listed = new Map((await cache.containerVolumes()).map((c) => [c.volume, c]));
+    } catch (err) {
+      failure = (err as Error).message;
+    }
+    for (const { record, v } of items) {
+      const where = describe(cache?.storage() ?? at ?? { driver: 'dir', location: '?' }, v.volume);
+      const report = (health: VolumeHealth, problem: string | undefined): void => void out.set(record.id, { id: record.id, health, volume: v.volume, where, problem });
+      const found = listed?.get(v.volume);
+      if (!listed) report('unreachable', `its storage cannot be read: ${failure}`);
+      else if (!found) report('missing', `its volume ${where} is missing (removed by hand?); delete --force removes the container`);
+      else if (found.id !== record.id || found.rootId !== v.rootId) report('not-ours', `volume ${where} belongs to container "${found.id}" of root ${found.rootId ?? '(0.8.0)'}, not to it`);
+      else if (!found.mounted) report('unmounted', `its volume ${where} is not mounted (its files are not there)`);
+      else report('ok', undefined);
+    }
   }
+  return out;
+}
+
+/** Logs one warning per record whose volume is not as it should be; resolves to those reports. */
+export async function warnVolumeProblems(runtime: Runtime, records: ContainerRecord[], op: string): Promise<VolumeReport[]> {
+  const problems = [...(await volumeReports(runtime, records)).values()].filter((r) => r.problem !== undefined);
+  for (const p of problems) await log('warn', `container "${p.id}": ${p.problem}`, { op, id: p.id });
+  return problems;
+}
+
+/** Every record of this root that can be read (an unreadable one is doctor's to report). */
+export function readableRecords(runtime: Runtime): ContainerRecord[] {
+  const out: ContainerRecord[] = [];
+  for (const id of runtime.store.ids()) {
+    try {
+      const r = runtime.store.read(id);
+      if (r) out.push(r);
+    } catch {
+      // reported by doctor's state check
+    }
+  }
+  return out;
 }
 
 /** "zfs tank/berth/containers/<volume>" or "dir /var/lib/berth/storage/containers/<volume>", for messages. */

@@ -21,7 +21,7 @@ import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
-import { destroyRecordedVolume } from './container-volume.js';
+import { destroyRecordedVolume, readableRecords, volumeReports } from './container-volume.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
@@ -77,6 +77,8 @@ export interface ListEntry extends OciState {
   image?: { ref: string | undefined; digest: string };
   /** The backend's own name for it, where it has one (pve: the VMID). */
   backendRef?: string;
+  /** Set when its storage volume is missing, unmounted or not its own (runtime/container-volume.ts). */
+  volumeProblem?: string;
 }
 
 export class Runtime {
@@ -198,13 +200,15 @@ export class Runtime {
 
   async list(): Promise<ListEntry[]> {
     const out: ListEntry[] = [];
-    for (const id of this.store.ids()) {
-      const record = this.store.read(id);
-      if (!record) continue;
+    const records = readableRecords(this);
+    // A missing or unmounted volume is reported with its container, never a failure of list.
+    const volumes = await volumeReports(this, records);
+    for (const record of records) {
       const remote = record.remote ? await this.remoteStatus(record) : undefined;
       const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
       const image = record.image ? { image: { ref: record.image.ref, digest: record.image.digest } } : {};
-      out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image });
+      const problem = volumes.get(record.id)?.problem;
+      out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image, ...(problem ? { volumeProblem: problem } : {}) });
     }
     return out;
   }
