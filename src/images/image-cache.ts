@@ -200,7 +200,7 @@ class StorageImageCache implements ImageCache {
       if (current.containers.length > 0) {
         if (!options.force) {
           throw new ImageInUseError(
-            `image "${ref}" (${digest}) is used by container volumes: ${current.containers.join(', ')}; delete them first, or use --force to remove its names now and the image with its last container`,
+            `image "${ref}" (${digest}) is used by container volumes: ${current.containerVolumes.map((v) => (v.rootId ? `${v.id} (root ${v.rootId})` : v.id)).join(', ')}; delete them first, or use --force to remove its names now and the image with its last container`,
           );
         }
         await this.index.withRefsLock(() => this.driver.setProperties('image', digest, { ref: undefined, parked: '1' }));
