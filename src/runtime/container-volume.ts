@@ -21,13 +21,26 @@ export interface RecordedVolume {
 /** What a container's volume looks like now, for list and doctor. */
 export type VolumeHealth = 'ok' | 'missing' | 'unmounted' | 'not-ours' | 'unreachable';
 
-/** The image cache over the storage `at` names (undefined: the configured storage). */
+const otherCaches = new WeakMap<Runtime, Map<string, Promise<ImageCache>>>();
+
+/**
+ * The image cache over the storage `at` names (undefined: the configured storage), opened once
+ * per runtime and storage. Its index is the configured state dir's: the pool is the truth.
+ */
 export async function cacheAt(runtime: Runtime, at: StorageLocation | undefined): Promise<ImageCache> {
   const configured = await runtime.images();
   if (at === undefined) return configured;
   const here = configured.storage();
   if (here.driver === at.driver && here.location === at.location) return configured;
-  return runtime.imagesAt(at);
+  const caches = otherCaches.get(runtime) ?? new Map<string, Promise<ImageCache>>();
+  otherCaches.set(runtime, caches);
+  const key = `${at.driver}:${at.location}`;
+  let cache = caches.get(key);
+  if (!cache) {
+    cache = runtime.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage, at }));
+    caches.set(key, cache);
+  }
+  return cache;
 }
 
 /** The volume a record names, or undefined when it has none (a bundle, or an ownsRootfs backend). */

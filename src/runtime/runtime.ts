@@ -9,7 +9,7 @@ import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.j
 import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
-import type { ImageCache, StorageLocation } from '../images/index.js';
+import type { ImageCache } from '../images/index.js';
 import { stateRootIdentity } from '../core/state-root.js';
 import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
@@ -86,7 +86,6 @@ export class Runtime {
   private configPromise: Promise<BerthConfig> | undefined;
   private readonly backends = new Map<string, Promise<Backend>>();
   private imagesPromise: Promise<ImageCache> | undefined;
-  private readonly otherImages = new Map<string, Promise<ImageCache>>();
 
   constructor(readonly options: RuntimeOptions) {
     this.store = new ContainerStore(options.root);
@@ -114,17 +113,6 @@ export class Runtime {
   images(): Promise<ImageCache> {
     this.imagesPromise ??= this.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage }));
     return this.imagesPromise;
-  }
-
-  /** The image cache over another storage than the configured one (one a record names). */
-  imagesAt(at: StorageLocation): Promise<ImageCache> {
-    const key = `${at.driver}:${at.location}`;
-    let c = this.otherImages.get(key);
-    if (!c) {
-      c = this.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage, at }));
-      this.otherImages.set(key, c);
-    }
-    return c;
   }
 
   /** This state root's identity (core/state-root.ts), which its host-global names carry. */

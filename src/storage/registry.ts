@@ -46,8 +46,3 @@ export async function openStorageAt(where: StorageLocation): Promise<StorageDriv
   }
   return bad(`unknown storage driver (known drivers: ${STORAGE_DRIVER_NAMES.join(', ')})`);
 }
-
-/** Whether a driver is the storage `where` names. */
-export function isStorageAt(driver: StorageDriver, where: StorageLocation): boolean {
-  return driver.name === where.driver && driver.location === where.location;
-}

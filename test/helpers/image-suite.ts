@@ -200,6 +200,33 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
       assert.equal(await f().driver.exists('container', 'ctr-again'), false);
     });
 
+    test('the same id in two state roots: two volumes, each destroyed only by its own root; an unmounted or removed one does not fail list', async () => {
+      const [ra, rb] = ['0123456789', 'abcdefabcd'];
+      const a = await cache.createContainerVolume('bb:2', 'ctr-same', { rootId: ra });
+      const b = await cache.createContainerVolume('bb:2', 'ctr-same', { rootId: rb });
+      assert.deepEqual([a.volume, b.volume], [`${ra}-ctr-same`, `${rb}-ctr-same`]);
+      assert.deepEqual(a.storage, { driver: f().driver.name, location: f().driver.location });
+      writeFileSync(join(a.path, 'mine'), 'a');
+      assert.equal(existsSync(join(b.path, 'mine')), false, "B's clone is not A's volume");
+      const props = (await f().driver.info('container', a.volume)).properties;
+      assert.deepEqual([props['container-id'], props['root-id']], ['ctr-same', ra]);
+      const listed = (await cache.list()).find((r) => r.refs.includes('bb:2'))!;
+      assert.deepEqual(listed.containerVolumes.filter((v) => v.id === 'ctr-same').map((v) => [v.rootId, v.volume, v.mounted]), [
+        [ra, a.volume, true],
+        [rb, b.volume, true],
+      ]);
+      // Root B naming A's volume (a forged or confused record) is refused; so is 0.8.0's scheme.
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: rb, volume: a.volume }), 'not-ours');
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { volume: a.volume }), 'not-ours');
+      assert.equal(await cache.destroyContainerVolume('other-id', { rootId: ra, volume: a.volume }), 'not-ours');
+      assert.equal(readFileSync(join(a.path, 'mine'), 'utf8'), 'a', "A's volume untouched");
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: rb }), 'destroyed');
+      assert.equal(await f().driver.exists('container', b.volume), false);
+      assert.equal(readFileSync(join(a.path, 'mine'), 'utf8'), 'a', "B's delete left A's volume");
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: rb }), 'missing', 'idempotent');
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: ra, volume: a.volume }), 'destroyed');
+    });
+
     test('rm is refused while containers use the image; rm --force parks it until its last container volume goes', async () => {
       const digest = busybox.manifests[0]!.digest;
       await assert.rejects(cache.remove('bb:2'), (err: unknown) => err instanceof ImageInUseError && /ctr-a/.test(err.message) && /--force/.test(err.message));
