@@ -79,7 +79,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
     let a: Root;
     let b: Root;
     let config: string;
-    const ids = ['iso-c1', 'iso-p1', 'iso-gone', 'iso-unmounted', 'iso-old', 'iso-cfg', 'iso-keep'];
+    const ids = ['iso-c1', 'iso-r1', 'iso-p1', 'iso-gone', 'iso-unmounted', 'iso-old', 'iso-cfg', 'iso-keep'];
 
     before(async () => {
       tmp = tempDir(`berth-iso-${name.replace(/\W+/g, '-')}-`);
@@ -115,16 +115,17 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       }
     }
 
-    async function startInA(id: string): Promise<{ before: Rootfs; record: string }> {
-      await a.ok(['run', '-d', '--image', IMAGE, id]);
+    async function startInA(id: string, runtime = BACKEND): Promise<{ before: Rootfs; record: string }> {
+      await a.ok(['--runtime', runtime, 'run', '-d', '--image', IMAGE, id]);
       const s = await state(a, id);
       writeFileSync(join(s.rootfs, 'marker'), 'A');
       return { before: { rootfs: s.rootfs, pid: s.pid }, record: a.record(id) };
     }
 
     /** Every verb on B's container of the same id; `check` runs after each. */
-    async function everyVerbInB(id: string, check: (what: string) => Promise<void>): Promise<void> {
-      await b.ok(['create', '--image', IMAGE, id]);
+    async function everyVerbInB(id: string, check: (what: string) => Promise<void>, runtime = BACKEND): Promise<void> {
+      const rt = ['--runtime', runtime];
+      await b.ok([...rt, 'create', '--image', IMAGE, id]);
       await check('create in B');
       const sb = await state(b, id);
       assert.notEqual(sb.rootfs, (await state(a, id)).rootfs, 'B has a rootfs of its own');
@@ -142,15 +143,15 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       await check('kill in B');
       await b.ok(['delete', id]);
       await check('delete in B');
-      await b.ok(['run', '-d', '--image', IMAGE, id]);
+      await b.ok([...rt, 'run', '-d', '--image', IMAGE, id]);
       await check('a new container of the same id in B');
       await b.ok(['stop', '--timeout', '1', id]);
       await check('stop in B');
       await b.ok(['delete', id]);
-      await b.ok(['run', '-d', '--image', IMAGE, id]);
+      await b.ok([...rt, 'run', '-d', '--image', IMAGE, id]);
       await b.ok(['delete', '--force', id]);
       await check('delete --force in B');
-      await b.ok(['create', '--image', IMAGE, id]);
+      await b.ok([...rt, 'create', '--image', IMAGE, id]);
       await check('create again in B');
       await b.ok(['delete', '--force', id]);
       await check('delete --force of a created container in B');
@@ -185,6 +186,14 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       await assertUntouched('image rm in B', 'iso-c1', was, record, false);
       await a.ok(['delete', '--force', 'iso-c1']);
       assert.equal(await driver.exists('container', volume), false, "A's own delete removes A's volume");
+    });
+
+    test("with runc: every verb in root B leaves A's rootfs, volume and record of the same id untouched", { skip: missing('runc') }, async () => {
+      const { before: was, record } = await startInA('iso-r1', 'runc');
+      await everyVerbInB('iso-r1', (what) => assertUntouched(what, 'iso-r1', was, record, false), 'runc');
+      const volume = (JSON.parse(record) as { image: { volume: string } }).image.volume;
+      await a.ok(['delete', '--force', 'iso-r1']);
+      assert.equal(await driver.exists('container', volume), false);
     });
 
     // Needs a linux.cgroupsPath unique per root (branch `bundles`): without it crun puts both
