@@ -11,7 +11,7 @@
 // init then execs the OCI process in place, so the pid in `state` stays the same.
 // kill signals the init's pid from the host; delete kills, waits for the monitor and removes
 // the directory, the cgroups LXC leaves (the monitor's pivot) and LXC's lock file.
-import { stateRootIdentity } from '../../core/state-root.js';
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -57,9 +57,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   const tools: LxcTools = findLxcTools();
   const lxcpath = join(settings.root, 'lxc');
   mkdirSync(lxcpath, { recursive: true, mode: 0o700 });
-  // Containers of different berth roots may share an id: their cgroups must not. The root's
-  // identity (not a hash of its path): two paths to one root, or one path on two hosts, agree.
-  const tag = stateRootIdentity(settings.root).id;
+  // Containers of different berth roots may share an id: their cgroups must not.
+  const tag = createHash('sha256').update(lxcpath).digest('hex').slice(0, 12);
   const dirOf = (id: string): string => join(lxcpath, id);
   const failure = (verb: string, id: string, why: string, cause?: unknown): BackendError =>
     new BackendError(`lxc ${verb} of container "${id}" failed: ${why}`, cause === undefined ? undefined : { cause });
