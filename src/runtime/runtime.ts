@@ -21,7 +21,7 @@ import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
-import { destroyRecordedVolume, readableRecords, volumeReports } from './container-volume.js';
+import { destroyRecordedVolume, volumeReports } from './container-volume.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
@@ -188,7 +188,7 @@ export class Runtime {
 
   async list(): Promise<ListEntry[]> {
     const out: ListEntry[] = [];
-    const records = readableRecords(this);
+    const records = this.store.ids().flatMap((id) => this.store.read(id) ?? []);
     // A missing or unmounted volume is reported with its container, never a failure of list.
     const volumes = await volumeReports(this, records);
     for (const record of records) {
