@@ -1,5 +1,8 @@
 // berth image import|ls|inspect|rm|prune: parses and prints; the work is src/images.
 import { UsageError } from '../core/errors.js';
+import { log } from '../core/log.js';
+import { readableRecords, volumeReports } from '../runtime/container-volume.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { ImageCache, ImageRecord } from '../images/index.js';
 import { flag, formatOption, openRuntime, printJson, printTable, stringOption, type VerbContext } from './context.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
@@ -52,6 +55,20 @@ function forJson(r: ImageRecord): Record<string, unknown> {
   return { ...r, created: r.created ?? null, lastUsed: r.lastUsed ?? null };
 }
 
+/**
+ * Warnings (stderr) for volumes that are not as they should be: unmounted ones of any root in
+ * this storage, and this root's containers whose volume is missing (only a record knows that).
+ */
+async function warnVolumes(runtime: Runtime, records: ImageRecord[]): Promise<void> {
+  for (const r of records) {
+    for (const v of r.containerVolumes) {
+      if (!v.mounted) await log('warn', `image ${r.digest.slice(7, 19)}: container volume ${v.volume} (container "${v.id}") is not mounted`, { op: 'image-ls', id: v.id });
+    }
+  }
+  const own = (await volumeReports(runtime, readableRecords(runtime))).values();
+  for (const p of own) if (p.health === 'missing' || p.health === 'unreachable') await log('warn', `container "${p.id}": ${p.problem}`, { op: 'image-ls', id: p.id });
+}
+
 function refsOf(r: ImageRecord): string {
   return r.refs.length ? r.refs.join(',') : r.parked ? '<parked>' : '<none>';
 }
@@ -74,7 +91,9 @@ export default async function image(ctx: VerbContext): Promise<void> {
       only(ctx, sub, ['format']);
       if (ctx.operands.length > 1) throw new UsageError('image ls takes no operands');
       const fmt = formatOption(ctx);
+      const runtime = await openRuntime(ctx);
       const records = await (await openCache(ctx)).list();
+      await warnVolumes(runtime, records);
       if (fmt === 'json') {
         printJson(records.map(forJson));
         return;

@@ -6,16 +6,17 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { publishImageCache } from '../core/channels.js';
 import type { StorageConfig } from '../core/config.js';
-import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, VolumeExistsError, VolumeNotFoundError } from '../core/errors.js';
+import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, StorageError, VolumeExistsError, VolumeNotFoundError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { log } from '../core/log.js';
+import { ROOT_ID_PATTERN } from '../core/state-root.js';
 import type { StorageDriver, VolumeInfo } from '../storage/driver.js';
-import { openStorage } from '../storage/registry.js';
+import { openStorage, openStorageAt } from '../storage/registry.js';
 import { configFromProperties, configToProperties, summarizeConfig } from './config-summary.js';
 import { parseDigest } from './digest.js';
 import { ImageIndex, type IndexEntry } from './image-index.js';
 import { formatPlatform, parsePlatform } from './platform.js';
-import type { ContainerVolume, ImageCache, ImageInfo, ImageRecord, ImportOptions, TemplateRootfs } from './types.js';
+import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
@@ -31,6 +32,11 @@ export function validateRef(ref: string): string {
 
 const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$/;
 
+/** Whose a container volume is, from its own properties. */
+function volumeInfoOf(c: VolumeInfo): ContainerVolumeInfo {
+  return { id: c.properties['container-id'] ?? c.name, rootId: c.properties['root-id'], volume: c.name, mounted: c.mounted };
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -41,12 +47,16 @@ class StorageImageCache implements ImageCache {
     private readonly index: ImageIndex,
   ) {}
 
-  containerVolumeName(containerId: string): string {
+  containerVolumeName(containerId: string, rootId?: string): string {
     validateContainerId(containerId);
-    if (VOLUME_NAME.test(containerId)) return containerId;
+    if (rootId !== undefined && !ROOT_ID_PATTERN.test(rootId)) throw new InvalidArgumentError(`state root id ${JSON.stringify(rootId)} is not 10 hex digits`);
+    // The root's id first: two roots (or two hosts on one pool) with the same container id
+    // never share a volume. Without it (0.8.0's scheme, kept for its records): the id alone.
+    const prefix = rootId === undefined ? '' : `${rootId}-`;
+    if (VOLUME_NAME.test(prefix + containerId)) return prefix + containerId;
     // Readable prefix + a hash of the whole id; the id itself is stored as berth:container-id.
     const readable = containerId.replace(/[^A-Za-z0-9_.:-]/g, '-').replace(/^[.-]+/, '').slice(0, 48);
-    return `${readable || 'c'}_${createHash('sha256').update(containerId).digest('hex').slice(0, 16)}`;
+    return `${prefix}${readable || 'c'}_${createHash('sha256').update(containerId).digest('hex').slice(0, 16)}`;
   }
 
   /** The image a sealed template of ours holds, from its own properties (undefined: not one). */
@@ -71,11 +81,16 @@ class StorageImageCache implements ImageCache {
   private recordFrom(t: VolumeInfo, containers: VolumeInfo[], entry: IndexEntry | undefined): ImageRecord | undefined {
     const image = this.imageFrom(t, entry);
     if (!image) return undefined;
-    return { ...image, containers: containers.filter((c) => c.origin === t.name).map((c) => c.properties['container-id'] ?? c.name).sort() };
+    const clones = containers.filter((c) => c.origin === t.name);
+    return {
+      ...image,
+      containers: clones.map((c) => c.properties['container-id'] ?? c.name).sort(),
+      containerVolumes: clones.map(volumeInfoOf).sort((a, b) => a.volume.localeCompare(b.volume)),
+    };
   }
 
   private toEntry(r: ImageRecord, configDigest: string | undefined): IndexEntry {
-    const { containers: _c, template: _t, ...rest } = r;
+    const { containers: _c, containerVolumes: _v, template: _t, ...rest } = r;
     return { ...rest, configDigest };
   }
 
@@ -185,7 +200,7 @@ class StorageImageCache implements ImageCache {
       if (current.containers.length > 0) {
         if (!options.force) {
           throw new ImageInUseError(
-            `image "${ref}" (${digest}) is used by container volumes: ${current.containers.join(', ')}; delete them first, or use --force to remove its names now and the image with its last container`,
+            `image "${ref}" (${digest}) is used by container volumes: ${current.containerVolumes.map((v) => (v.rootId ? `${v.id} (root ${v.rootId})` : v.id)).join(', ')}; delete them first, or use --force to remove its names now and the image with its last container`,
           );
         }
         await this.index.withRefsLock(() => this.driver.setProperties('image', digest, { ref: undefined, parked: '1' }));
@@ -331,9 +346,12 @@ class StorageImageCache implements ImageCache {
     return lastUsed;
   }
 
-  async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string } = {}): Promise<ContainerVolume> {
-    const volume = this.containerVolumeName(containerId);
-    const clone = (image: ImageInfo): Promise<string> => this.driver.cloneTemplate(image.template, volume, { 'container-id': containerId, image: image.digest });
+  async createContainerVolume(refOrPath: string, containerId: string, options: { platform?: string; rootId?: string } = {}): Promise<ContainerVolume> {
+    const { rootId } = options;
+    const volume = this.containerVolumeName(containerId, rootId);
+    // Whose volume it is, on the volume itself: listings of a shared pool tell roots apart.
+    const owner = { 'container-id': containerId, ...(rootId !== undefined ? { 'root-id': rootId } : {}) };
+    const clone = (image: ImageInfo): Promise<string> => this.driver.cloneTemplate(image.template, volume, { ...owner, image: image.digest });
     let made;
     try {
       made = await this.withUsableImage(refOrPath, options.platform, clone);
@@ -342,28 +360,40 @@ class StorageImageCache implements ImageCache {
       // The caller holds the id's create lock and has no live record: the volume is what an
       // interrupted create left behind. Rarely taken, so the usual create asks nothing first.
       await log('info', `replacing the container volume "${volume}" an interrupted create left behind`, { op: 'create', id: containerId });
-      await this.destroyContainerVolume(containerId);
+      await this.destroyContainerVolume(containerId, { rootId, volume });
       made = await this.withUsableImage(refOrPath, options.platform, clone);
     }
     const lastUsed = await this.used(made.image, made.hit);
-    return { path: made.result, volume, image: { ...made.image, lastUsed }, hit: made.hit };
+    return { path: made.result, volume, storage: this.storage(), image: { ...made.image, lastUsed }, hit: made.hit };
+  }
+
+  async containerVolumes(): Promise<ContainerVolumeInfo[]> {
+    return (await this.driver.list('container')).map(volumeInfoOf);
+  }
+
+  storage(): StorageLocation {
+    return { driver: this.driver.name, location: this.driver.location };
   }
 
   async templateRootfs(refOrPath: string, options: { platform?: string } = {}): Promise<TemplateRootfs> {
-    const { image, hit, result: path } = await this.withUsableImage(refOrPath, options.platform, async (_image, template) => template.path);
+    const { image, hit, result: path } = await this.withUsableImage(refOrPath, options.platform, async (_image, template) => {
+      if (!template.mounted) throw new StorageError(`the template of image ${template.name} is not mounted (${this.driver.location}): mount it again to use the image`);
+      return template.path;
+    });
     const lastUsed = await this.used(image, hit);
     return { path, image: { ...image, lastUsed }, hit };
   }
 
-  async destroyContainerVolume(containerId: string): Promise<void> {
-    const volume = this.containerVolumeName(containerId);
-    if (!(await this.driver.exists('container', volume))) return;
+  async destroyContainerVolume(containerId: string, options: { rootId?: string; volume?: string } = {}): Promise<VolumeRemoval> {
+    const volume = options.volume ?? this.containerVolumeName(containerId, options.rootId);
+    if (!(await this.driver.exists('container', volume))) return 'missing';
     const info = await this.driver.info('container', volume);
-    const owner = info.properties['container-id'];
-    if (owner !== undefined && owner !== containerId) return; // another id's volume (a name collision): not ours
+    // Only the owner's volume: the same id in another root (or a name collision) is not ours.
+    const p = info.properties;
+    if ((p['container-id'] !== undefined && p['container-id'] !== containerId) || p['root-id'] !== options.rootId) return 'not-ours';
     await this.driver.destroy('container', volume);
     const template = info.origin;
-    if (template === undefined || !/^sha(256|512):/.test(template)) return;
+    if (template === undefined || !/^sha(256|512):/.test(template)) return 'destroyed';
     await this.index.withDigestLock(template, async () => {
       if (!(await this.driver.exists('image', template))) return;
       const t = await this.driver.info('image', template);
@@ -373,13 +403,17 @@ class StorageImageCache implements ImageCache {
       await this.destroyTemplate(template);
       await log('info', `removed parked image ${template}: its last container volume is gone`, { op: 'image-rm' });
     });
+    return 'destroyed';
   }
 }
 
-/** The image cache over the configured storage; its index lives under `stateDir` (default /var/lib/berth). */
-export async function openImageCache(options: { storage: StorageConfig; stateDir?: string }): Promise<ImageCache> {
+/**
+ * The image cache over the configured storage, or over `at` (the storage a container record
+ * names, for its delete); its index lives under `stateDir` (default /var/lib/berth).
+ */
+export async function openImageCache(options: { storage: StorageConfig; stateDir?: string; at?: StorageLocation }): Promise<ImageCache> {
   const stateDir = options.stateDir ?? options.storage.state_dir ?? DEFAULT_STATE_DIR;
   if (!stateDir.startsWith('/')) throw new InvalidArgumentError(`the image state directory must be an absolute path, not ${JSON.stringify(stateDir)}`);
-  return new StorageImageCache(await openStorage(options.storage), new ImageIndex(stateDir));
+  const driver = options.at ? await openStorageAt(options.at) : await openStorage(options.storage);
+  return new StorageImageCache(driver, new ImageIndex(stateDir));
 }
-

@@ -1,4 +1,7 @@
 // The image cache's public types (the API other layers build on; see docs/images.md).
+import type { StorageLocation } from '../storage/driver.js';
+
+export type { StorageLocation };
 export interface ImageConfigSummary {
   Entrypoint?: string[];
   Cmd?: string[];
@@ -34,16 +37,35 @@ export interface ImageInfo {
 }
 
 export interface ImageRecord extends ImageInfo {
-  /** Ids of the container volumes cloned from it (read from storage: a listing of every volume). */
+  /**
+   * Ids of the container volumes cloned from it (read from storage: a listing of every volume,
+   * so the containers of every state root that uses this storage count).
+   */
   containers: string[];
+  /** The same volumes, with whose they are and whether their files are there. */
+  containerVolumes: ContainerVolumeInfo[];
+}
+
+export interface ContainerVolumeInfo {
+  /** The container id (berth:container-id). */
+  id: string;
+  /** The state root it belongs to (berth:root-id); absent on volumes made by 0.8.0. */
+  rootId: string | undefined;
+  volume: string;
+  /** false: unmounted (zfs) or its files removed (dir); reported, never fatal. */
+  mounted: boolean;
 }
 
 export interface ContainerVolume {
   path: string;
   volume: string;
+  storage: StorageLocation;
   image: ImageInfo;
   hit: boolean;
 }
+
+/** What destroyContainerVolume did: `not-ours` is a volume of that name owned by another root or id. */
+export type VolumeRemoval = 'destroyed' | 'missing' | 'not-ours';
 
 /** An image's sealed template, for a reader that keeps no volume of its own (the pve backend). */
 export interface TemplateRootfs {
@@ -74,15 +96,27 @@ export interface ImageCache {
    * caller holds the id's create lock and has no live container of that id: a volume the id
    * already has is what an interrupted create left, and is replaced.
    */
-  createContainerVolume(refOrPath: string, containerId: string, options?: { platform?: string }): Promise<ContainerVolume>;
+  createContainerVolume(refOrPath: string, containerId: string, options?: { platform?: string; rootId?: string }): Promise<ContainerVolume>;
   /**
    * Like createContainerVolume, but makes no volume: the image's template itself (read-only),
    * for a backend that keeps the container's root filesystem itself (Proxmox) and only reads it
    * as the source of its own template. The image's containers list does not count such readers.
    */
   templateRootfs(refOrPath: string, options?: { platform?: string }): Promise<TemplateRootfs>;
-  /** Idempotent; destroys the container's volume (and its snapshots) and a parked template whose last clone it was. */
-  destroyContainerVolume(containerId: string): Promise<void>;
-  /** The container volume's name for an id (ids with characters storage refuses are mapped). */
-  containerVolumeName(containerId: string): string;
+  /**
+   * Idempotent; destroys the container's volume (and its snapshots) and a parked template whose
+   * last clone it was. `volume` is the recorded name (default: the name for id and root); the
+   * volume is destroyed only if its berth:container-id and berth:root-id match (an absent
+   * rootId matches only 0.8.0's volumes, which carry none).
+   */
+  destroyContainerVolume(containerId: string, options?: { rootId?: string; volume?: string }): Promise<VolumeRemoval>;
+  /**
+   * The container volume's name: `<rootId>-<id>`, or the id alone without a rootId (0.8.0's
+   * scheme); ids with characters storage refuses, or too long, are mapped (prefix + hash).
+   */
+  containerVolumeName(containerId: string, rootId?: string): string;
+  /** Every container volume in this storage (of every root): whose it is, whether it is mounted. */
+  containerVolumes(): Promise<ContainerVolumeInfo[]>;
+  /** The storage this cache is on. */
+  storage(): StorageLocation;
 }

@@ -11,7 +11,8 @@ import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 import { readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { loadBundle, type Bundle } from './bundle.js';
-import type { ContainerImage, ContainerRecord } from './container-store.js';
+import { RECORD_VERSION, type ContainerImage, type ContainerRecord } from './container-store.js';
+import { destroyRecordedVolume } from './container-volume.js';
 import { makeImageBundle, type ImageRequest } from './image-bundle.js';
 import { validateOverrides } from './image-spec.js';
 import { resolveAuto, route } from './router.js';
@@ -72,7 +73,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       // A create that was killed before it recorded a pid: clear what it left, then go on.
       await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
       await (await runtime.backend(existing.backend)).delete(id, true);
-      if (existing.image) await (await runtime.images()).destroyContainerVolume(id);
+      await destroyRecordedVolume(runtime, existing, false);
       store.removeRecord(id);
     }
     revert.add('container directory', () => store.remove(id));
@@ -85,7 +86,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
     else ({ bundle, image, volumes } = await makeImageBundle(runtime, id, opts.image!, revert, { ownsRootfs: backend.capabilities.ownsRootfs === true }));
 
     const record: ContainerRecord = {
-      version: 1,
+      version: RECORD_VERSION,
       id,
       backend: decision.backend,
       backendReason: decision.reason,
@@ -200,7 +201,7 @@ export async function runForeground(runtime: Runtime, opts: CreateOptions): Prom
   try {
     await runtime.withLocked(opts.id, async (record) => {
       await (await runtime.backend(record.backend)).delete(opts.id, true);
-      await runtime.removeContainer(record);
+      await runtime.removeContainer(record, true);
     });
   } catch (err) {
     // Someone else (delete --force) removed it while it ran: nothing left to do.

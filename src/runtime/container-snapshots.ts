@@ -7,9 +7,11 @@ import type { ContainerRecord } from './container-store.js';
 import type { Runtime } from './runtime.js';
 import { assertAllowed } from './status.js';
 
-async function storage(runtime: Runtime): Promise<StorageDriver> {
-  const { openStorage } = await import('../storage/registry.js');
-  return openStorage((await runtime.config()).storage);
+/** The storage the record names (version 2), or the configured one (a 0.8.0 record). */
+async function storage(runtime: Runtime, record: ContainerRecord): Promise<StorageDriver> {
+  const { openStorage, openStorageAt } = await import('../storage/registry.js');
+  const at = record.image?.storage;
+  return at ? openStorageAt(at) : openStorage((await runtime.config()).storage);
 }
 
 function volumeOf(record: ContainerRecord): string {
@@ -22,8 +24,8 @@ function volumeOf(record: ContainerRecord): string {
   return record.image.volume;
 }
 
-async function snapshotStorage(runtime: Runtime): Promise<StorageDriver> {
-  const driver = await storage(runtime);
+async function snapshotStorage(runtime: Runtime, record: ContainerRecord): Promise<StorageDriver> {
+  const driver = await storage(runtime, record);
   if (!driver.capabilities.snapshots) throw new UnsupportedError(`the ${driver.name} storage driver cannot take snapshots`);
   return driver;
 }
@@ -38,7 +40,7 @@ export function createSnapshot(runtime: Runtime, id: string, name: string | unde
   return runtime.observe('snapshot-create', id, (subject) =>
     runtime.withLocked(id, async (record) => {
       subject.backend = record.backend;
-      await (await snapshotStorage(runtime)).snapshot(volumeOf(record), snapshot);
+      await (await snapshotStorage(runtime, record)).snapshot(volumeOf(record), snapshot);
       return snapshot;
     }),
   );
@@ -46,7 +48,7 @@ export function createSnapshot(runtime: Runtime, id: string, name: string | unde
 
 export async function listSnapshots(runtime: Runtime, id: string): Promise<SnapshotInfo[]> {
   const record = runtime.record(id);
-  return (await snapshotStorage(runtime)).listSnapshots(volumeOf(record));
+  return (await snapshotStorage(runtime, record)).listSnapshots(volumeOf(record));
 }
 
 export function rollbackSnapshot(runtime: Runtime, id: string, name: string, discardNewer: boolean): Promise<void> {
@@ -55,7 +57,7 @@ export function rollbackSnapshot(runtime: Runtime, id: string, name: string, dis
       subject.backend = record.backend;
       const volume = volumeOf(record);
       assertAllowed('rollback', id, status);
-      await (await snapshotStorage(runtime)).rollback(volume, name, { discardNewer });
+      await (await snapshotStorage(runtime, record)).rollback(volume, name, { discardNewer });
     }),
   );
 }
@@ -64,7 +66,7 @@ export function removeSnapshot(runtime: Runtime, id: string, name: string): Prom
   return runtime.observe('snapshot-rm', id, (subject) =>
     runtime.withLocked(id, async (record) => {
       subject.backend = record.backend;
-      await (await snapshotStorage(runtime)).destroySnapshot(volumeOf(record), name);
+      await (await snapshotStorage(runtime, record)).destroySnapshot(volumeOf(record), name);
     }),
   );
 }

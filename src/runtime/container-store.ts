@@ -6,18 +6,30 @@ import { join } from 'node:path';
 import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
 import { InternalError, errnoCode } from '../core/errors.js';
 import { lockDirectory, type Lock } from '../core/lock.js';
+import type { StorageLocation } from '../storage/driver.js';
 
-/** The image a container was made from and the storage volume that is its rootfs. */
+/**
+ * The image a container was made from and the storage volume that is its rootfs. Version 2
+ * records name where the volume is (storage, volume, root id), so delete needs no config;
+ * version 1 (0.8.0) named at most the volume, by the id alone, in the config's storage.
+ */
 export interface ContainerImage {
   /** What the image was asked for by (a ref), if it has one. */
   ref: string | undefined;
   digest: string;
   /** The container's storage volume; absent when the backend keeps the rootfs itself (ownsRootfs). */
   volume?: string;
+  /** Version 2, with `volume`: the storage that holds it (driver and dataset or directory). */
+  storage?: StorageLocation;
+  /** Version 2, with `volume`: the state root id the volume carries as berth:root-id. */
+  rootId?: string;
 }
 
+/** 2 since records name their volume's storage; 1 was 0.8.0's. Readers take both. */
+export const RECORD_VERSION = 2;
+
 export interface ContainerRecord {
-  version: 1;
+  version: 1 | 2;
   id: string;
   backend: string;
   /** Why the router chose this backend, e.g. "--runtime flag" or "route id_glob web-*". */
@@ -62,11 +74,16 @@ export class ContainerStore {
       if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
       throw err;
     }
+    let record: ContainerRecord;
     try {
-      return JSON.parse(text) as ContainerRecord;
+      record = JSON.parse(text) as ContainerRecord;
     } catch (err) {
       throw new InternalError(`container record ${this.recordPath(id)} is corrupt`, { cause: err });
     }
+    if (record.version !== 1 && record.version !== 2) {
+      throw new InternalError(`container record ${this.recordPath(id)} has version ${JSON.stringify(record.version)}: this berth reads versions 1 and 2 (a newer berth wrote it?)`);
+    }
+    return record;
   }
 
   write(record: ContainerRecord): void {

@@ -1,5 +1,6 @@
 // `berth doctor`: what this host offers berth. The cgroup layout, each backend usable or why
 // not, what `crun` (auto) chooses and why, and where libcrun is. The CLI only prints this.
+import { readableRecords, volumeReports, type VolumeReport } from './container-volume.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostCgroupMode, type CgroupReport } from '../core/cgroup-mode.js';
@@ -34,6 +35,8 @@ export interface DoctorReport {
   };
   storage: StorageReport;
   state: StateReport;
+  /** This root's containers whose volume is missing, unmounted, not theirs or unreachable. */
+  volumes: VolumeReport[];
   journal: JournalHealth;
   /**
    * Proxmox VE: whether the pve backend is configured here (pct on PATH, or an API URL), and if
@@ -164,6 +167,13 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
   else if (state.unreadable.length > 0) checks.push({ level: 'warn', what: 'state', message: `${state.unreadable.length} of ${state.containers} container records cannot be read: ${state.unreadable.slice(0, 5).join(', ')}` });
   else checks.push({ level: 'ok', what: 'state', message: `${state.root}: writable, ${count(state.containers, 'container record')} readable` });
 
+  const records = state.exists ? readableRecords(runtime) : [];
+  const reports = [...(await volumeReports(runtime, records)).values()];
+  const volumes = reports.filter((r) => r.problem !== undefined);
+  if (volumes.length > 0) {
+    for (const v of volumes) checks.push({ level: 'warn', what: 'volumes', message: `container "${v.id}": ${v.problem}` });
+  } else checks.push({ level: 'ok', what: 'volumes', message: `${count(reports.length, 'container volume')} of this root present and mounted` });
+
   const journal = await journalHealth(runtime.options.root);
   if (journal.problem) checks.push({ level: 'warn', what: 'journal', message: journal.problem });
   else if (journal.corruptLines > 0) {
@@ -190,6 +200,7 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     },
     storage,
     state,
+    volumes,
     journal,
     proxmox,
     checks,

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { resolveInRoot } from '../core/path-in-root.js';
 import type { Revert } from '../core/revert.js';
 import { loadBundle, type Bundle } from './bundle.js';
-import type { ImageInfo } from '../images/types.js';
+import type { ImageInfo, StorageLocation } from '../images/types.js';
 import type { ContainerImage } from './container-store.js';
 import { specFromImage, type ImageOverrides } from './image-spec.js';
 import { resolveImageUser } from './image-user.js';
@@ -35,14 +35,17 @@ export async function makeImageBundle(runtime: Runtime, id: string, request: Ima
   let source: { path: string; image: ImageInfo; volume: string | undefined };
   // We hold the id's create lock and no live record exists: any volume of this id is what an
   // interrupted create left behind (createContainerVolume replaces one itself).
+  const rootId = runtime.rootId();
+  let storage: StorageLocation | undefined;
   if (backend.ownsRootfs) {
-    await images.destroyContainerVolume(id);
+    await images.destroyContainerVolume(id, { rootId });
     const t = await images.templateRootfs(request.ref, { platform: request.platform });
     source = { path: t.path, image: t.image, volume: undefined };
   } else {
-    revert.add('container volume', () => images.destroyContainerVolume(id));
-    const v = await images.createContainerVolume(request.ref, id, { platform: request.platform });
+    revert.add('container volume', async () => void (await images.destroyContainerVolume(id, { rootId })));
+    const v = await images.createContainerVolume(request.ref, id, { platform: request.platform, rootId });
     source = { path: v.path, image: v.image, volume: v.volume };
+    storage = v.storage;
   }
   const config = source.image.config;
   const volumes = Object.keys(config.Volumes ?? {});
@@ -59,7 +62,8 @@ export async function makeImageBundle(runtime: Runtime, id: string, request: Ima
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n', 0o644);
   return {
     bundle: loadBundle(dir),
-    image: { ref, digest: source.image.digest, ...(source.volume !== undefined ? { volume: source.volume } : {}) },
+    // Where the volume is, so that delete needs no config (record version 2).
+    image: { ref, digest: source.image.digest, ...(source.volume !== undefined ? { volume: source.volume, storage, rootId } : {}) },
     volumes,
   };
 }

@@ -10,6 +10,7 @@ import { sleep } from '../core/clock.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
 import type { ImageCache } from '../images/index.js';
+import { stateRootIdentity } from '../core/state-root.js';
 import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
@@ -20,6 +21,7 @@ import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
+import { destroyRecordedVolume, volumeReports } from './container-volume.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
@@ -75,6 +77,8 @@ export interface ListEntry extends OciState {
   image?: { ref: string | undefined; digest: string };
   /** The backend's own name for it, where it has one (pve: the VMID). */
   backendRef?: string;
+  /** Set when its storage volume is missing, unmounted or not its own (runtime/container-volume.ts). */
+  volumeProblem?: string;
 }
 
 export class Runtime {
@@ -111,12 +115,18 @@ export class Runtime {
     return this.imagesPromise;
   }
 
+  /** This state root's identity (core/state-root.ts), which its host-global names carry. */
+  rootId(): string {
+    return stateRootIdentity(this.options.root).id;
+  }
+
   /**
-   * Removes a container whose backend side is gone: its volume (if it was made from an image),
-   * then its state. The volume first, so a failure leaves a record that a later delete retries.
+   * Removes a container whose backend side is gone: the volume its record names (if it was
+   * made from an image), then its state. The volume first, so a failure leaves a record that a
+   * later delete retries; with `force`, a volume that cannot be removed is a warning.
    */
-  async removeContainer(record: ContainerRecord): Promise<void> {
-    if (record.image) await (await this.images()).destroyContainerVolume(record.id);
+  async removeContainer(record: ContainerRecord, force = false): Promise<void> {
+    await destroyRecordedVolume(this, record, force);
     this.store.remove(record.id);
   }
 
@@ -178,13 +188,15 @@ export class Runtime {
 
   async list(): Promise<ListEntry[]> {
     const out: ListEntry[] = [];
-    for (const id of this.store.ids()) {
-      const record = this.store.read(id);
-      if (!record) continue;
+    const records = this.store.ids().flatMap((id) => this.store.read(id) ?? []);
+    // A missing or unmounted volume is reported with its container, never a failure of list.
+    const volumes = await volumeReports(this, records);
+    for (const record of records) {
       const remote = record.remote ? await this.remoteStatus(record) : undefined;
       const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
       const image = record.image ? { image: { ref: record.image.ref, digest: record.image.digest } } : {};
-      out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image });
+      const problem = volumes.get(record.id)?.problem;
+      out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image, ...(problem ? { volumeProblem: problem } : {}) });
     }
     return out;
   }
@@ -383,7 +395,7 @@ export class Runtime {
         if (!force) assertAllowed('delete', id, status);
         const backend = await this.backend(record.backend);
         await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
-        await this.removeContainer(record);
+        await this.removeContainer(record, force);
       });
     } catch (err) {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim

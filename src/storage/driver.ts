@@ -18,8 +18,13 @@ export type VolumeKind = 'image' | 'container';
 export interface VolumeInfo {
   kind: VolumeKind;
   name: string;
-  /** Where the volume's files are (a zfs mountpoint, a directory). */
+  /** Where the volume's files are (a zfs mountpoint, a directory); use it only when `mounted`. */
   path: string;
+  /**
+   * The files are there (zfs: the dataset is mounted; dir: its fs/ directory exists). A listing
+   * reports an unmounted volume rather than failing: one broken volume must not hide the rest.
+   */
+  mounted: boolean;
   /** For a container volume: the template it was made from (its name), if any. */
   origin: string | undefined;
   /** For a template: sealed (snapshot taken, read-only) and ready to be cloned. */
@@ -46,6 +51,13 @@ export interface SpaceInfo {
   used: number;
   /** Bytes still free for them. */
   available: number;
+}
+
+/** Which storage holds a volume: what a container record keeps, so delete needs no config. */
+export interface StorageLocation {
+  driver: 'zfs' | 'dir';
+  /** The zfs parent dataset or the dir driver's directory (a driver's `location`). */
+  location: string;
 }
 
 export interface StorageDriver {

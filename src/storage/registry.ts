@@ -1,7 +1,8 @@
 // Storage driver names → lazy factories: a driver's code is loaded only when it is used.
 import type { StorageConfig } from '../core/config.js';
+import { DATASET_NAME, DEFAULT_STORAGE_DIR } from '../core/config-schema.js';
 import { InvalidConfigError } from '../core/errors.js';
-import type { StorageDriver } from './driver.js';
+import type { StorageDriver, StorageLocation } from './driver.js';
 
 type Factory = (config: StorageConfig) => Promise<StorageDriver>;
 
@@ -25,4 +26,23 @@ export async function openStorage(config: StorageConfig): Promise<StorageDriver>
   }
   const { instrumentDriver } = await import('./instrument.js');
   return instrumentDriver(await factories[config.driver](config));
+}
+
+/**
+ * The storage a container record names ({driver, location}), whatever today's config says: a
+ * delete destroys the volume where it was made. The recorded values are checked as a config's.
+ */
+export async function openStorageAt(where: StorageLocation): Promise<StorageDriver> {
+  const bad = (why: string): never => {
+    throw new InvalidConfigError(`recorded storage ${JSON.stringify(where)} is not usable: ${why}`);
+  };
+  if (where.driver === 'zfs') {
+    if (!DATASET_NAME.test(where.location) || where.location.split('/').some((c) => c === '.' || c === '..')) bad('not a ZFS dataset name');
+    return openStorage({ driver: 'zfs', dataset: where.location, dir: DEFAULT_STORAGE_DIR });
+  }
+  if (where.driver === 'dir') {
+    if (!where.location.startsWith('/') || where.location.split('/').includes('..')) bad('not an absolute directory');
+    return openStorage({ driver: 'dir', dir: where.location });
+  }
+  return bad(`unknown storage driver (known drivers: ${STORAGE_DRIVER_NAMES.join(', ')})`);
 }

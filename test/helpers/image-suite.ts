@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { subscribeImageCache, type ImageCacheEvent } from '../../src/core/channels.js';
 import type { StorageConfig } from '../../src/core/config.js';
-import { ImageError, ImageInUseError, ImageNotFoundError } from '../../src/core/errors.js';
+import { ImageError, ImageInUseError, ImageNotFoundError, StorageError } from '../../src/core/errors.js';
 import { openImageCache, type ImageCache } from '../../src/images/index.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { tempDir } from './bundle.js';
@@ -25,6 +25,8 @@ export interface ImageFixture {
   zfsOrigin?(volume: string): Promise<string | undefined>;
   /** False where the file system has no extended attributes (zfs-fuse): they are then skipped. */
   xattrs: boolean;
+  /** Takes a volume's files away as an operator might (zfs: zfs unmount; dir: its fs/ moved aside); resolves to the undo. */
+  unmount(kind: 'image' | 'container', name: string): Promise<() => Promise<void>>;
 }
 
 /** Everything in the state dir besides index.json and the (empty) locks directory. */
@@ -198,6 +200,50 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
       assert.equal(readFileSync(join(second.path, 'etc/motd'), 'utf8'), 'hello\n');
       await cache.destroyContainerVolume('ctr-again');
       assert.equal(await f().driver.exists('container', 'ctr-again'), false);
+    });
+
+    test('the same id in two state roots: two volumes, each destroyed only by its own root; an unmounted or removed one does not fail list', async () => {
+      const [ra, rb] = ['0123456789', 'abcdefabcd'];
+      const a = await cache.createContainerVolume('bb:2', 'ctr-same', { rootId: ra });
+      const b = await cache.createContainerVolume('bb:2', 'ctr-same', { rootId: rb });
+      assert.deepEqual([a.volume, b.volume], [`${ra}-ctr-same`, `${rb}-ctr-same`]);
+      assert.deepEqual(a.storage, { driver: f().driver.name, location: f().driver.location });
+      writeFileSync(join(a.path, 'mine'), 'a');
+      assert.equal(existsSync(join(b.path, 'mine')), false, "B's clone is not A's volume");
+      const props = (await f().driver.info('container', a.volume)).properties;
+      assert.deepEqual([props['container-id'], props['root-id']], ['ctr-same', ra]);
+      const listed = (await cache.list()).find((r) => r.refs.includes('bb:2'))!;
+      assert.deepEqual(listed.containerVolumes.filter((v) => v.id === 'ctr-same').map((v) => [v.rootId, v.volume, v.mounted]), [
+        [ra, a.volume, true],
+        [rb, b.volume, true],
+      ]);
+      // Root B naming A's volume (a forged or confused record) is refused; so is 0.8.0's scheme.
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: rb, volume: a.volume }), 'not-ours');
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { volume: a.volume }), 'not-ours');
+      assert.equal(await cache.destroyContainerVolume('other-id', { rootId: ra, volume: a.volume }), 'not-ours');
+      assert.equal(readFileSync(join(a.path, 'mine'), 'utf8'), 'a', "A's volume untouched");
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: rb }), 'destroyed');
+      assert.equal(await f().driver.exists('container', b.volume), false);
+      assert.equal(readFileSync(join(a.path, 'mine'), 'utf8'), 'a', "B's delete left A's volume");
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: rb }), 'missing', 'idempotent');
+      assert.equal(await cache.destroyContainerVolume('ctr-same', { rootId: ra, volume: a.volume }), 'destroyed');
+    });
+
+    test('an unmounted volume or template is described, not fatal: list and rm work; only what needs the files refuses', async () => {
+      const img = await layout([{ entries: [{ name: 'unmounted', content: 'x' }] }]);
+      const { digest } = await cache.import(img.layout, { name: 'unmounted:1' });
+      const v = await cache.createContainerVolume('unmounted:1', 'ctr-unmounted', { rootId: '0123456789' });
+      const remountVolume = await f().unmount('container', v.volume);
+      const listed = (await cache.list()).find((r) => r.digest === digest)!;
+      assert.deepEqual(listed.containerVolumes.map((c) => [c.volume, c.mounted]), [[v.volume, false]]);
+      await assert.rejects(cache.remove('unmounted:1'), ImageInUseError, 'in use, not a storage error');
+      const remountTemplate = await f().unmount('image', digest);
+      assert.ok((await cache.list()).some((r) => r.digest === digest), 'an unmounted template is still listed');
+      await assert.rejects(cache.templateRootfs('unmounted:1'), (err: unknown) => err instanceof StorageError && /is not mounted/.test(err.message));
+      await remountTemplate();
+      await remountVolume();
+      assert.equal(await cache.destroyContainerVolume('ctr-unmounted', { rootId: '0123456789' }), 'destroyed');
+      await cache.remove('unmounted:1');
     });
 
     test('rm is refused while containers use the image; rm --force parks it until its last container volume goes', async () => {

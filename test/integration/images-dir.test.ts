@@ -1,5 +1,5 @@
 // The image cache over the dir storage driver (a real directory in a temp dir).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { DirDriver } from '../../src/storage/dir/dir-driver.js';
@@ -18,4 +18,9 @@ imageCacheSuite('dir', () => ({
   stateDir: join(tmp.path, 'state'),
   xattrs: true,
   leftovers: async () => [...entries(join(dir, 'images')).map((n) => `images/${n}`), ...entries(join(dir, 'containers')).map((n) => `containers/${n}`)],
+  unmount: async (kind, name) => {
+    const fs = join(driver.volumeDir(kind, name), 'fs');
+    renameSync(fs, `${fs}.away`);
+    return async () => renameSync(`${fs}.away`, fs);
+  },
 }));

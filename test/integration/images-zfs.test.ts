@@ -40,6 +40,11 @@ describe('images on zfs', { skip }, () => {
     xattrs: false, // zfs-fuse 0.7 answers ENOTSUP
     leftovers: () => datasetsUnder(driver.cli, driver.location),
     zfsOrigin: (volume) => driver.cli.getOne(`${driver.location}/containers/${volume}`, 'origin'),
+    unmount: async (kind, name) => {
+      const ds = driver.dataset(kind, name);
+      await driver.cli.unmount(ds);
+      return () => driver.cli.mount(ds);
+    },
   }));
 
   test('a pool too small for the image: BERTH_ERR_STORAGE_FULL, no dataset, index entry or lock left', async () => {

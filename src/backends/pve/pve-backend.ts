@@ -2,6 +2,7 @@
 // image digest, or per rootfs content for other bundles), configured from config.json (pve-mapping.ts), managed through one Proxmox interface
 // (pct on the node or the REST API; this file never knows which). A failed create removes what
 // it made: the clone, the map entry, and a template it made only for this.
+import { stateRootIdentity } from '../../core/state-root.js';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BackendError, ContainerExistsError, ContainerNotFoundError, ContainerStateError, InvalidBundleError, UnsupportedError } from '../../core/errors.js';
@@ -101,6 +102,7 @@ export class PveBackend implements Backend {
       unprivileged: this.o.unprivileged,
       hasOciOptions: versionAtLeast(version.version, '9.1'),
       mapOciToLxc: this.o.mapOciToLxc,
+      rootId: stateRootIdentity(this.o.root).id,
     });
     if (!this.o.proxmox.isRoot && mapping.rootOnly.length > 0) {
       throw new ProxmoxPermissionError(

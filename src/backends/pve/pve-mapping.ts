@@ -30,6 +30,11 @@ export interface PveMappingInput {
   mapOciToLxc: MapOciToLxc;
   /** Options an image brings (its Entrypoint/Cmd, Env, …): the user's spec always wins. */
   imageDefaults?: PveOptions;
+  /**
+   * berth's state root id (core/state-root.ts): in the description and a tag, so that two roots
+   * (or two hosts) on one cluster with the same container id can be told apart in Proxmox.
+   */
+  rootId?: string;
 }
 
 export interface PveMapping {
@@ -135,8 +140,8 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   options.net0 = net0(spec.annotations ?? {}, input.bridge);
 
   // annotations and the OCI id → description and tags
-  options.description = describe(input.id, spec.annotations ?? {});
-  options.tags = 'berth';
+  options.description = describe(input.id, input.rootId, spec.annotations ?? {});
+  options.tags = input.rootId ? `berth;berth-root-${input.rootId}` : 'berth';
 
   for (const e of lxc) rootOnly.push(e.key);
   degradations.push(...raw.degradations.filter((d) => !d.field.startsWith('linux.resources')));
@@ -182,8 +187,8 @@ function net0(annotations: Record<string, string>, defaultBridge: string): strin
   return `name=${name},bridge=${bridge},ip=${ip}${gw ? `,gw=${gw}` : ''}`;
 }
 
-function describe(id: string, annotations: Record<string, string>): string {
-  const lines = [`berth container ${id}`];
+function describe(id: string, rootId: string | undefined, annotations: Record<string, string>): string {
+  const lines = [`berth container ${id}`, ...(rootId ? [`berth root: ${rootId}`] : [])];
   for (const [k, v] of Object.entries(annotations).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${k}: ${v.replace(/\n/g, ' ')}`);
   return lines.join('\n');
 }

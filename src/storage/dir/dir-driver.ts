@@ -239,7 +239,9 @@ export class DirDriver implements StorageDriver {
 
   async info(kind: VolumeKind, name: string): Promise<VolumeInfo> {
     const meta = await this.readMeta(kind, name);
-    return { kind, name, path: join(this.volumeDir(kind, name), 'fs'), origin: meta.origin, sealed: kind === 'image' && meta.sealed, properties: meta.properties };
+    const path = join(this.volumeDir(kind, name), 'fs');
+    const mounted = await stat(path).then((s) => s.isDirectory(), () => false);
+    return { kind, name, path, mounted, origin: meta.origin, sealed: kind === 'image' && meta.sealed, properties: meta.properties };
   }
 
   async list(kind: VolumeKind): Promise<VolumeInfo[]> {

@@ -213,7 +213,11 @@ export class ZfsDriver implements StorageDriver {
       const suffix = `@${TEMPLATE_SNAPSHOT}`;
       origin = rawOrigin.startsWith(prefix) && rawOrigin.endsWith(suffix) ? rawOrigin.slice(prefix.length, -suffix.length) : rawOrigin;
     }
-    return { kind, name, path: this.pathOf(ds, row), origin, sealed, properties };
+    // Not pathOf: an unmounted volume is described (mounted: false), not an error, so that one
+    // unmounted dataset does not make every listing (image ls, image rm) fail.
+    const mountpoint = row.get('mountpoint')?.value ?? '';
+    const mounted = mountpoint.startsWith('/') && row.get('mounted')?.value === 'yes';
+    return { kind, name, path: mountpoint.startsWith('/') ? mountpoint : '', mounted, origin, sealed, properties };
   }
 
   async info(kind: VolumeKind, name: string): Promise<VolumeInfo> {

@@ -135,8 +135,8 @@ for (const transport of ['pct', 'api'] as const) {
       assert.equal(conf.unprivileged, '1');
       assert.equal(conf.features, 'nesting=1,keyctl=1');
       assert.equal(conf.net0, 'name=eth0,bridge=vmbr0,ip=dhcp');
-      assert.equal(conf.tags, 'berth');
-      assert.match(conf.description!, /^berth container web-1/);
+      assert.match(conf.tags!, /^berth;berth-root-[0-9a-f]{10}$/);
+      assert.match(conf.description!, /^berth container web-1\nberth root: [0-9a-f]{10}/);
       assert.equal(conf.entrypoint, 'sleep 300');
       assert.equal(conf.env, 'PATH=/bin:/usr/bin:/sbin:/usr/sbin\0TERM=xterm');
       assert.equal(made.linked, true);

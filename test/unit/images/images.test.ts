@@ -16,6 +16,7 @@ import { configFromProperties, configToProperties, summarizeConfig } from '../..
 import { DigestVerifier, parseDigest, sha256Hex } from '../../../src/images/digest.js';
 import { ImageIndex } from '../../../src/images/image-index.js';
 import { openImageCache, validateRef } from '../../../src/images/index.js';
+import { validateVolumeName } from '../../../src/storage/driver.js';
 import { layerCompression } from '../../../src/images/media-types.js';
 import { splitSource } from '../../../src/images/oci-layout.js';
 import { parsePlatform, platformMatches } from '../../../src/images/platform.js';
@@ -123,6 +124,29 @@ describe('names', () => {
   test('image refs: no commas or spaces, not digest-like', () => {
     assert.equal(validateRef('localhost/busybox:1.36'), 'localhost/busybox:1.36');
     for (const bad of ['a,b', 'a b', '', '-x', 'abcdef0123456789', 'sha256:abcdef012345']) assert.throws(() => validateRef(bad), InvalidArgumentError, bad);
+  });
+
+  test('container volume names carry the state root id: unique per root, within the storage name rules for ids up to 1024 bytes', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.remove);
+    const cache = await openImageCache({ storage: { driver: 'dir', dir: join(tmp.path, 's') }, stateDir: join(tmp.path, 'state') });
+    const a = '0123456789';
+    const b = 'abcdefabcd';
+    assert.equal(cache.containerVolumeName('c1', a), '0123456789-c1');
+    assert.notEqual(cache.containerVolumeName('c1', a), cache.containerVolumeName('c1', b), 'the same id in two roots: two names');
+    assert.notEqual(cache.containerVolumeName('c1', a), cache.containerVolumeName('c1'), 'and neither is the 0.8.0 name');
+    const ids = ['a+b', 'é'.repeat(512), 'x'.repeat(1024), 'y'.repeat(189), 'y'.repeat(190), '_x', 'a:b.c_d-e'];
+    const names = new Set<string>();
+    for (const id of ids) {
+      const name = cache.containerVolumeName(id, a);
+      assert.doesNotThrow(() => validateVolumeName(name), id);
+      assert.ok(name.startsWith(`${a}-`), name);
+      names.add(name);
+    }
+    assert.equal(names.size, ids.length, 'distinct ids, distinct names');
+    assert.equal(cache.containerVolumeName('y'.repeat(189), a), `${a}-${'y'.repeat(189)}`, '200 bytes fit whole');
+    assert.match(cache.containerVolumeName('y'.repeat(190), a), new RegExp(`^${a}-y{48}_[a-f0-9]{16}$`), 'longer: mapped');
+    assert.throws(() => cache.containerVolumeName('c1', '../x'), InvalidArgumentError);
   });
 
   test('container volume names: ids storage accepts are kept; others mapped to a readable prefix and a hash', async (t) => {

@@ -91,6 +91,26 @@ describe('ContainerStore records', () => {
     );
   });
 
+  test('records of version 1 (0.8.0) and 2 are read as written; another version is refused, naming the file', async () => {
+    const store = freshStore();
+    const lock = await store.lockForCreate('c1');
+    lock.release();
+    const v1 = record('c1', { image: { ref: 'bb:1', digest: 'sha256:' + 'a'.repeat(64), volume: 'c1' } });
+    store.write(v1);
+    assert.deepEqual(store.read('c1'), v1);
+    const v2 = record('c1', {
+      version: 2,
+      image: { ref: 'bb:1', digest: 'sha256:' + 'a'.repeat(64), volume: '0123456789-c1', storage: { driver: 'zfs', location: 'tank/berth' }, rootId: '0123456789' },
+    });
+    store.write(v2);
+    assert.deepEqual(store.read('c1'), v2);
+    writeFileSync(join(store.dir('c1'), 'record.json'), JSON.stringify({ ...v2, version: 3 }));
+    assert.throws(
+      () => store.read('c1'),
+      (err: unknown) => err instanceof InternalError && err.message.includes(join(store.dir('c1'), 'record.json')) && /has version 3: this berth reads versions 1 and 2/.test(err.message),
+    );
+  });
+
   test('removeRecord keeps the directory; remove takes everything', async () => {
     const store = freshStore();
     const lock = await store.lockForCreate('c1');

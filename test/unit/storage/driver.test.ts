@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError, InvalidConfigError } from '../../../src/core/errors.js';
 import { validateProperties, validatePropertyKey, validateVolumeName } from '../../../src/storage/driver.js';
-import { openStorage, STORAGE_DRIVER_NAMES } from '../../../src/storage/registry.js';
+import { openStorage, openStorageAt, STORAGE_DRIVER_NAMES } from '../../../src/storage/registry.js';
 
 describe('volume and property names', () => {
   test('names that every ZFS and every file system accept', () => {
@@ -37,5 +37,27 @@ describe('storage registry', () => {
   test('zfs without a dataset, or an unknown driver, is a config error, never a fallback', async () => {
     await assert.rejects(openStorage({ driver: 'zfs', dir: '/x' }), InvalidConfigError);
     await assert.rejects(openStorage({ driver: 'btrfs' as 'dir', dir: '/x' }), (err: unknown) => err instanceof InvalidConfigError && /unknown storage driver "btrfs"/.test(err.message));
+  });
+
+  test('openStorageAt opens the storage a record names, and refuses a recorded location that is not one', async () => {
+    const dir = await openStorageAt({ driver: 'dir', location: '/var/lib/berth/other' });
+    assert.deepEqual([dir.name, dir.location], ['dir', '/var/lib/berth/other']);
+    const zfs = await openStorageAt({ driver: 'zfs', location: 'tank/other' });
+    assert.deepEqual([zfs.name, zfs.location], ['zfs', 'tank/other']);
+    const bad: [unknown, RegExp][] = [
+      [{ driver: 'dir', location: 'relative/dir' }, /not an absolute directory/],
+      [{ driver: 'dir', location: '/var/../etc' }, /not an absolute directory/],
+      [{ driver: 'zfs', location: 'tank/../x' }, /not a ZFS dataset name/],
+      [{ driver: 'zfs', location: '/tank' }, /not a ZFS dataset name/],
+      [{ driver: 'zfs', location: 'tank@snap' }, /not a ZFS dataset name/],
+      [{ driver: 'btrfs', location: '/x' }, /unknown storage driver \(known drivers: dir, zfs\)/],
+    ];
+    for (const [where, message] of bad) {
+      await assert.rejects(
+        openStorageAt(where as { driver: 'dir'; location: string }),
+        (err: unknown) => err instanceof InvalidConfigError && err.message.startsWith(`recorded storage ${JSON.stringify(where)} is not usable`) && message.test(err.message),
+        JSON.stringify(where),
+      );
+    }
   });
 });

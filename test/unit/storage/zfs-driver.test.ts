@@ -102,7 +102,7 @@ describe('ZfsDriver over a scripted zfs', () => {
     assert.equal(bad.calls.at(-1), 'zfs destroy tank/berth/images/t@template');
   });
 
-  test('list reads one zfs get over the kind, user properties set locally only', async () => {
+  test('list reads one zfs get over the kind, user properties set locally only, unmounted volumes included', async () => {
     const out = [
       'tank/berth/images\tmountpoint\t/m\tdefault',
       'tank/berth/images/a\tmountpoint\t/m/a\tinherited from tank/berth',
@@ -113,11 +113,15 @@ describe('ZfsDriver over a scripted zfs', () => {
       'tank/berth/images/a@template\ttype\tsnapshot\t-',
       'tank/berth/images/b\tmountpoint\t/m/b\tinherited from tank/berth',
       'tank/berth/images/b\tmounted\tyes\t-',
+      'tank/berth/images/c\tmountpoint\t/m/c\tinherited from tank/berth',
+      'tank/berth/images/c\tmounted\tno\t-',
     ].join('\n');
     const { driver, calls } = scripted([['zfs get -H -p -r -d 2 -o name,property,value,source all tank/berth/images', { stdout: out }]]);
     assert.deepEqual(await driver.list('image'), [
-      { kind: 'image', name: 'a', path: '/m/a', origin: undefined, sealed: true, properties: { digest: 'sha256:a' } },
-      { kind: 'image', name: 'b', path: '/m/b', origin: undefined, sealed: false, properties: {} },
+      { kind: 'image', name: 'a', path: '/m/a', mounted: true, origin: undefined, sealed: true, properties: { digest: 'sha256:a' } },
+      { kind: 'image', name: 'b', path: '/m/b', mounted: true, origin: undefined, sealed: false, properties: {} },
+      // An unmounted dataset is described, not an error: one must not make the listing fail.
+      { kind: 'image', name: 'c', path: '/m/c', mounted: false, origin: undefined, sealed: false, properties: {} },
     ]);
     assert.equal(calls.at(-1), 'zfs get -H -p -r -d 2 -o name,property,value,source all tank/berth/images');
   });

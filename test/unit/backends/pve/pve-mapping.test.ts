@@ -122,6 +122,9 @@ describe('OCI → Proxmox mapping', () => {
     const m = map((c) => (c.annotations = { 'org.example/b': 'two', 'org.example/a': 'one\nline' }));
     assert.equal(m.options.description, 'berth container web-1\norg.example/a: one line\norg.example/b: two');
     assert.equal(m.options.tags, 'berth');
+    const rooted = map(undefined, { rootId: '0123456789' });
+    assert.match(rooted.options.description!, /^berth container web-1\nberth root: 0123456789$/);
+    assert.equal(rooted.options.tags, 'berth;berth-root-0123456789', 'the state root is a tag: two roots on one cluster are told apart');
   });
 
   test('the user\'s settings beat an image\'s defaults', () => {
