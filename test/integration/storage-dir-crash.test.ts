@@ -41,10 +41,12 @@ const MODULE = new URL('../../src/storage/dir/dir-driver.js', import.meta.url).p
 async function killedDuring(dir: string, call: string, delayMs: number): Promise<void> {
   const script = `const { DirDriver } = await import(${JSON.stringify(MODULE)}); const d = new DirDriver({ dir: ${JSON.stringify(dir)} }); process.stdout.write('go\\n'); await d.${call};`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  // Listened for from the start: a step quicker than the delay has exited before the kill.
+  const exited = new Promise((r) => child.once('exit', r));
+  await Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), exited]);
   await new Promise((r) => setTimeout(r, delayMs));
   child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  await exited;
 }
 
 describe('dir driver: killed mid-way, repaired by the next step', () => {
