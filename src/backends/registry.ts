@@ -40,6 +40,12 @@ const factories: Record<string, Factory> = {
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(factories);
 
+/**
+ * One backend for each kind of state a backend keeps under berth's root (crun and crun-abi keep
+ * crun-cli's): what a container whose record is unreadable is removed through.
+ */
+export const STATE_KEEPERS: readonly string[] = ['crun-cli', 'runc', 'lxc', 'pve'];
+
 /** The name that means "choose for me" when a new container is routed. */
 export const AUTO_BACKEND = 'crun';
 

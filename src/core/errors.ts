@@ -196,6 +196,18 @@ export class InternalError extends BerthError {
   }
 }
 
+/** A container record that cannot be read as one: torn, not an object, or a field of the wrong type. */
+export class CorruptRecordError extends InternalError {
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`container record ${path} is corrupt: ${why}; \`berth delete --force ${id}\` removes the container and what its backend keeps of it`, options);
+  }
+}
+
 /** The messages of an error and its causes, outermost first. */
 export function causeChain(err: unknown): string[] {
   const out: string[] = [];

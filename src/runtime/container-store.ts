@@ -4,8 +4,9 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
-import { InternalError, errnoCode } from '../core/errors.js';
+import { CorruptRecordError, errnoCode } from '../core/errors.js';
 import { lockDirectory, type Lock } from '../core/lock.js';
+import { checkRecord } from './record-check.js';
 import type { StorageLocation } from '../storage/driver.js';
 
 /**
@@ -74,16 +75,29 @@ export class ContainerStore {
       if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
       throw err;
     }
-    let record: ContainerRecord;
+    let value: unknown;
     try {
-      record = JSON.parse(text) as ContainerRecord;
+      value = JSON.parse(text);
     } catch (err) {
-      throw new InternalError(`container record ${this.recordPath(id)} is corrupt`, { cause: err });
+      throw new CorruptRecordError(id, this.recordPath(id), `it is not JSON (${text.length} bytes; torn by a crash?)`, { cause: err });
     }
-    if (record.version !== 1 && record.version !== 2) {
-      throw new InternalError(`container record ${this.recordPath(id)} has version ${JSON.stringify(record.version)}: this berth reads versions 1 and 2 (a newer berth wrote it?)`);
+    return checkRecord(value, id, this.recordPath(id));
+  }
+
+  /** Every record, and apart the ones that cannot be read as records (reported, never fatal to a listing). */
+  readAll(): { records: ContainerRecord[]; unreadable: CorruptRecordError[] } {
+    const records: ContainerRecord[] = [];
+    const unreadable: CorruptRecordError[] = [];
+    for (const id of this.ids()) {
+      try {
+        const r = this.read(id);
+        if (r) records.push(r);
+      } catch (err) {
+        if (!(err instanceof CorruptRecordError)) throw err;
+        unreadable.push(err);
+      }
     }
-    return record;
+    return { records, unreadable };
   }
 
   write(record: ContainerRecord): void {

@@ -143,16 +143,7 @@ export async function warnVolumeProblems(runtime: Runtime, records: ContainerRec
 
 /** Every record of this root that can be read (an unreadable one is doctor's to report). */
 export function readableRecords(runtime: Runtime): ContainerRecord[] {
-  const out: ContainerRecord[] = [];
-  for (const id of runtime.store.ids()) {
-    try {
-      const r = runtime.store.read(id);
-      if (r) out.push(r);
-    } catch {
-      // reported by doctor's state check
-    }
-  }
-  return out;
+  return runtime.store.readAll().records;
 }
 
 /** "zfs tank/berth/containers/<volume>" or "dir /var/lib/berth/storage/containers/<volume>", for messages. */

@@ -11,7 +11,7 @@ import { loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
 import type { ImageCache } from '../images/index.js';
 import { stateRootIdentity } from '../core/state-root.js';
-import { BackendError, BerthError, ContainerNotFoundError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
+import { BackendError, BerthError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
@@ -188,7 +188,9 @@ export class Runtime {
 
   async list(): Promise<ListEntry[]> {
     const out: ListEntry[] = [];
-    const records = this.store.ids().flatMap((id) => this.store.read(id) ?? []);
+    // A corrupt record is reported (its path, the way out) and the others are listed.
+    const { records, unreadable } = this.store.readAll();
+    for (const err of unreadable) await log('warn', err.message, { op: 'list', id: err.id });
     // A missing or unmounted volume is reported with its container, never a failure of list.
     const volumes = await volumeReports(this, records);
     for (const record of records) {
@@ -401,6 +403,7 @@ export class Runtime {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim
       // runs it after every task's delete and logs a warning otherwise.
       if (force && err instanceof ContainerNotFoundError) return;
+      if (force && err instanceof CorruptRecordError) return (await import('./record-repair.js')).removeUnreadable(this, err);
       throw err;
     }
   }

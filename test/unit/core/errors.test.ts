@@ -13,6 +13,7 @@ import {
   ImageInUseError,
   ImageNotFoundError,
   InternalError,
+  CorruptRecordError,
   InvalidArgumentError,
   InvalidBundleError,
   InvalidConfigError,
@@ -81,6 +82,14 @@ const table: Row[] = [
   { cls: ImageNotFoundError, make: (cause) => new ImageNotFoundError('no image', { cause }), code: 'BERTH_ERR_NOT_FOUND', message: 'no image', keepsCause: true, exit: 4 },
   { cls: ImageInUseError, make: () => new ImageInUseError('in use'), code: 'BERTH_ERR_STATE', message: 'in use', keepsCause: false, exit: 5 },
   { cls: InternalError, make: (cause) => new InternalError('bug', { cause }), code: 'BERTH_ERR_INTERNAL', message: 'bug', keepsCause: true, exit: 1 },
+  {
+    cls: CorruptRecordError,
+    make: (cause) => new CorruptRecordError('c1', '/run/berth/containers/c1/record.json', 'it is not JSON', { cause }),
+    code: 'BERTH_ERR_INTERNAL',
+    message: 'container record /run/berth/containers/c1/record.json is corrupt: it is not JSON; `berth delete --force c1` removes the container and what its backend keeps of it',
+    keepsCause: true,
+    exit: 1,
+  },
   // The Proxmox backend's own classes (src/backends/pve/pve-errors.ts) carry the codes below.
   { cls: ProxmoxAuthError, make: (cause) => new ProxmoxAuthError('401', { cause }), code: 'BERTH_ERR_AUTH', message: '401', keepsCause: true, exit: 9 },
   { cls: ProxmoxPermissionError, make: (cause) => new ProxmoxPermissionError('403', { cause }), code: 'BERTH_ERR_PERMISSION', message: '403', keepsCause: true, exit: 10 },

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InternalError } from '../../../src/core/errors.js';
+import { CorruptRecordError, InternalError } from '../../../src/core/errors.js';
 import type { Lock } from '../../../src/core/lock.js';
 import { ContainerStore, type ContainerRecord } from '../../../src/runtime/container-store.js';
 import { tempDir } from '../../helpers/bundle.js';
@@ -107,8 +107,36 @@ describe('ContainerStore records', () => {
     writeFileSync(join(store.dir('c1'), 'record.json'), JSON.stringify({ ...v2, version: 3 }));
     assert.throws(
       () => store.read('c1'),
-      (err: unknown) => err instanceof InternalError && err.message.includes(join(store.dir('c1'), 'record.json')) && /has version 3: this berth reads versions 1 and 2/.test(err.message),
+      (err: unknown) => err instanceof InternalError && err.message.includes(join(store.dir('c1'), 'record.json')) && /its version is 3: this berth reads versions 1 and 2/.test(err.message),
     );
+  });
+
+  test('a record of the wrong shape is refused naming the field and the way out; readAll sets it apart', async () => {
+    const store = freshStore();
+    const cases: Array<[string, string, RegExp]> = [
+      ['null', 'null', /it holds null, not a record/],
+      ['array', '[]', /it holds object, not a record/],
+      ['pid', JSON.stringify({ ...record('c1'), pid: 'abc' }), /pid is "abc", not a positive integer/],
+      ['negative pid', JSON.stringify({ ...record('c1'), pid: -3 }), /pid is -3, not a positive integer/],
+      ['no backend', JSON.stringify({ ...record('c1'), backend: undefined }), /backend is missing, not a backend name/],
+      ['other id', JSON.stringify({ ...record('c1'), id: 'c2' }), /it names container "c2", not "c1"/],
+      ['started', JSON.stringify({ ...record('c1'), started: 'yes' }), /started is "yes", not true or false/],
+    ];
+    for (const [what, text, why] of cases) {
+      const lock = await store.lockForCreate('c1');
+      lock.release();
+      writeFileSync(join(store.dir('c1'), 'record.json'), text);
+      assert.throws(
+        () => store.read('c1'),
+        (err: unknown) => err instanceof CorruptRecordError && err.id === 'c1' && why.test(err.message) && err.message.endsWith('`berth delete --force c1` removes the container and what its backend keeps of it'),
+        what,
+      );
+    }
+    (await store.lockForCreate('c2')).release();
+    store.write(record('c2'));
+    const all = store.readAll();
+    assert.deepEqual(all.records.map((r) => r.id), ['c2']);
+    assert.deepEqual(all.unreadable.map((e) => e.id), ['c1']);
   });
 
   test('removeRecord keeps the directory; remove takes everything', async () => {
