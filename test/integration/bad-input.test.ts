@@ -266,21 +266,14 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
       });
       test('root.path whose directory does not exist', async () => {
         const dir = badBundle((c) => (c.root.path = 'no-such-rootfs'), { rootfs: false });
-        await createFails(dir, 'c1', INVALID, `root filesystem ${dir}/no-such-rootfs`, 'does not exist');
+        await createFails(dir, 'c1', INVALID, `root filesystem ${dir}/no-such-rootfs`, 'does not exist', 'an absolute path or a relative path to the bundle');
         const abs = badBundle((c) => (c.root.path = '/nonexistent/rootfs'));
         await createFails(abs, 'c1', INVALID, 'root filesystem /nonexistent/rootfs', 'does not exist');
       });
       test('root.path that is a file', async () => {
         const dir = badBundle((c) => (c.root.path = 'rootfs-file'));
         writeFileSync(join(dir, 'rootfs-file'), '');
-        await createFails(dir, 'c1', INVALID, `root filesystem ${dir}/rootfs-file is not a directory`);
-      });
-      test('a relative root.path escaping the bundle', async () => {
-        const dir = badBundle((c) => (c.root.path = '../x'));
-        mkdirSync(join(dir, '../x'), { recursive: true }); // even when it exists
-        await createFails(dir, 'c1', INVALID, 'root.path "../x"', 'points outside the bundle');
-        const deeper = badBundle((c) => (c.root.path = 'rootfs/../../x'));
-        await createFails(deeper, 'c1', INVALID, 'points outside the bundle');
+        await createFails(dir, 'c1', INVALID, `root filesystem ${dir}/rootfs-file (root.path "rootfs-file"`, 'is not a directory');
       });
       test('run --detach and run in the foreground fail the same way', async () => {
         for (const verbArgs of [['run', '--detach'], ['run']]) {
@@ -667,14 +660,6 @@ describe('empty backend names: an error, never the default', { skip: missing('cr
     makeBusyboxBundle(dir, { annotations: { 'run.berth.runtime': '' } });
     const r = await run(c, ['create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
     assertFailure(r, INVALID, 'run.berth.runtime must name a backend');
-    assertNothingLeft(c);
-  });
-  test('root.path "." names the bundle itself', async () => {
-    const c = freshCase();
-    const dir = join(work.path, `bundle-${seq++}`);
-    makeBusyboxBundle(dir, { edit: (cfg) => (cfg.root.path = '.') });
-    const r = await run(c, ['create', '--bundle', dir, '--pid-file', c.pidFile, 'c1']);
-    assertFailure(r, INVALID, 'root.path "."', 'names the bundle itself');
     assertNothingLeft(c);
   });
 });
