@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidBundleError, errnoCode } from '../core/errors.js';
-import { runtimeConfigSchema, type RuntimeConfig } from '../core/oci/runtime-config.js';
+import { configProblem, type RuntimeConfig } from '../core/oci/runtime-config.js';
 
 export interface Bundle {
   /** Absolute path of the bundle directory. */
@@ -35,16 +35,9 @@ export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
   } catch (err) {
     throw new InvalidBundleError(`${configPath} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`, { cause: err });
   }
-  const parsed = runtimeConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || '(top level)';
-    const text = issue?.message ?? 'invalid';
-    // Messages written in runtime-config.ts already name their field.
-    const message = text === 'Required' ? `${where} is required` : text.startsWith(where) ? text : `${where}: ${text}`;
-    throw new InvalidBundleError(`${configPath} is not a valid OCI runtime config: ${message}`);
-  }
-  const config = parsed.data;
+  const problem = configProblem(raw);
+  if (problem !== undefined) throw new InvalidBundleError(`${configPath} is not a valid OCI runtime config: ${problem}`);
+  const config = raw as RuntimeConfig;
 
   // config.md: root.path "MAY be either an absolute path or a relative path to the bundle", so
   // "." (the bundle itself) and paths outside it are as valid as runc and crun find them.
