@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, berthOk, type BerthResult } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxBundle, tempDir, walk } from '../helpers/bundle.js';
+import { rootCgroups } from '../helpers/cgroups.js';
 import { ALL_BACKENDS, missing, type BackendCase } from '../helpers/host.js';
 
 type Backend = 'crun' | 'runc';
@@ -98,8 +99,11 @@ function assertJournalWellFormed(root: string): void {
  */
 function assertNothingLeft(c: Case): void {
   assertJournalWellFormed(c.root);
-  const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/', 'lxc/'].includes(p) && !JOURNAL_PATH.test(p));
+  // identity.json is the root's own (its cgroups and volumes are named by it), made on first use.
+  const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/', 'lxc/', 'identity.json'].includes(p) && !JOURNAL_PATH.test(p));
   assert.deepEqual(left, [], `left behind under ROOT: ${left.join(', ')}`);
+  const cgroups = rootCgroups(c.root);
+  assert.deepEqual(cgroups, [], `container cgroups left behind: ${cgroups.join(', ')}`);
   for (const b of ALL_BACKENDS) if (!b.skip) assert.deepEqual(b.ids(c.root), [], `${b.tool} still has containers`);
   assert.equal(existsSync(c.pidFile), false, 'pid file left behind');
 }
