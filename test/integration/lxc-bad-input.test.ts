@@ -81,6 +81,14 @@ describe('bad input on lxc', { skip }, () => {
     await createFails(bundle((c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'uts'))), INVALID, 'hostname');
   });
 
+  test('a namespace to join that does not exist: LXC\'s reason, exit 1, everything undone', async () => {
+    // A form LXC takes (/proc/PID/ns/TYPE) of a process that is not there.
+    const edit = (c: Record<string, any>) => {
+      c.linux.namespaces = [...c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network'), { type: 'network', path: '/proc/999999999/ns/net' }];
+    };
+    await createFails(bundle(edit), BACKEND_FAILED, 'lxc create of container "c1" failed');
+  });
+
   test('a rootfs that is not a directory', async () => {
     const dir = join(work.path, `bundle-${seq++}`);
     mkdirSync(dir);

@@ -179,6 +179,11 @@ function signalNumber(sig: NodeJS.Signals): number {
   return constants.signals[sig] ?? 1;
 }
 
+/**
+ * The last error line of the runtime's log. runc's child (nsexec) logs the cause as "fatal"
+ * lines before runc's own error, which only says the child died ("can't get final child's PID
+ * from pipe: EOF"): the first of those is added, so the reason reaches the user.
+ */
 function lastError(logFile: string): string | undefined {
   let text: string;
   try {
@@ -187,16 +192,18 @@ function lastError(logFile: string): string | undefined {
     return undefined;
   }
   let msg: string | undefined;
+  let firstFatal: string | undefined;
   for (const line of text.split('\n')) {
     if (!line.includes('"error"') && !line.includes('"fatal"')) continue;
     try {
       const rec = JSON.parse(line) as { level?: string; msg?: string };
       if ((rec.level === 'error' || rec.level === 'fatal') && rec.msg) msg = rec.msg;
+      if (rec.level === 'fatal' && rec.msg) firstFatal ??= rec.msg;
     } catch {
       // a torn or foreign line: ignore
     }
   }
-  return msg;
+  return firstFatal !== undefined && firstFatal !== msg ? `${msg}; first error: ${firstFatal}` : msg;
 }
 
 function lastLine(text: string): string | undefined {
