@@ -64,6 +64,29 @@ const VARIANTS: Variant[] = [
       return dir;
     },
   },
+  {
+    name: 'unknown fields at every level (kept and passed on)',
+    make: (dir) =>
+      withRootfs(dir, (c) => {
+        c['org.example.vendor'] = { any: ['thing', 1] };
+        c.process.futureField = true;
+        c.linux.futureThing = { x: 1 };
+        c.root.futureFlag = 'y';
+      }),
+  },
+  {
+    name: 'a bind mount with a source relative to the bundle',
+    make: (dir) => {
+      withRootfs(dir, (c) => {
+        c.mounts.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro'] });
+        // The container proves it sees the bundle's data/ by its exit code.
+        c.process.args = ['sh', '-c', `test "$(cat /data/marker)" = here && exit ${EXIT}`];
+      });
+      mkdirSync(join(dir, 'data'));
+      writeFileSync(join(dir, 'data', 'marker'), 'here');
+      return dir;
+    },
+  },
   ...['1.0.0', '1.0.2', '1.1.0', '1.2.0', '1.3.0'].map((v) => ({
     name: `ociVersion ${v}`,
     make: (dir: string) => withRootfs(dir, (c) => (c.ociVersion = v)),
