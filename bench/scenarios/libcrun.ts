@@ -108,7 +108,7 @@ export async function run(): Promise<ScenarioResult> {
           t[op] = Number(process.hrtime.bigint() - t0) / 1e6;
         };
         live.add(id);
-        await time('create', () => side.backend.create({ id, bundle, pidFile, consoleSocket: undefined, noPivot: false, noNewKeyring: false, preserveFds: 0 }));
+        await time('create', () => side.backend.create({ id, bundle, config: join(bundle, 'config.json'), pidFile, consoleSocket: undefined, noPivot: false, noNewKeyring: false, preserveFds: 0 }));
         await time('state', () => side.state(id));
         await time('start', () => side.backend.start(id));
         const pid = Number(readFileSync(pidFile, 'utf8'));

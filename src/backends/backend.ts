@@ -19,6 +19,12 @@ export interface BackendCapabilities {
    * image's read-only template, only read as the source of the backend's template.
    */
   ownsRootfs?: boolean;
+  /**
+   * The highest ociVersion the backend accepts, when it refuses newer ones (crun 1.8: "unknown
+   * version specified" above 1.1.x). Its backend config carries this version instead: fields of
+   * newer specs are unknown to it and ignored, as any unknown field.
+   */
+  ociVersionMax?: string;
 }
 
 /** What a backend with `ownsStatus` reports for a container. */
@@ -48,7 +54,14 @@ export interface BackendSettings {
 
 export interface CreateRequest {
   id: string;
+  /** The user's bundle directory: the bundle in the container's state, hooks and relative paths. */
   bundle: string;
+  /**
+   * Absolute path of the backend config (runtime/backend-config.ts), the config the backend runs
+   * in place of <bundle>/config.json: the user's JSON with root.path absolute, ociVersion as the
+   * backend accepts it and linux.cgroupsPath set.
+   */
+  config: string;
   pidFile: string;
   consoleSocket: string | undefined;
   noPivot: boolean;

@@ -1,14 +1,16 @@
 // Reads and checks an OCI bundle before anything on the host changes, so bad input fails
 // without leaving a trace.
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { InvalidBundleError, errnoCode } from '../core/errors.js';
-import { runtimeConfigSchema, type RuntimeConfig } from '../core/oci/runtime-config.js';
+import { configProblem, type RuntimeConfig } from '../core/oci/runtime-config.js';
 
 export interface Bundle {
   /** Absolute path of the bundle directory. */
   path: string;
   config: RuntimeConfig;
+  /** config.json as the user wrote it (every unknown field kept): the source of the backend config. */
+  raw: Record<string, unknown>;
   /** Absolute path of the root filesystem. */
   rootfs: string;
 }
@@ -33,31 +35,23 @@ export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
   } catch (err) {
     throw new InvalidBundleError(`${configPath} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`, { cause: err });
   }
-  const parsed = runtimeConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || '(top level)';
-    const text = issue?.message ?? 'invalid';
-    // Messages written in runtime-config.ts already name their field.
-    const message = text === 'Required' ? `${where} is required` : text.startsWith(where) ? text : `${where}: ${text}`;
-    throw new InvalidBundleError(`${configPath} is not a valid OCI runtime config: ${message}`);
-  }
-  const config = parsed.data;
+  const problem = configProblem(raw);
+  if (problem !== undefined) throw new InvalidBundleError(`${configPath} is not a valid OCI runtime config: ${problem}`);
+  const config = raw as RuntimeConfig;
 
+  // config.md: root.path "MAY be either an absolute path or a relative path to the bundle", so
+  // "." (the bundle itself) and paths outside it are as valid as runc and crun find them.
   const rootPath = config.root.path;
   const rootfs = isAbsolute(rootPath) ? resolve(rootPath) : resolve(path, rootPath);
-  if (!isAbsolute(rootPath)) {
-    // A relative root.path is relative to the bundle and must stay inside it.
-    const rel = relative(path, rootfs);
-    if (rel === '') throw new InvalidBundleError(`root.path "${rootPath}" in ${configPath} names the bundle itself, not a root filesystem inside it`);
-    if (rel === '..' || rel.startsWith('../')) {
-      throw new InvalidBundleError(`root.path "${rootPath}" in ${configPath} points outside the bundle`);
-    }
-  }
+  const rule = `root.path is "an absolute path or a relative path to the bundle" (OCI runtime spec, config.md)`;
   const rootStat = statOrUndefined(rootfs);
-  if (!rootStat) throw new InvalidBundleError(`root filesystem ${rootfs} (root.path in ${configPath}) does not exist`);
-  if (!rootStat.isDirectory()) throw new InvalidBundleError(`root filesystem ${rootfs} is not a directory`);
-  return { path, config, rootfs };
+  if (!rootStat) {
+    throw new InvalidBundleError(`root filesystem ${rootfs} (root.path "${rootPath}" in ${configPath}) does not exist: ${rule}; make that directory or set root.path to the root filesystem`);
+  }
+  if (!rootStat.isDirectory()) {
+    throw new InvalidBundleError(`root filesystem ${rootfs} (root.path "${rootPath}" in ${configPath}) is not a directory: set root.path to the directory that holds the root filesystem`);
+  }
+  return { path, config, raw: raw as Record<string, unknown>, rootfs };
 }
 
 function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {

@@ -10,7 +10,9 @@ import { errorFields, log } from '../core/log.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
 import { readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
+import { deriveBackendConfig, writeBackendConfig } from './backend-config.js';
 import { loadBundle, type Bundle } from './bundle.js';
+import { chosenCgroupsPath } from './cgroup-path.js';
 import { RECORD_VERSION, type ContainerImage, type ContainerRecord } from './container-store.js';
 import { destroyRecordedVolume } from './container-volume.js';
 import { makeImageBundle, type ImageRequest } from './image-bundle.js';
@@ -85,6 +87,11 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
     if (given) bundle = given;
     else ({ bundle, image, volumes } = await makeImageBundle(runtime, id, opts.image!, revert, { ownsRootfs: backend.capabilities.ownsRootfs === true }));
 
+    const derived = deriveBackendConfig(bundle, {
+      ociVersionMax: backend.capabilities.ociVersionMax,
+      // A remote backend's cgroups are its host's (Proxmox names them by VMID).
+      cgroupsPath: backend.capabilities.ownsStatus ? undefined : chosenCgroupsPath(runtime.rootId(), id, runtime.options.systemdCgroup),
+    });
     const record: ContainerRecord = {
       version: RECORD_VERSION,
       id,
@@ -96,14 +103,17 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       owner: runtime.owner(),
       annotations: bundle.config.annotations ?? {},
       ...(image ? { image } : {}),
+      ...(derived.cgroupsPath !== undefined ? { cgroupsPath: derived.cgroupsPath } : {}),
     };
     store.write(record);
     revert.add('container record', () => store.remove(id));
+    const configFile = writeBackendConfig(store.dir(id), derived.config);
 
     const pidFile = opts.pidFile ? resolve(opts.pidFile) : join(store.dir(id), 'init.pid');
     const request: CreateRequest = {
       id,
       bundle: bundle.path,
+      config: configFile,
       pidFile,
       consoleSocket: opts.consoleSocket ? resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot,

@@ -48,6 +48,11 @@ export interface ContainerRecord {
   paused?: boolean;
   /** Set for a container made from an image: its volume goes when the container goes. */
   image?: ContainerImage;
+  /**
+   * linux.cgroupsPath the backend was given: berth's choice (runtime/cgroup-path.ts) unless the
+   * bundle set its own. Absent in records older than 0.9 and for remote backends.
+   */
+  cgroupsPath?: string;
   /** The backend owns the status (ownsStatus): it is asked, there is no pid to watch. */
   remote?: boolean;
 }

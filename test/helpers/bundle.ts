@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { defaultRuntimeConfig } from '../../src/core/oci/default-spec.js';
+import { removeRootCgroupParents } from './cgroups.js';
 
 export const BUSYBOX = '/bin/busybox';
 
@@ -53,7 +54,13 @@ export function makeBusyboxBundle(dir: string, options: BundleOptions = {}): str
 /** A temp directory removed after the test (t.after) or by the caller. */
 export function tempDir(prefix = 'berth-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  return {
+    path,
+    remove: () => {
+      removeRootCgroupParents(path);
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Every path under dir (relative, sorted), directories marked with a trailing "/". */

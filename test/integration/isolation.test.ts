@@ -1,6 +1,6 @@
 // Two state roots on one host with the same container ids, from the same image, on the dir
 // driver and on a real zfs-fuse pool: every verb in one root leaves the other's rootfs, volume
-// and record untouched (and, once cgroup paths are per root, its process). Also: a volume removed
+// and record untouched, and its process (its cgroup is per root too). Also: a volume removed
 // or unmounted by hand, a record written by 0.8.0, and a delete under another config.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -196,10 +196,9 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       assert.equal(await driver.exists('container', volume), false);
     });
 
-    // Needs a linux.cgroupsPath unique per root (branch `bundles`): without it crun puts both
-    // containers in the host-wide cgroup /<id>, so B's pause freezes and B's stop/delete --force kill A's process.
-    // todo, not skip: it runs and shows its result; drop the todo when `bundles` is merged.
-    test("every verb in root B leaves A's process of the same id running", { todo: 'needs a linux.cgroupsPath unique per root (branch bundles)' }, async () => {
+    // The cgroup berth picks is per root (runtime/cgroup-path.ts): with a host-wide /<id>, B's
+    // pause froze and B's stop/delete --force killed A's process.
+    test("every verb in root B leaves A's process of the same id running", async () => {
       const { before: was, record } = await startInA('iso-p1');
       await everyVerbInB('iso-p1', (what) => assertUntouched(what, 'iso-p1', was, record, true));
       await a.ok(['delete', '--force', 'iso-p1']);

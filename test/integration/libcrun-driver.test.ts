@@ -60,7 +60,7 @@ describe('libcrun worker', { skip: missing('crun', 'busybox') ?? libcrunMissing(
 
   test('create, state (the same JSON as crun state), start, kill, delete through the library', async () => {
     const pidFile = join(tmp.path, 'w1.pid');
-    await driver.call('create', { stateRoot, id: 'w1', bundle, pidFile });
+    await driver.call('create', { stateRoot, id: 'w1', bundle, config: join(bundle, 'config.json'), pidFile });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     const viaLib = JSON.parse(await libcrunState(driver, stateRoot, 'w1')) as Record<string, unknown>;
     const viaCli = JSON.parse(execFileSync('crun', ['--root', stateRoot, 'state', 'w1'], { encoding: 'utf8' })) as Record<string, unknown>;

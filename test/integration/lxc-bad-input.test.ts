@@ -2,12 +2,12 @@
 // problem, the documented exit code, and nothing left behind — no record, no LXC config
 // directory, no cgroup, no LXC lock file, no mount.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, type BerthResult } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxBundle, tempDir, walk } from '../helpers/bundle.js';
+import { rootCgroups } from '../helpers/cgroups.js';
 import { ALL_BACKENDS, lxcIds } from '../helpers/host.js';
 
 const lxcCase = ALL_BACKENDS.find((b) => b.name === 'lxc');
@@ -57,16 +57,11 @@ describe('bad input on lxc', { skip }, () => {
 
   /** No record, no LXC state, no cgroup, no lock file, no mount of the bundle or of ROOT. */
   function assertNothingLeft(root: string, bundleDir: string): void {
-    const left = walk(root).filter((p) => !['containers/', 'lxc/'].includes(p) && !/^journal\//.test(p));
+    // identity.json is the root's own (it names the root's cgroups), made on first use.
+    const left = walk(root).filter((p) => !['containers/', 'lxc/', 'identity.json'].includes(p) && !/^journal\//.test(p));
     assert.deepEqual(left, [], `left under ROOT: ${left.join(', ')}`);
     assert.deepEqual(lxcIds(root), []);
-    // This root's containers' cgroups live in berth-lxc/<sha256 of ROOT/lxc>/ (the shared parents stay).
-    const tag = createHash('sha256').update(join(root, 'lxc')).digest('hex').slice(0, 12);
-    const cgroups: string[] = [];
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      const dir = join('/sys/fs/cgroup', h, 'berth-lxc', tag);
-      if (existsSync(dir)) for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(`${h}/${e.name}`);
-    }
+    const cgroups = rootCgroups(root);
     assert.deepEqual(cgroups, [], 'cgroups of this root left');
     assert.equal(existsSync(join('/run/lxc/lock', root, 'lxc')), false, 'LXC lock directory left');
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root) || l.includes(bundleDir) || l.includes(good));
@@ -84,6 +79,14 @@ describe('bad input on lxc', { skip }, () => {
     await createFails(bundle((c) => c.linux.namespaces.push({ type: 'user', path: '/run/userns/x' })), INVALID, 'linux.namespaces[5].path', '/proc/PID/ns/user');
     await createFails(bundle((c) => (c.process.env = ['PATH=/bin', 'LEAK'])), INVALID, 'process.env[1]');
     await createFails(bundle((c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'uts'))), INVALID, 'hostname');
+  });
+
+  test('a namespace to join that does not exist: LXC\'s reason, exit 1, everything undone', async () => {
+    // A form LXC takes (/proc/PID/ns/TYPE) of a process that is not there.
+    const edit = (c: Record<string, any>) => {
+      c.linux.namespaces = [...c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network'), { type: 'network', path: '/proc/999999999/ns/net' }];
+    };
+    await createFails(bundle(edit), BACKEND_FAILED, 'lxc create of container "c1" failed');
   });
 
   test('a rootfs that is not a directory', async () => {

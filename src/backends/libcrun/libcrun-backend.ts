@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import type { Backend, BackendSettings, CreateRequest } from '../backend.js';
-import { createOciCliBackend } from '../oci-cli/oci-cli-backend.js';
+import { CRUN_OCI_VERSION_MAX, createOciCliBackend } from '../oci-cli/oci-cli-backend.js';
 import type { LibcrunFound } from './detect.js';
 import { LibcrunCallError, startDriver, type LibcrunDriver } from './driver.js';
 
@@ -48,12 +48,13 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
   return {
     name: 'crun-abi',
     // Every verb is there: what the library path lacks, the CLI does (DELEGATED_TO_CLI).
-    capabilities: { exec: true, pause: true, update: true, ps: true, consoleSocket: true },
+    capabilities: { exec: true, pause: true, update: true, ps: true, consoleSocket: true, ociVersionMax: CRUN_OCI_VERSION_MAX },
     async create(req: CreateRequest) {
       if (req.preserveFds > 0) return (await viaCli('preserveFds')).create(req);
-      if (namesHandler(req.bundle)) return (await viaCli('handler')).create(req);
+      if (namesHandler(req.config)) return (await viaCli('handler')).create(req);
       await call('create', req.id, 'create', {
         bundle: req.bundle,
+        config: req.config,
         pidFile: req.pidFile,
         consoleSocket: req.consoleSocket,
         noPivot: req.noPivot,
@@ -102,9 +103,9 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
   };
 }
 
-function namesHandler(bundle: string): boolean {
+function namesHandler(configFile: string): boolean {
   try {
-    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, unknown> };
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { annotations?: Record<string, unknown> };
     return config.annotations?.['run.oci.handler'] !== undefined;
   } catch {
     return false; // the library reports an unreadable config itself

@@ -178,13 +178,14 @@ function byId(call: (ctx: unknown, id: unknown, err: unknown[]) => number, what:
 
 const ops: Record<string, (a: Record<string, unknown>) => unknown> = {
   create(a) {
-    const c = a as unknown as ContextInput & { bundle: string; pidFile: string };
+    const c = a as unknown as ContextInput & { bundle: string; config: string; pidFile: string };
     // As crun create: the config's relative paths (rootfs) are relative to the bundle.
     process.chdir(c.bundle);
     inheritableStdio();
     const err: unknown[] = [null];
-    const container = loadFromFile(`${c.bundle}/config.json`, err);
-    if (!container) throw takeError(err, 'loading config.json');
+    // The backend config (runtime/backend-config.ts), not <bundle>/config.json: as crun --config.
+    const container = loadFromFile(c.config, err);
+    if (!container) throw takeError(err, `loading ${c.config}`);
     try {
       check(create(context(c), container, 0, err), err, 'libcrun_container_create');
     } finally {

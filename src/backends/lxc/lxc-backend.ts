@@ -11,7 +11,6 @@
 // init then execs the OCI process in place, so the pid in `state` stays the same.
 // kill signals the init's pid from the host; delete kills, waits for the monitor and removes
 // the directory, the cgroups LXC leaves (the monitor's pivot) and LXC's lock file.
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -42,8 +41,6 @@ const CREATE_TIMEOUT_MS = 60_000;
 const MONITOR_EXIT_MS = 10_000;
 /** berth-lxc-start's own failure (the container could not be started at all). */
 const LAUNCHER_FAILED = 125;
-/** Parent of the cgroups berth asks LXC for (unless the bundle sets linux.cgroupsPath). */
-const CGROUP_PARENT = 'berth-lxc';
 
 interface ContainerState {
   initPid: number;
@@ -51,14 +48,14 @@ interface ContainerState {
   launcherPid: number;
   launcherStartTime: number | undefined;
   bundle: string;
+  /** The backend config the container was made from (absent in state older than 0.9). */
+  config?: string;
 }
 
 export async function createLxcBackend(settings: BackendSettings): Promise<Backend> {
   const tools: LxcTools = findLxcTools();
   const lxcpath = join(settings.root, 'lxc');
   mkdirSync(lxcpath, { recursive: true, mode: 0o700 });
-  // Containers of different berth roots may share an id: their cgroups must not.
-  const tag = createHash('sha256').update(lxcpath).digest('hex').slice(0, 12);
   const dirOf = (id: string): string => join(lxcpath, id);
   const failure = (verb: string, id: string, why: string, cause?: unknown): BackendError =>
     new BackendError(`lxc ${verb} of container "${id}" failed: ${why}`, cause === undefined ? undefined : { cause });
@@ -71,6 +68,9 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       throw err;
     }
   }
+
+  /** The config a container was made from; state older than 0.9 knew only the bundle's. */
+  const stateConfig = (s: ContainerState): string => s.config ?? join(s.bundle, 'config.json');
 
   /** The live init's pid, or undefined when it has exited (or was never recorded). */
   function liveInit(id: string): number | undefined {
@@ -105,9 +105,10 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     }
   }
 
-  function readBundleConfig(bundle: string): { config: RuntimeConfig; rootfs: string } {
-    const parsed = runtimeConfigSchema.safeParse(JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')));
-    if (!parsed.success) throw new InvalidBundleError(`${bundle}/config.json is not a valid OCI runtime config`);
+  /** The backend config (CreateRequest.config); its root.path is absolute. */
+  function readBundleConfig(bundle: string, file: string): { config: RuntimeConfig; rootfs: string } {
+    const parsed = runtimeConfigSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (!parsed.success) throw new InvalidBundleError(`${file} is not a valid OCI runtime config`);
     const path = resolve(bundle, parsed.data.root.path);
     if (!pathKind(path)) throw new InvalidBundleError(`root filesystem ${path} does not exist`);
     if (pathKind(path) !== 'dir') throw new InvalidBundleError(`root filesystem ${path} is not a directory`);
@@ -135,14 +136,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       { key: 'lxc.console.path', value: 'none' },
       { key: 'lxc.tty.max', value: '0' },
     ];
-    if (!mapping.entries.some((e) => e.key === 'lxc.cgroup.dir.container')) {
-      const base = `${CGROUP_PARENT}/${tag}/${id}`;
-      own.push(
-        { key: 'lxc.cgroup.dir.container', value: base },
-        { key: 'lxc.cgroup.dir.monitor', value: `${base}.monitor` },
-        { key: 'lxc.cgroup.dir.monitor.pivot', value: `${base}.pivot` },
-      );
-    }
+    // The cgroup is linux.cgroupsPath, which the runtime sets to a path unique per state root
+    // (runtime/cgroup-path.ts) when the bundle has none: one source of the name for every backend.
     const annotations = Object.entries(mapping.annotations).map(([k, v]) => `# annotation ${JSON.stringify(k)} = ${JSON.stringify(v)}\n`);
     const text = `# Written by berth from the bundle's config.json (lxc backend); removed with the container.\n${annotations.join('')}${renderLxcConfig([...mapping.entries, ...own])}`;
     writeFileAtomic(join(dir, 'config'), text, 0o600);
@@ -206,7 +201,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     if (req.consoleSocket) throw new UnsupportedError('backend lxc has no console socket: run the container without a terminal');
     if (settings.systemdCgroup) throw new UnsupportedError('backend lxc cannot use --systemd-cgroup: liblxc manages the container\'s cgroups itself');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to the container');
-    const { config, rootfs } = readBundleConfig(req.bundle);
+    const { config, rootfs } = readBundleConfig(req.bundle, req.config);
     const dir = dirOf(id);
     if (existsSync(dir)) throw failure('create', id, `LXC state for it already exists in ${dir}`);
     mkdirSync(dir, { mode: 0o700 });
@@ -253,6 +248,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       launcherPid: launcher.pid,
       launcherStartTime: readProcStat(launcher.pid)?.startTime,
       bundle: req.bundle,
+      config: req.config,
     };
     writeFileAtomic(join(dir, 'berth.json'), JSON.stringify(state), 0o600);
     writeFileSync(req.pidFile, String(initPid));
@@ -292,7 +288,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   async function runPoststart(id: string): Promise<void> {
     const s = readState(id);
     if (!s) return;
-    const { config } = readBundleConfig(s.bundle);
+    const { config } = readBundleConfig(s.bundle, stateConfig(s));
     const hooks = (config.hooks?.poststart ?? []) as Array<{ path: string; args?: string[]; env?: string[] }>;
     for (const [i, h] of hooks.entries()) {
       const state = JSON.stringify({ ociVersion: config.ociVersion, id, status: 'running', pid: s.initPid, bundle: s.bundle, annotations: config.annotations ?? {} });
@@ -318,15 +314,14 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const dir = dirOf(id);
     const cgroupDirs = readConfigValues(join(dir, 'config'), /^lxc\.cgroup\.dir\.(container|monitor|monitor\.pivot)$/);
     rmSync(dir, { recursive: true, force: true });
-    // Only the container's own cgroups go: berth-lxc/ and berth-lxc/<tag>/ are shared with every
-    // other container of this host (and of other berth roots), whose creates may be making them
-    // right now; removing an empty parent would race them ("Failed to enter cgroup").
-    const stopAt = `${CGROUP_PARENT}/${tag}/${id}`;
+    // Only the container's own cgroups go (and what LXC nests in them): their parents, such as
+    // berth-<root id>/, are shared with other containers, whose creates may be making them right
+    // now; removing an empty parent would race them ("Failed to enter cgroup").
     // An exited monitor pins its pivot cgroup until it is reaped (by whoever adopted it).
-    let left = removeCgroupDirs(cgroupDirs, stopAt);
+    let left = removeCgroupDirs(cgroupDirs);
     for (let tries = 0; left.length > 0 && tries < 100; tries++) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-      left = removeCgroupDirs(cgroupDirs, stopAt);
+      left = removeCgroupDirs(cgroupDirs);
     }
     if (left.length) void log('warn', `lxc: cgroups of "${id}" still in use, not removed: ${left.join(', ')}`, { id, backend: 'lxc' });
     // LXC's lock: /run/lxc/lock/<lxcpath>/.<name>, with the directories it made for the lxcpath.
@@ -407,7 +402,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       if (p.user?.additionalGids?.length) await log('debug', 'lxc: exec process.user.additionalGids is not honoured: lxc-attach cannot set them', { op: 'exec', id: req.id, backend: 'lxc' });
       proc = { args: p.args, env: p.env ?? [], cwd: req.cwd ?? p.cwd ?? '/', uid: p.user?.uid ?? 0, gid: p.user?.gid ?? 0 };
     } else {
-      const env = req.env.length > 0 ? req.env : ((readBundleConfig(s.bundle).config.process as { env?: string[] }).env ?? []);
+      const env = req.env.length > 0 ? req.env : ((readBundleConfig(s.bundle, stateConfig(s)).config.process as { env?: string[] }).env ?? []);
       proc = { args: req.args, env, cwd: req.cwd ?? '/', uid: 0, gid: 0 };
     }
     const initArgs = ['--cwd', proc.cwd, ...proc.env.flatMap((e) => ['--env', e]), '--', ...proc.args];

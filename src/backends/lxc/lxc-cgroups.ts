@@ -1,6 +1,6 @@
 // The cgroups of an LXC container, seen from the host: its processes (ps, kill --all), whether
-// it is frozen, and the directories LXC leaves behind (the monitor's pivot cgroup, the parents
-// berth asked for), removed at delete.
+// it is frozen, and the directories LXC leaves behind (the monitor's pivot cgroup), removed at
+// delete.
 import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupMountPoints } from '../../core/cgroup-mode.js';
@@ -69,25 +69,20 @@ export function isFrozen(initPid: number): boolean {
 }
 
 /**
- * Removes the (empty) cgroup directories `relative` in every hierarchy, then their parents up
- * to `stopAt` while they are empty. A cgroup that still has processes is left (rmdir refuses).
+ * Removes the (empty) cgroup directories `relative` in every hierarchy, with what LXC nests in
+ * them; never their parents, which other containers share. A cgroup that still has processes
+ * is left (rmdir refuses) and returned.
  */
-export function removeCgroupDirs(relative: string[], stopAt: string): string[] {
+export function removeCgroupDirs(relative: string[]): string[] {
   const left: string[] = [];
   for (const root of cgroupMountPoints()) {
     for (const rel of relative) {
-      const parts = rel.split('/').filter(Boolean);
-      for (let n = parts.length; n > 0; n--) {
-        const sub = parts.slice(0, n).join('/');
-        if (n < parts.length && !(`${sub}/`.startsWith(`${stopAt}/`) || sub === stopAt)) break;
-        try {
-          removeTree(join(root, sub));
-        } catch (err) {
-          const code = errnoCode(err);
-          if (code === 'ENOENT') continue;
-          if (n === parts.length && code !== 'ENOTEMPTY') left.push(join(root, sub));
-          break;
-        }
+      const dir = join(root, rel.replace(/^\/+/, ''));
+      try {
+        removeTree(dir);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code !== 'ENOENT' && code !== 'ENOTEMPTY') left.push(dir);
       }
     }
   }

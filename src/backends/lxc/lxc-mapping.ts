@@ -545,8 +545,10 @@ function mapHooks(b: Builder, spec: RuntimeConfig): void {
     poststart: undefined,
     poststop: 'lxc.hook.post-stop',
   };
-  for (const [kind, list] of Object.entries(hooks)) {
-    if (!(kind in where)) throw new InvalidArgumentError(`hooks.${kind}: unknown hook kind`);
+  for (const kind of Object.keys(hooks)) if (!(kind in where)) throw new InvalidArgumentError(`hooks.${kind}: unknown hook kind`);
+  // In runtime.md's order (prestart before createRuntime on the same LXC hook), not the keys'.
+  for (const kind of Object.keys(where)) {
+    const list = hooks[kind];
     if (!list?.length) continue;
     const key = where[kind];
     if (key === undefined) {

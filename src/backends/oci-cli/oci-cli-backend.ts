@@ -11,8 +11,11 @@ import { runTool, type ToolResult } from '../../core/exec.js';
 import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { findRuntimeBinary } from './binary.js';
+import { runcBundle } from './runc-bundle.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
+/** crun 1.8 accepts ociVersion 1.0.x and 1.1.x only ("unknown version specified"). */
+export const CRUN_OCI_VERSION_MAX = '1.1.0';
 
 /** Phrases crun and runc use for an id they do not know. */
 const NOT_FOUND = /does not exist|not found|no such file/i;
@@ -75,7 +78,10 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
   }
 
   function createArgs(req: CreateRequest): string[] {
-    const args = [`--bundle=${req.bundle}`, `--pid-file=${req.pidFile}`];
+    // crun reads the backend config by --config and keeps the user's bundle as its bundle;
+    // runc has no such flag: it gets a shadow bundle when the config differs (runc-bundle.ts).
+    const args = tool === 'crun' ? [`--bundle=${req.bundle}`, `--config=${req.config}`] : [`--bundle=${runcBundle(req)}`];
+    args.push(`--pid-file=${req.pidFile}`);
     if (req.consoleSocket) args.push(`--console-socket=${req.consoleSocket}`);
     if (req.noPivot) args.push('--no-pivot');
     if (req.noNewKeyring) args.push('--no-new-keyring');
@@ -85,7 +91,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
 
   return {
     name: backendName,
-    capabilities: CAPABILITIES,
+    capabilities: tool === 'crun' ? { ...CAPABILITIES, ociVersionMax: CRUN_OCI_VERSION_MAX } : CAPABILITIES,
     async create(req) {
       const c = await call(['create', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds });
       if (c.result.exitCode !== 0) fail('create', req.id, c);
@@ -173,6 +179,11 @@ function signalNumber(sig: NodeJS.Signals): number {
   return constants.signals[sig] ?? 1;
 }
 
+/**
+ * The last error line of the runtime's log. runc's child (nsexec) logs the cause as "fatal"
+ * lines before runc's own error, which only says the child died ("can't get final child's PID
+ * from pipe: EOF"): the first of those is added, so the reason reaches the user.
+ */
 function lastError(logFile: string): string | undefined {
   let text: string;
   try {
@@ -181,16 +192,18 @@ function lastError(logFile: string): string | undefined {
     return undefined;
   }
   let msg: string | undefined;
+  let firstFatal: string | undefined;
   for (const line of text.split('\n')) {
     if (!line.includes('"error"') && !line.includes('"fatal"')) continue;
     try {
       const rec = JSON.parse(line) as { level?: string; msg?: string };
       if ((rec.level === 'error' || rec.level === 'fatal') && rec.msg) msg = rec.msg;
+      if (rec.level === 'fatal' && rec.msg) firstFatal ??= rec.msg;
     } catch {
       // a torn or foreign line: ignore
     }
   }
-  return msg;
+  return firstFatal !== undefined && firstFatal !== msg ? `${msg}; first error: ${firstFatal}` : msg;
 }
 
 function lastLine(text: string): string | undefined {

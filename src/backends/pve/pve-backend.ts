@@ -90,8 +90,8 @@ export class PveBackend implements Backend {
    * Creates the container from a bundle; it is OCI "created" (a stopped Proxmox container).
    * `image`: what the runtime vouches for when it made the bundle from a cached image.
    */
-  async createFromBundle(id: string, bundle: string, image?: ImageSource): Promise<PveCreated> {
-    const spec = readSpec(bundle);
+  async createFromBundle(id: string, bundle: string, image?: ImageSource, configFile = join(bundle, 'config.json')): Promise<PveCreated> {
+    const spec = readSpec(configFile);
     const rootfs = resolve(bundle, spec.root.path);
     if (this.map.read().containers[id]) throw new ContainerExistsError(id);
     const version = await this.hostVersion();
@@ -261,7 +261,7 @@ export class PveBackend implements Backend {
   // ---- the Backend interface (the runtime's view) -------------------------------------------
 
   async create(req: CreateRequest): Promise<void> {
-    await this.createFromBundle(req.id, req.bundle, req.image);
+    await this.createFromBundle(req.id, req.bundle, req.image, req.config);
   }
 
   async status(id: string): Promise<BackendStatus> {
@@ -329,15 +329,15 @@ async function imageDigest(id: string, spec: RuntimeConfig, image: ImageSource |
   return undefined;
 }
 
-/** config.json, checked for what the mapping needs (the runtime validated the rest with zod). */
-function readSpec(bundle: string): RuntimeConfig {
+/** The config (the runtime's backend config), checked for what the mapping needs (the runtime validated the rest with zod). */
+function readSpec(file: string): RuntimeConfig {
   let spec: RuntimeConfig;
   try {
-    spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as RuntimeConfig;
+    spec = JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
   } catch (err) {
-    throw new InvalidBundleError(`cannot read ${join(bundle, 'config.json')}: ${(err as Error).message}`, { cause: err });
+    throw new InvalidBundleError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
-  if (!spec?.process?.args?.length) throw new InvalidBundleError(`${join(bundle, 'config.json')}: process.args must name the program to run`);
-  if (!spec.root?.path) throw new InvalidBundleError(`${join(bundle, 'config.json')}: root.path is required`);
+  if (!spec?.process?.args?.length) throw new InvalidBundleError(`${file}: process.args must name the program to run`);
+  if (!spec.root?.path) throw new InvalidBundleError(`${file}: root.path is required`);
   return spec;
 }

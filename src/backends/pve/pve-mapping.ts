@@ -97,7 +97,7 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   // Proxmox mounts the container's own volume as its root (lxc.rootfs.path is Proxmox's, not
   // taken from here), so the mapping's rootfs only needs to be absolute.
   // The user namespace is Proxmox's to make (unprivileged, with its own idmap): not the mapping's.
-  const forLxc: RuntimeConfig = { ...spec, linux: { ...linux, namespaces: (linux.namespaces ?? []).filter((n) => n.type !== 'user'), uidMappings: undefined, gidMappings: undefined } };
+  const forLxc: RuntimeConfig = { ...spec, linux: { ...spec.linux, namespaces: (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'user'), uidMappings: undefined, gidMappings: undefined } };
   const raw = input.mapOciToLxc(forLxc, { rootfs: `/var/lib/lxc/${input.id}/rootfs`, cgroupMode: 'v2', initPath: spec.process.args[0]! });
   const rawOf = (pred: (key: string) => boolean): RawLxcEntry[] => raw.entries.filter((e) => pred(e.key));
   if (input.hasOciOptions) {

@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidBundleError } from '../../../src/core/errors.js';
 import { loadBundle } from '../../../src/runtime/bundle.js';
@@ -154,27 +154,43 @@ describe('loadBundle: errors', () => {
 
   test('root.path whose directory does not exist', () => {
     const dir = bundle((c) => (c.root.path = 'nope'));
-    invalid(dir, `root filesystem ${dir}/nope (root.path in ${dir}/config.json) does not exist`);
+    invalid(dir, `root filesystem ${dir}/nope (root.path "nope" in ${dir}/config.json) does not exist`, 'an absolute path or a relative path to the bundle', 'make that directory or set root.path');
     const abs = bundle((c) => (c.root.path = '/nonexistent/rootfs'));
-    invalid(abs, 'root filesystem /nonexistent/rootfs (root.path in');
+    invalid(abs, 'root filesystem /nonexistent/rootfs (root.path "/nonexistent/rootfs" in');
+    const outside = bundle((c) => (c.root.path = '../no-such-outside'));
+    invalid(outside, `root filesystem ${join(tmp.path, 'no-such-outside')} (root.path "../no-such-outside"`);
   });
 
   test('root.path is a file', () => {
     const dir = bundle((c) => (c.root.path = 'file'));
     writeFileSync(join(dir, 'file'), '');
-    invalid(dir, `root filesystem ${dir}/file is not a directory`);
+    invalid(dir, `root filesystem ${dir}/file (root.path "file" in ${dir}/config.json) is not a directory`, 'set root.path to the directory');
   });
+});
 
-  test('a relative root.path escaping the bundle', () => {
-    for (const p of ['../x', '..', 'rootfs/../../x', '../' + 'b0/rootfs']) {
-      const dir = bundle((c) => (c.root.path = p));
-      invalid(dir, `root.path "${p}" in ${dir}/config.json points outside the bundle`);
+describe('loadBundle: root.path as the spec allows it (config.md: absolute, or relative to the bundle)', () => {
+  test('"." and "./" are the bundle directory itself', () => {
+    for (const p of ['.', './', '']) {
+      if (p === '') continue; // empty is refused by the schema (tested above)
+      const dir = bundle((c) => (c.root.path = p), { rootfs: false });
+      assert.equal(loadBundle(dir).rootfs, dir);
     }
   });
 
-  test('escaping is refused even when the target exists', () => {
-    mkdirSync(join(tmp.path, 'outside-rootfs'));
-    const dir = bundle((c) => (c.root.path = '../outside-rootfs'));
-    invalid(dir, 'points outside the bundle');
+  test('a relative path outside the bundle', () => {
+    mkdirSync(join(tmp.path, 'outside-rootfs'), { recursive: true });
+    for (const p of ['../outside-rootfs', 'rootfs/../../outside-rootfs']) {
+      const dir = bundle((c) => (c.root.path = p));
+      assert.equal(loadBundle(dir).rootfs, join(tmp.path, 'outside-rootfs'));
+    }
+  });
+
+  test('raw is the config as written, unknown fields and all', () => {
+    const dir = bundle((c) => {
+      c.vendorThing = { deep: [1, { x: null }] };
+      c.process.future = true;
+    });
+    const b = loadBundle(dir);
+    assert.deepEqual(b.raw, JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
   });
 });
