@@ -2,12 +2,13 @@
 // escape berth's root or confuse a tool.
 import { InvalidIdError } from './errors.js';
 
-export const MAX_ID_BYTES = 1024;
+/** An id names directories (<root>/containers/<id>, the backends' state): NAME_MAX is 255 bytes. */
+export const MAX_ID_BYTES = 255;
 
 export function validateContainerId(id: string | undefined): string {
   if (id === undefined || id === '') throw new InvalidIdError('container id must not be empty');
   if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) {
-    throw new InvalidIdError(`container id is ${Buffer.byteLength(id, 'utf8')} bytes long; the limit is ${MAX_ID_BYTES}`);
+    throw new InvalidIdError(`container id is ${Buffer.byteLength(id, 'utf8')} bytes long; the limit is ${MAX_ID_BYTES} (an id names directories, and a directory name is at most ${MAX_ID_BYTES} bytes)`);
   }
   if (id.includes('/')) throw new InvalidIdError(`container id ${quote(id)} must not contain "/"`);
   if (id === '.' || id.includes('..')) throw new InvalidIdError(`container id ${quote(id)} must not contain ".."`);

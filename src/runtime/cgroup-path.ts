@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 /**
- * The id as one cgroup path component. Ids may be 1024 bytes of almost anything (core/ids.ts);
+ * The id as one cgroup path component. Ids may be 255 bytes of almost anything (core/ids.ts);
  * a cgroup name is at most 255 bytes and a systemd unit name allows [A-Za-z0-9:_.\\-] only. Other
  * ids become "_" + a readable prefix + "-" + 16 hex digits of their SHA-256: a safe id never
  * starts with "_", so the two forms cannot meet, and distinct ids stay distinct.

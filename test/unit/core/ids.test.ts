@@ -27,16 +27,16 @@ describe('validateContainerId', () => {
   });
 
   test('accepts exactly MAX_ID_BYTES bytes, rejects one more', () => {
-    assert.equal(MAX_ID_BYTES, 1024);
+    assert.equal(MAX_ID_BYTES, 255);
     const max = 'x'.repeat(MAX_ID_BYTES);
     assert.equal(validateContainerId(max), max);
     rejects('x'.repeat(MAX_ID_BYTES + 1), `container id is ${MAX_ID_BYTES + 1} bytes long; the limit is ${MAX_ID_BYTES}`);
   });
 
   test('counts bytes, not characters', () => {
-    const euros = '€'.repeat(342); // 342 characters, 1026 bytes
+    const euros = '€'.repeat(86); // 86 characters, 258 bytes
     assert.ok(euros.length < MAX_ID_BYTES);
-    rejects(euros, 'container id is 1026 bytes long');
+    rejects(euros, 'container id is 258 bytes long');
   });
 
   test('rejects empty and missing ids', () => {
