@@ -29,7 +29,7 @@ import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { containerPids, isFrozen, removeCgroupDirs } from './lxc-cgroups.js';
 import { encodeInitArg, mapOciToLxc, renderLxcConfig, type LxcConfigEntry, type PathKind } from './lxc-mapping.js';
-import { onHost, runOciHooks, type HookState, type OciHook } from './lxc-hooks.js';
+import { attachArgv, containerPid, hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from './lxc-hooks.js';
 import { findLxcTools, type LxcTools } from './lxc-tools.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
@@ -275,10 +275,6 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const initPid = requireInit('start', id);
     const s = readState(id)!;
     const { config } = readBundleConfig(s.bundle);
-    const hooks = (kind: string): OciHook[] => ((config.hooks as Record<string, OciHook[]> | undefined)?.[kind] ?? []);
-    const state = (status: HookState['status'], pid: number | undefined): HookState => ({
-      ociVersion: config.ociVersion, id, status, ...(pid !== undefined ? { pid } : {}), bundle: s.bundle, annotations: config.annotations ?? {},
-    });
     let fd: number;
     try {
       fd = openSync(join(dirOf(id), 'rt', 'start'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
@@ -287,9 +283,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     }
     try {
       // startContainer: in the container, before the program; a failure stops the container.
-      const namespaces = ((config.linux as { namespaces?: Array<{ type: string; path?: string }> } | undefined)?.namespaces ?? []);
-      const newPidNs = namespaces.some((n) => n.type === 'pid' && !n.path);
-      const failed = await runOciHooks('startContainer', hooks('startContainer'), state('created', newPidNs ? 1 : initPid), (h) => ({ argv: inContainer(id, h) }));
+      const inContainer = (h: OciHook) => ({ argv: attachArgv([tools.attach, '-P', lxcpath, '-n', id, '-q', '--clear-env'], INIT_IN_CONTAINER, h, encodeInitArg) });
+      const failed = await runOciHooks('startContainer', hooksOf(config, 'startContainer'), hookState(config, id, s.bundle, 'created', containerPid(config, initPid)), inContainer);
       if (failed) {
         killQuietly(initPid);
         throw failure('start', id, failed);
@@ -299,15 +294,9 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       closeSync(fd);
     }
     // The process runs now: poststart hooks that fail (or cannot even run) are warnings.
-    await runOciHooks('poststart', hooks('poststart'), state('running', initPid), onHost).catch((err: unknown) =>
+    await runOciHooks('poststart', hooksOf(config, 'poststart'), hookState(config, id, s.bundle, 'running', initPid), onHost).catch((err: unknown) =>
       log('warn', `lxc: poststart hooks of "${id}" could not run: ${(err as Error).message}`, { op: 'start', id, backend: 'lxc' }),
     );
-  }
-
-  /** A hook's argv through lxc-attach: its path resolved in the container, exactly its env. */
-  function inContainer(id: string, h: OciHook): string[] {
-    const initArgs = ['--cwd', '/', ...(h.env ?? []).flatMap((e) => ['--env', e]), '--', h.path, ...(h.args ?? [h.path]).slice(1)];
-    return [tools.attach, '-P', lxcpath, '-n', id, '-q', '--clear-env', '--', INIT_IN_CONTAINER, ...initArgs.map(encodeInitArg)];
   }
 
   function killQuietly(pid: number): void {
@@ -325,8 +314,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     if (s) {
       try {
         const { config } = readBundleConfig(s.bundle);
-        const hooks = (config.hooks as Record<string, OciHook[]> | undefined)?.poststop ?? [];
-        poststop = { hooks, state: { ociVersion: config.ociVersion, id, status: 'stopped', bundle: s.bundle, annotations: config.annotations ?? {} } };
+        poststop = { hooks: hooksOf(config, 'poststop'), state: hookState(config, id, s.bundle, 'stopped', undefined) };
       } catch (err) {
         await log('warn', `lxc: cannot read the poststop hooks of "${id}": ${(err as Error).message}`, { op: 'delete', id, backend: 'lxc' });
       }

@@ -4,6 +4,7 @@
 // delete: LXC's post-stop runs when the container stops). Each gets the OCI state on stdin.
 import { runTool } from '../../core/exec.js';
 import { log } from '../../core/log.js';
+import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 
 export interface OciHook {
   path: string;
@@ -58,4 +59,28 @@ export async function runOciHooks(kind: HookKind, hooks: readonly OciHook[], sta
 /** How a hook runs on the host: its argv, and exactly its env when it gives one. */
 export function onHost(h: OciHook): { argv: string[]; env?: NodeJS.ProcessEnv } {
   return { argv: hookArgv(h), ...(h.env ? { env: envObject(h.env) } : {}) };
+}
+
+/** The bundle's hooks of one kind. */
+export function hooksOf(config: RuntimeConfig, kind: HookKind): OciHook[] {
+  return (config.hooks as Record<string, OciHook[]> | undefined)?.[kind] ?? [];
+}
+
+export function hookState(config: RuntimeConfig, id: string, bundle: string, status: HookState['status'], pid: number | undefined): HookState {
+  return { ociVersion: config.ociVersion, id, status, ...(pid !== undefined ? { pid } : {}), bundle, annotations: config.annotations ?? {} };
+}
+
+/** The init's pid as the container sees it (hooks in the container get that one): 1 in a new pid namespace. */
+export function containerPid(config: RuntimeConfig, hostPid: number): number {
+  const namespaces = (config.linux as { namespaces?: Array<{ type: string; path?: string }> } | undefined)?.namespaces ?? [];
+  return namespaces.some((n) => n.type === 'pid' && !n.path) ? 1 : hostPid;
+}
+
+/**
+ * A hook run in the container: lxc-attach (`attach`: its argv up to `--`) and berth's init,
+ * which sets exactly the hook's env and execs its path, resolved in the container.
+ */
+export function attachArgv(attach: string[], init: string, h: OciHook, encode: (arg: string) => string): string[] {
+  const initArgs = ['--cwd', '/', ...(h.env ?? []).flatMap((e) => ['--env', e]), '--', ...hookArgv(h)];
+  return [...attach, '--', init, ...initArgs.map(encode)];
 }
