@@ -19,6 +19,7 @@ const RT = 'runtime.md';
 const HOOKS = 'config.md › POSIX-platform Hooks';
 
 export const MUSTS: readonly Must[] = [
+  { id: 'operations-need-id', section: `${RT} › Operations`, rule: 'state, create, start, kill and delete without a container id are errors' },
   { id: 'state-unknown', section: `${RT} › Operations › Query State`, rule: 'state of an id that does not exist is an error' },
   { id: 'state-fields', section: `${RT} › State`, rule: 'state follows state-schema: the id, the absolute bundle path, the pid of the live container process' },
   { id: 'state-status', section: `${RT} › State`, rule: 'status is created after create, running after start, stopped once the process exited' },

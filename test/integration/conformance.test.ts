@@ -169,7 +169,15 @@ function suite(s: Subject): void {
     assert.deepEqual(left, [], `${s.column} still holds containers after the suite`);
   });
 
-  // ── runtime.md: State and Query State ────────────────────────────────────────────────────
+  // ── runtime.md: Operations, State and Query State ────────────────────────────────────────
+  must('operations-need-id', async () => {
+    const b = bundle('no-id');
+    for (const args of [['state'], ['create', '--bundle', b.dir], ['start'], ['kill'], ['delete']]) {
+      await fails(args, `${args[0]} without an id`);
+    }
+    assert.deepEqual(s.ids(root).filter((id) => !used.has(id)), [], 'no container was made');
+  });
+
   must('state-unknown', async () => {
     const r = await fails(['state', `conf-${s.slug}-never-made`], 'state of an unknown id');
     assert.equal(r.stdout.trim(), '', 'no state printed');
