@@ -24,6 +24,7 @@ export const MUSTS: readonly Must[] = [
   { id: 'state-fields', section: `${RT} › State`, rule: 'state follows state-schema: the id, the absolute bundle path, the pid of the live container process' },
   { id: 'state-status', section: `${RT} › State`, rule: 'status is created after create, running after start, stopped once the process exited' },
   { id: 'create-duplicate-id', section: `${RT} › Operations › Create`, rule: 'create with an id in use is an error and makes no new container' },
+  { id: 'create-invalid-id', section: `${RT} › Operations › Create`, rule: 'create with an invalid id (a path) is an error and makes no container' },
   { id: 'create-no-program', section: `${RT} › Lifecycle (2, 8) › Operations › Create, Start`, rule: 'create does not run the user program; start runs it' },
   { id: 'create-config-frozen', section: `${RT} › Lifecycle (2)`, rule: 'a change to config.json after create does not affect the container' },
   { id: 'start-unknown', section: `${RT} › Operations › Start`, rule: 'start of an id that does not exist is an error' },
@@ -60,6 +61,7 @@ export const MUSTS: readonly Must[] = [
   { id: 'linux-default-devices', section: 'config-linux.md › Default Devices', rule: '/dev/null, zero, full, random, urandom, tty and ptmx are there' },
   { id: 'linux-masked-paths', section: 'config-linux.md › Masked Paths', rule: 'masked paths cannot be read' },
   { id: 'linux-readonly-paths', section: 'config-linux.md › Readonly Paths', rule: 'read-only paths cannot be written' },
+  { id: 'mounts-order', section: 'config.md › Mounts', rule: 'mounts are made in the listed order (a bind inside a tmpfs listed before it)' },
   { id: 'root-readonly', section: 'config.md › Root', rule: 'root.readonly makes the root filesystem read-only' },
   { id: 'process-rlimits', section: 'config.md › POSIX process', rule: 'rlimits are set as given (soft and hard)' },
 ];

@@ -221,6 +221,16 @@ function suite(s: Subject): void {
     await ok(['delete', '--force', id]);
   });
 
+  must('create-invalid-id', async () => {
+    const b = bundle('bad-id', { args: RAN });
+    const before = s.ids(root);
+    await fails(['create', '--bundle', b.dir, '../conf-escape'], 'create with the id "../conf-escape"');
+    assert.deepEqual(s.ids(root), before, 'no container was made');
+    assert.ok(!existsSync(join(root, '..', 'conf-escape')) && !existsSync(join(tmp.path, 'conf-escape')), 'nothing outside the root');
+    await sleep(200);
+    assert.equal(ranCount(b.out), 0, 'the program never ran');
+  });
+
   must('create-no-program', async () => {
     const b = bundle('noprog', { args: RAN });
     const id = newId('noprog');
@@ -591,6 +601,7 @@ function suite(s: Subject): void {
         'touch /etc/ro-dir/new 2>/dev/null && echo ro-dir=writable || echo ro-dir=ok',
         'touch /etc/rw-probe 2>/dev/null && echo rw-root=ok || echo rw-root=readonly',
         'echo nofile=$(ulimit -Sn):$(ulimit -Hn)',
+        'echo mounts-order=$(cat /mnt/a/b/marker 2>&1)',
       ].join('\n'),
       (c) => {
         const rootfs = join(c.mounts.at(-1).source as string, '..', 'rootfs');
@@ -603,6 +614,12 @@ function suite(s: Subject): void {
         c.linux.maskedPaths = [...c.linux.maskedPaths, '/etc/masked-file', '/etc/masked-dir'];
         c.linux.readonlyPaths = [...c.linux.readonlyPaths, '/etc/ro-dir'];
         c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 321, hard: 654 }];
+        // The bind needs the tmpfs first: listed the other way round it would be hidden.
+        const inner = join(rootfs, '..', 'inner');
+        mkdirSync(inner, { recursive: true });
+        writeFileSync(join(inner, 'marker'), 'bind-over-tmpfs\n');
+        mkdirSync(join(rootfs, 'mnt/a'), { recursive: true });
+        c.mounts.push({ destination: '/mnt/a', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] }, { destination: '/mnt/a/b', type: 'bind', source: inner, options: ['rbind', 'ro'] });
       },
     );
   const line = (i: Inside, key: string): string => {
@@ -648,6 +665,11 @@ function suite(s: Subject): void {
     const i = await linuxChecks();
     assert.equal(line(i, 'rw-root'), 'ok', 'the root is writable (the check means something)');
     assert.equal(line(i, 'ro-dir'), 'ok', 'a read-only path cannot be written');
+  });
+
+  must('mounts-order', async () => {
+    const i = await linuxChecks();
+    assert.equal(line(i, 'mounts-order'), 'bind-over-tmpfs', 'the bind made after the tmpfs it sits in');
   });
 
   must('root-readonly', async () => {
