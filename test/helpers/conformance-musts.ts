@@ -21,7 +21,7 @@ const HOOKS = 'config.md › POSIX-platform Hooks';
 export const MUSTS: readonly Must[] = [
   { id: 'operations-need-id', section: `${RT} › Operations`, rule: 'state, create, start, kill and delete without a container id are errors' },
   { id: 'state-unknown', section: `${RT} › Operations › Query State`, rule: 'state of an id that does not exist is an error' },
-  { id: 'state-fields', section: `${RT} › State`, rule: 'state follows state-schema: the id, the absolute bundle path, the pid of the live container process' },
+  { id: 'state-fields', section: `${RT} › State`, rule: 'state follows state-schema: the id, the absolute bundle path, the pid of the live container process, the annotations' },
   { id: 'state-status', section: `${RT} › State`, rule: 'status is created after create, running after start, stopped once the process exited' },
   { id: 'create-duplicate-id', section: `${RT} › Operations › Create`, rule: 'create with an id in use is an error and makes no new container' },
   { id: 'create-invalid-id', section: `${RT} › Operations › Create`, rule: 'create with an invalid id (a path) is an error and makes no container' },

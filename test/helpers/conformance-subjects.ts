@@ -53,9 +53,17 @@ function rawSubject(tool: 'crun' | 'runc'): Subject {
   };
 }
 
-/** Every subject; $BERTH_TEST_BACKENDS=a,b narrows it (raw-crun, raw-runc name the yardsticks). */
+/** The yardsticks a backend is judged against (lxc is its own engine: both). */
+export const ENGINES: Record<string, string[]> = { 'crun-cli': ['raw crun'], 'crun-abi': ['raw crun'], runc: ['raw runc'], lxc: ['raw crun', 'raw runc'] };
+
+/**
+ * Every subject; $BERTH_TEST_BACKENDS=a,b narrows it (raw-crun, raw-runc name the yardsticks).
+ * The yardsticks of the backends chosen always run: a berth result means nothing without them.
+ */
 export function conformanceSubjects(): Subject[] {
   const only = process.env.BERTH_TEST_BACKENDS?.split(',').filter(Boolean);
-  const raw = [rawSubject('crun'), rawSubject('runc')].filter((s) => !only?.length || only.includes(s.column.replace(' ', '-')));
-  return [...berthSubjects(), ...raw];
+  const berth = berthSubjects();
+  const needed = new Set(berth.flatMap((b) => ENGINES[b.column] ?? []));
+  const raw = [rawSubject('crun'), rawSubject('runc')].filter((s) => !only?.length || only.includes(s.column.replace(' ', '-')) || needed.has(s.column));
+  return [...berth, ...raw];
 }

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BerthResult } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir, type BundleOptions } from '../helpers/bundle.js';
 import { MUSTS, type ConformanceResults, type Must } from '../helpers/conformance-musts.js';
-import { conformanceSubjects, type Subject } from '../helpers/conformance-subjects.js';
+import { ENGINES, conformanceSubjects, type Subject } from '../helpers/conformance-subjects.js';
 import { alive } from '../helpers/host.js';
 import { validateState } from '../helpers/oci-schema.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,6 +29,7 @@ interface State {
   status: string;
   pid?: number;
   bundle: string;
+  annotations?: Record<string, string>;
 }
 
 /** Schema errors of a state (paused is runc's addition, which the schema lacks). */
@@ -184,11 +185,12 @@ function suite(s: Subject): void {
   });
 
   must('state-fields', async () => {
-    const b = bundle('fields');
+    const b = bundle('fields', { annotations: { 'org.example.conformance': 'kept' } });
     const id = newId('fields');
     await ok(['create', '--bundle', b.dir, id]);
     const st = await state(id);
     assert.equal(st.id, id);
+    assert.equal(st.annotations?.['org.example.conformance'], 'kept', 'the bundle\'s annotations');
     assert.equal(st.bundle, b.dir);
     assert.equal(typeof st.ociVersion, 'string');
     assert.ok(st.pid && st.pid > 0 && live(st.pid), `pid ${st.pid} is a live process`);
@@ -698,9 +700,6 @@ const LIMITS: Record<string, Record<string, string>> = {
       "liblxc runs its mount hooks (createContainer) before its start-host hooks (prestart, createRuntime), in an order of its own; prestart and createRuntime stay at start-host, the only host hook that runs once the container's namespaces and pid exist",
   },
 };
-
-/** The engines each backend hands containers to; lxc is its own, judged against both. */
-const ENGINES: Record<string, string[]> = { 'crun-cli': ['raw crun'], 'crun-abi': ['raw crun'], runc: ['raw runc'], lxc: ['raw crun', 'raw runc'] };
 
 /** "raw crun" (and …) when every engine of the column failed MUST `id` in this run too. */
 function inheritedFrom(column: string, id: string): string | undefined {
