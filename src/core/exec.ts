@@ -91,7 +91,12 @@ function spawnTool(argv: readonly string[], options: RunToolOptions): Promise<To
       unforward();
       resolve({ exitCode, signal, stdout, stderr });
     });
-    if (child.stdin && options.input !== undefined) child.stdin.end(options.input);
+    if (child.stdin && options.input !== undefined) {
+      // A tool may exit without reading its input (an OCI hook that ignores the state): EPIPE
+      // then is its business, not an uncaught error of berth's.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
 }
 

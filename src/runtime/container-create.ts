@@ -17,6 +17,7 @@ import { RECORD_VERSION, type ContainerImage, type ContainerRecord } from './con
 import { destroyRecordedVolume } from './container-volume.js';
 import { makeImageBundle, type ImageRequest } from './image-bundle.js';
 import { validateOverrides } from './image-spec.js';
+import { assertSpecRules } from './spec-rules.js';
 import { resolveAuto, route } from './router.js';
 import type { OperationSubject, Runtime } from './runtime.js';
 
@@ -47,6 +48,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
   const id = validateContainerId(opts.id);
   // Everything the user gave is checked before the host changes.
   const given = opts.image ? undefined : loadBundle(opts.bundle);
+  if (given) assertSpecRules(given.config, join(given.path, 'config.json'));
   if (opts.image) validateOverrides(opts.image.overrides);
   const decision = await resolveAuto(
     route({

@@ -27,7 +27,9 @@ const allowed: Record<Operation, readonly ContainerStatus[]> = {
   exec: ['running'],
   ps: ['created', 'running', 'paused'],
   update: ['created', 'running', 'paused'],
-  delete: ['stopped'],
+  // created too, as runc: the spec calls a created container not stopped, but containerd's runc
+  // shim deletes a created task (one whose start failed or never came) with a plain `delete`.
+  delete: ['created', 'stopped'],
   // A live container keeps using the files it has open: its rootfs changes only while stopped.
   rollback: ['stopped'],
 };

@@ -22,13 +22,18 @@ export interface BerthRunOptions {
  * Runs berth with its stdout and stderr in files, and waits for berth itself to exit: a created
  * container inherits berth's stdio (as with runc), so pipes would stay open as long as it lives.
  */
-export async function berth(args: string[], options: BerthRunOptions = {}): Promise<BerthResult> {
+export function berth(args: string[], options: BerthRunOptions = {}): Promise<BerthResult> {
+  return runProgram(BERTH_BIN, args, options);
+}
+
+/** Any runc-like CLI (berth, raw crun, raw runc) run the way berth() runs berth. */
+export async function runProgram(bin: string, args: string[], options: BerthRunOptions = {}): Promise<BerthResult> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
   const outFd = openSync(join(dir, 'stdout'), 'w');
   const errFd = openSync(join(dir, 'stderr'), 'w');
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(BERTH_BIN, args, {
+      const child = spawn(bin, args, {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: [options.input === undefined ? 'ignore' : 'pipe', outFd, errFd],

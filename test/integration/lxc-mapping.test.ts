@@ -104,15 +104,15 @@ describe('the OCI → LXC mapping inside real containers', { skip }, () => {
     await berthOk(root, ['delete', '--force', id]);
   });
 
-  test('hooks: createRuntime at create, poststart after start with the state on stdin, poststop after the stop', async () => {
+  test('hooks: createRuntime at create, poststart after start, poststop at delete, each with the state on stdin', async () => {
     const log = join(tmp.path, 'hooks.log');
     const stateFile = join(tmp.path, 'poststart.json');
     const hooked = makeBusyboxBundle(join(tmp.path, 'hooked'), {
       edit: (c) =>
         (c.hooks = {
-          createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo "created it's" >> '${log}'`] }],
+          createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo "created it's" >> '${log}'; cat > '${stateFile}.create'`] }],
           poststart: [{ path: '/bin/sh', args: ['sh', '-c', `cat > '${stateFile}'`] }],
-          poststop: [{ path: '/bin/sh', args: ['sh', '-c', `echo stopped >> '${log}'`] }],
+          poststop: [{ path: '/bin/sh', args: ['sh', '-c', `echo stopped >> '${log}'; cat > '${stateFile}.stop'`] }],
         }),
     });
     await berthOk(root, ['--runtime', 'lxc', 'create', '--bundle', hooked, 'hooks']);
@@ -121,10 +121,15 @@ describe('the OCI → LXC mapping inside real containers', { skip }, () => {
     const { pid } = JSON.parse(await berthOk(root, ['state', 'hooks'])) as { pid: number };
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { id: string; pid: number; status: string };
     assert.deepEqual([state.id, state.pid, state.status], ['hooks', pid, 'running']);
+    const atCreate = JSON.parse(readFileSync(`${stateFile}.create`, 'utf8')) as { id: string; pid: number; status: string };
+    assert.deepEqual([atCreate.id, atCreate.pid, atCreate.status], ['hooks', pid, 'creating']);
     await berthOk(root, ['kill', 'hooks', 'KILL']);
-    await waitFor('the poststop hook', () => readFileSync(log, 'utf8').includes('stopped'));
-    assert.equal(readFileSync(log, 'utf8'), "created it's\nstopped\n");
+    await waitFor('the container to stop', async () => (JSON.parse(await berthOk(root, ['state', 'hooks'])) as { status: string }).status === 'stopped');
+    assert.equal(readFileSync(log, 'utf8'), "created it's\n", 'poststop waits for delete');
     await berthOk(root, ['delete', 'hooks']);
+    assert.equal(readFileSync(log, 'utf8'), "created it's\nstopped\n", 'poststop ran before delete returned');
+    const atDelete = JSON.parse(readFileSync(`${stateFile}.stop`, 'utf8')) as { id: string; status: string };
+    assert.deepEqual([atDelete.id, atDelete.status], ['hooks', 'stopped']);
   });
 
   test('the LXC config berth writes keeps the bundle\'s annotations and uses this host\'s cgroup keys', async () => {

@@ -28,6 +28,7 @@ import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { containerPids, isFrozen, removeCgroupDirs } from './lxc-cgroups.js';
 import { encodeInitArg, mapOciToLxc, renderLxcConfig, type LxcConfigEntry, type PathKind } from './lxc-mapping.js';
+import { attachArgv, containerPid, hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from './lxc-hooks.js';
 import { findLxcTools, type LxcTools } from './lxc-tools.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
@@ -117,13 +118,12 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   }
 
   /** The config file: the mapping's entries, then this backend's. */
-  async function writeConfig(id: string, config: RuntimeConfig, rootfs: string): Promise<void> {
+  async function writeConfig(id: string, bundle: string, config: RuntimeConfig, rootfs: string): Promise<void> {
     const mode = hostCgroupMode().mode;
     if (mode === 'none') throw failure('create', id, 'no cgroup hierarchy is mounted on this host');
-    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', '--wait', RT_IN_CONTAINER], pathKind });
+    const hookState = { ociVersion: config.ociVersion, id, bundle, annotations: config.annotations ?? {} };
+    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', '--wait', RT_IN_CONTAINER], pathKind, hookState });
     for (const d of mapping.degradations) {
-      // poststart hooks are run by this backend after start: not a degradation here.
-      if (d.field === 'hooks.poststart') continue;
       // Logged with --debug; a container without its seccomp filter is worth a warning always.
       await log(d.field === 'linux.seccomp' ? 'warn' : 'debug', `lxc: ${d.field} is not honoured exactly: ${d.reason}`, { op: 'create', id, backend: 'lxc' });
     }
@@ -211,7 +211,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const report = join(dir, 'rt', 'report');
     await mkfifo(report);
     await mkfifo(join(dir, 'rt', 'start'));
-    await writeConfig(id, config, rootfs);
+    await writeConfig(id, req.bundle, config, rootfs);
 
     const reported = readReport(report);
     reported.catch(() => undefined);
@@ -268,7 +268,9 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   }
 
   async function start(id: string): Promise<void> {
-    requireInit('start', id);
+    const initPid = requireInit('start', id);
+    const s = readState(id)!;
+    const { config } = readBundleConfig(s.bundle, stateConfig(s));
     let fd: number;
     try {
       fd = openSync(join(dirOf(id), 'rt', 'start'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
@@ -276,26 +278,45 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       throw failure('start', id, errnoCode(err) === 'ENXIO' ? 'its init is not waiting to be started (started already?)' : (err as Error).message, err);
     }
     try {
+      // startContainer: in the container, before the program; a failure stops the container.
+      const inContainer = (h: OciHook) => ({ argv: attachArgv([tools.attach, '-P', lxcpath, '-n', id, '-q', '--clear-env'], INIT_IN_CONTAINER, h, encodeInitArg) });
+      const failed = await runOciHooks('startContainer', hooksOf(config, 'startContainer'), hookState(config, id, s.bundle, 'created', containerPid(config, initPid)), inContainer);
+      if (failed) {
+        killQuietly(initPid);
+        throw failure('start', id, failed);
+      }
       writeSync(fd, 's');
     } finally {
       closeSync(fd);
     }
-    // The process runs now: a poststart hook that cannot even be run is a warning, as a failing one.
-    await runPoststart(id).catch((err: unknown) => log('warn', `lxc: poststart hooks of "${id}" could not run: ${(err as Error).message}`, { op: 'start', id, backend: 'lxc' }));
+    // The process runs now: poststart hooks that fail (or cannot even run) are warnings.
+    await runOciHooks('poststart', hooksOf(config, 'poststart'), hookState(config, id, s.bundle, 'running', initPid), onHost).catch((err: unknown) =>
+      log('warn', `lxc: poststart hooks of "${id}" could not run: ${(err as Error).message}`, { op: 'start', id, backend: 'lxc' }),
+    );
   }
 
-  /** OCI poststart hooks, on the host after the user process started; a failure is logged. */
-  async function runPoststart(id: string): Promise<void> {
-    const s = readState(id);
-    if (!s) return;
-    const { config } = readBundleConfig(s.bundle, stateConfig(s));
-    const hooks = (config.hooks?.poststart ?? []) as Array<{ path: string; args?: string[]; env?: string[] }>;
-    for (const [i, h] of hooks.entries()) {
-      const state = JSON.stringify({ ociVersion: config.ociVersion, id, status: 'running', pid: s.initPid, bundle: s.bundle, annotations: config.annotations ?? {} });
-      const argv = [h.path, ...(h.args ?? [h.path]).slice(1)];
-      const r = await runTool(argv, { input: state, env: h.env ? Object.fromEntries(h.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) : undefined });
-      if (r.exitCode !== 0) await log('warn', `lxc: poststart hook ${i} (${h.path}) of "${id}" failed: ${lastLine(r.stderr) ?? `exit ${r.exitCode}`}`, { op: 'start', id, backend: 'lxc' });
+  function killQuietly(pid: number): void {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
+  }
+
+  /** delete, then the poststop hooks (on the host, after the container is gone; failures are warnings). */
+  async function deleteContainer(id: string, force: boolean): Promise<void> {
+    const s = existsSync(dirOf(id)) ? readState(id) : undefined;
+    let poststop: { hooks: OciHook[]; state: HookState } | undefined;
+    if (s) {
+      try {
+        const { config } = readBundleConfig(s.bundle, stateConfig(s));
+        poststop = { hooks: hooksOf(config, 'poststop'), state: hookState(config, id, s.bundle, 'stopped', undefined) };
+      } catch (err) {
+        await log('warn', `lxc: cannot read the poststop hooks of "${id}": ${(err as Error).message}`, { op: 'delete', id, backend: 'lxc' });
+      }
+    }
+    await destroy(id, force);
+    if (poststop?.hooks.length) await runOciHooks('poststop', poststop.hooks, poststop.state, onHost);
   }
 
   /** Waits for the monitor to finish (it removes the container's cgroups when the init is gone). */
@@ -457,7 +478,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
         }
       }
     },
-    delete: destroy,
+    delete: deleteContainer,
     async pause(id) {
       requireInit('pause', id);
       await lxcTool('pause', id, [tools.freeze, '-P', lxcpath, '-n', id]);

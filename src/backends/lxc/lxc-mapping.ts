@@ -44,6 +44,13 @@ export interface LxcMappingOptions {
    * mount point; without it every source counts as a directory and masked paths as directories.
    */
   pathKind?: (hostPath: string) => PathKind | undefined;
+  /**
+   * The lxc backend's container: the hooks LXC runs (prestart, createRuntime, createContainer)
+   * get its OCI state on stdin, and startContainer, poststart and poststop are left out: the
+   * backend runs them itself at the spec's moments (lxc-hooks.ts). Without it (pve's raw keys)
+   * every kind is mapped to LXC's hooks, with LXC_* variables instead of the state.
+   */
+  hookState?: { ociVersion: string; id: string; bundle: string; annotations: Record<string, string> };
 }
 
 const HOST_MOUNT = '/bin/mount';
@@ -152,7 +159,7 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
     b.add(`lxc.sysctl.${key}`, value, `linux.sysctl.${key}`);
   }
   if (linux.seccomp !== undefined) b.degrade('linux.seccomp', 'OCI seccomp profiles are not translated to LXC\'s format yet: the container runs without the filter');
-  mapHooks(b, spec);
+  mapHooks(b, spec, options.hookState);
   // Applied last among the mount hooks: mount points are made first, user hooks see a writable root.
   if (spec.root.readonly) b.add('lxc.hook.mount', `${HOST_MOUNT} -o remount,bind,ro "\${LXC_ROOTFS_MOUNT}" #`, 'root.readonly');
   if (linux.rootfsPropagation !== undefined) b.degrade('linux.rootfsPropagation', 'LXC sets up the rootfs propagation itself');
@@ -297,9 +304,17 @@ function mapMounts(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions, 
         }
         entry(m.source ?? 'tmpfs', 'tmpfs', [...opts, 'create=dir']);
         return;
+      case 'devpts':
+        if (dest.replace(/\/+$/, '') === '/dev/pts') {
+          // LXC unmounts whatever is on /dev/pts and mounts its own devpts instance (with
+          // /dev/ptmx) only when it is asked for ptys: the mount entry alone leaves neither.
+          b.add('lxc.pty.max', '1024', field);
+          return;
+        }
+        entry(m.source ?? type, type, [...opts, 'create=dir']);
+        return;
       case 'proc':
       case 'sysfs':
-      case 'devpts':
       case 'mqueue':
         entry(m.source ?? type, type, [...opts, 'create=dir']);
         return;
@@ -534,8 +549,21 @@ function mapCgroupsPath(b: Builder, linux: Json): void {
   b.add('lxc.cgroup.dir.monitor.pivot', `${path}.pivot`, 'linux.cgroupsPath');
 }
 
+/**
+ * The words before a hook LXC runs that feed it the OCI state (status creating) on stdin. LXC
+ * runs `exec <value>` through /bin/sh, so the pipe lives in a shell of its own with the hook's
+ * words as "$@". LXC gives the init's pid as $LXC_PID to start-host hooks only: the pid is in
+ * the state when LXC has it.
+ */
+function statePrefix(s: NonNullable<LxcMappingOptions['hookState']>): string {
+  const head = JSON.stringify({ ociVersion: s.ociVersion, id: s.id, status: 'creating' }).slice(0, -1) + ',';
+  const tail = JSON.stringify({ bundle: s.bundle, annotations: s.annotations }).slice(1);
+  const script = `{ printf '%s' ${shellQuote(head)}; [ -n "$LXC_PID" ] && printf '"pid":%s,' "$LXC_PID"; printf '%s' ${shellQuote(tail)}; } | "$@"`;
+  return `/bin/sh -c ${shellQuote(script)} oci-hook `;
+}
+
 /** OCI hooks → LXC hooks. LXC runs them through /bin/sh with its own words appended. */
-function mapHooks(b: Builder, spec: RuntimeConfig): void {
+function mapHooks(b: Builder, spec: RuntimeConfig, hookState: LxcMappingOptions['hookState']): void {
   const hooks = (spec.hooks ?? {}) as Record<string, Json[]>;
   const where: Record<string, string | undefined> = {
     prestart: 'lxc.hook.start-host',
@@ -546,16 +574,18 @@ function mapHooks(b: Builder, spec: RuntimeConfig): void {
     poststop: 'lxc.hook.post-stop',
   };
   for (const kind of Object.keys(hooks)) if (!(kind in where)) throw new InvalidArgumentError(`hooks.${kind}: unknown hook kind`);
+  const runByBackend = new Set(hookState ? ['startContainer', 'poststart', 'poststop'] : []);
   // In runtime.md's order (prestart before createRuntime on the same LXC hook), not the keys'.
   for (const kind of Object.keys(where)) {
     const list = hooks[kind];
-    if (!list?.length) continue;
+    if (!list?.length || runByBackend.has(kind)) continue;
     const key = where[kind];
     if (key === undefined) {
       b.degrade(`hooks.${kind}`, 'LXC has no hook after the init runs: the lxc backend runs these itself after start; raw LXC keys cannot express them');
       continue;
     }
-    b.degrade(`hooks.${kind}`, 'LXC hooks get LXC_* environment variables, not the OCI state on stdin');
+    const stdin = hookState ? statePrefix(hookState) : '';
+    if (!hookState) b.degrade(`hooks.${kind}`, 'LXC hooks get LXC_* environment variables, not the OCI state on stdin');
     if (kind === 'startContainer') b.degrade(`hooks.${kind}`, 'runs inside the container through its /bin/sh, when the container is created (before the init waits), not at start');
     list.forEach((h, i) => {
       const field = `hooks.${kind}[${i}]`;
@@ -570,7 +600,7 @@ function mapHooks(b: Builder, spec: RuntimeConfig): void {
         words.push('timeout', String(h.timeout));
       }
       words.push(shellQuote(path), ...args.slice(1).map(shellQuote));
-      b.add(key, `${words.join(' ')} #`, field);
+      b.add(key, `${stdin}${words.join(' ')} #`, field);
     });
   }
 }

@@ -1,6 +1,7 @@
 // The OCI → LXC mapping, one test per row of the table in docs/backends/lxc.md. What LXC does
 // with these entries is checked inside real containers in test/integration/lxc-mapping.test.ts.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { runtimeConfigSchema, type RuntimeConfig } from '../../../src/core/oci/runtime-config.js';
@@ -79,22 +80,26 @@ describe('lxc mapping', () => {
     assert.ok(fields(map((c) => (c.mounts = [{ destination: '/dev', type: 'tmpfs', options: ['uid=5'] }]))).includes('mounts[0].options'));
   });
 
-  test('mounts: proc, sysfs, devpts, mqueue', () => {
+  test('mounts: proc, sysfs, devpts elsewhere, mqueue; devpts on /dev/pts is LXC\'s own instance (lxc.pty.max)', () => {
     const m = map(
       (c) =>
         (c.mounts = [
           { destination: '/proc', type: 'proc', source: 'proc' },
           { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'ro'] },
           { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['newinstance', 'ptmxmode=0666'] },
+          { destination: '/mnt/pts', type: 'devpts', source: 'devpts', options: ['newinstance'] },
           { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nodev'] },
         ]),
     );
     assert.deepEqual(values(m, 'lxc.mount.entry'), [
       'proc proc proc create=dir 0 0',
       'sysfs sys sysfs nosuid,ro,create=dir 0 0',
-      'devpts dev/pts devpts newinstance,ptmxmode=0666,create=dir 0 0',
+      'devpts mnt/pts devpts newinstance,create=dir 0 0',
       'mqueue dev/mqueue mqueue nodev,create=dir 0 0',
     ]);
+    // LXC unmounts /dev/pts and mounts its own instance (and /dev/ptmx) only when it has ptys to give.
+    assert.deepEqual(values(m, 'lxc.pty.max'), ['1024']);
+    assert.deepEqual(values(map((c) => (c.mounts = [])), 'lxc.pty.max'), []);
   });
 
   test('mounts: cgroup at /sys/fs/cgroup is lxc.mount.auto, read-only when asked', () => {
@@ -295,6 +300,39 @@ describe('lxc mapping', () => {
     assert.deepEqual(values(m, 'lxc.hook.post-stop'), ["'/bin/echo' 'bye' #"]);
     assert.ok(fields(m).includes('hooks.poststart'));
     refuses((c) => (c.hooks = { bogus: [{ path: '/x' }] }), 'hooks.bogus');
+  });
+
+  test('hooks with the lxc backend\'s hookState: the state on stdin; startContainer, poststart, poststop left to the backend', () => {
+    const hookState = { ociVersion: '1.0.2', id: 'c1', bundle: "/srv/it's b", annotations: { a: 'b' } };
+    const m = map(
+      (c) =>
+        (c.hooks = {
+          prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'cat; exit 3'] }],
+          createContainer: [{ path: '/bin/cat' }],
+          startContainer: [{ path: '/bin/true' }],
+          poststart: [{ path: '/bin/true' }],
+          poststop: [{ path: '/bin/true' }],
+        }),
+      { hookState },
+    );
+    assert.deepEqual(values(m, 'lxc.hook.start'), []);
+    assert.deepEqual(values(m, 'lxc.hook.post-stop'), []);
+    assert.ok(!fields(m).some((f) => f.startsWith('hooks.')), `no hook degradation: ${fields(m).join(', ')}`);
+    // Run as LXC runs it: `exec VALUE NAME SECTION TYPE` through /bin/sh.
+    const run = (value: string, env: NodeJS.ProcessEnv): { out: string; code: number } => {
+      try {
+        return { out: execFileSync('/bin/sh', ['-c', `exec ${value} c1 lxc start-host`], { env, encoding: 'utf8' }), code: 0 };
+      } catch (err) {
+        const e = err as { stdout: string; status: number };
+        return { out: e.stdout, code: e.status };
+      }
+    };
+    const [prestart] = values(m, 'lxc.hook.start-host');
+    const withPid = run(prestart!, { LXC_PID: '42' });
+    assert.equal(withPid.code, 3, 'the hook\'s exit status is the command\'s');
+    assert.deepEqual(JSON.parse(withPid.out), { ociVersion: '1.0.2', id: 'c1', status: 'creating', pid: 42, bundle: "/srv/it's b", annotations: { a: 'b' } });
+    const [mount] = values(m, 'lxc.hook.mount');
+    assert.deepEqual(JSON.parse(run(mount!, {}).out), { ociVersion: '1.0.2', id: 'c1', status: 'creating', bundle: "/srv/it's b", annotations: { a: 'b' } }, 'no pid where LXC gives none');
   });
 
   test('annotations: kept as they are', () => {

@@ -128,7 +128,7 @@ describe('assertAllowed', () => {
     exec: ['running'],
     ps: ['created', 'running', 'paused'],
     update: ['created', 'running', 'paused'],
-    delete: ['stopped'],
+    delete: ['created', 'stopped'],
     rollback: ['stopped'],
   };
   const advice: Partial<Record<Operation, string>> = {
