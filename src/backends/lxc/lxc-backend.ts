@@ -28,7 +28,8 @@ import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { containerPids, isFrozen, removeCgroupDirs } from './lxc-cgroups.js';
 import { encodeInitArg, mapOciToLxc, renderLxcConfig, type LxcConfigEntry, type PathKind } from './lxc-mapping.js';
-import { attachArgv, containerPid, hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from './lxc-hooks.js';
+import { attachArgv, containerPid } from './lxc-hooks.js';
+import { hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from '../oci-hooks.js';
 import { findLxcTools, type LxcTools } from './lxc-tools.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
@@ -280,7 +281,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     try {
       // startContainer: in the container, before the program; a failure stops the container.
       const inContainer = (h: OciHook) => ({ argv: attachArgv([tools.attach, '-P', lxcpath, '-n', id, '-q', '--clear-env'], INIT_IN_CONTAINER, h, encodeInitArg) });
-      const failed = await runOciHooks('startContainer', hooksOf(config, 'startContainer'), hookState(config, id, s.bundle, 'created', containerPid(config, initPid)), inContainer);
+      const failed = await runOciHooks('lxc', 'startContainer', hooksOf(config, 'startContainer'), hookState(config, id, s.bundle, 'created', containerPid(config, initPid)), inContainer);
       if (failed) {
         killQuietly(initPid);
         throw failure('start', id, failed);
@@ -290,7 +291,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       closeSync(fd);
     }
     // The process runs now: poststart hooks that fail (or cannot even run) are warnings.
-    await runOciHooks('poststart', hooksOf(config, 'poststart'), hookState(config, id, s.bundle, 'running', initPid), onHost).catch((err: unknown) =>
+    await runOciHooks('lxc', 'poststart', hooksOf(config, 'poststart'), hookState(config, id, s.bundle, 'running', initPid), onHost).catch((err: unknown) =>
       log('warn', `lxc: poststart hooks of "${id}" could not run: ${(err as Error).message}`, { op: 'start', id, backend: 'lxc' }),
     );
   }
@@ -316,7 +317,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       }
     }
     await destroy(id, force);
-    if (poststop?.hooks.length) await runOciHooks('poststop', poststop.hooks, poststop.state, onHost);
+    if (poststop?.hooks.length) await runOciHooks('lxc', 'poststop', poststop.hooks, poststop.state, onHost);
   }
 
   /** Waits for the monitor to finish (it removes the container's cgroups when the init is gone). */

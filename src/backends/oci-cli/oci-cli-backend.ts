@@ -12,6 +12,7 @@ import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { findRuntimeBinary } from './binary.js';
 import { runcBundle } from './runc-bundle.js';
+import { DeferredPoststart, withoutPoststart } from './runc-poststart.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
 /** crun 1.8 accepts ociVersion 1.0.x and 1.1.x only ("unknown version specified"). */
@@ -77,10 +78,22 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     if (c.result.exitCode !== 0) fail(verb, id, c);
   }
 
-  function createArgs(req: CreateRequest): string[] {
+  const poststart = tool === 'runc' ? new DeferredPoststart(stateDir) : undefined;
+
+  /** `deferPoststart`: runc create only (runc-poststart.ts); its hooks are saved for start. */
+  function createArgs(req: CreateRequest, deferPoststart = false): string[] {
     // crun reads the backend config by --config and keeps the user's bundle as its bundle;
     // runc has no such flag: it gets a shadow bundle when the config differs (runc-bundle.ts).
-    const args = tool === 'crun' ? [`--bundle=${req.bundle}`, `--config=${req.config}`] : [`--bundle=${runcBundle(req)}`];
+    const forRunc = (config: Record<string, unknown>): Record<string, unknown> => {
+      if (!deferPoststart || !poststart) return config;
+      const split = withoutPoststart(config);
+      if (split.hooks.length > 0) {
+        const annotations = (config.annotations as Record<string, string> | undefined) ?? {};
+        poststart.save(req.id, { hooks: split.hooks, ociVersion: String(config.ociVersion), bundle: req.bundle, annotations });
+      }
+      return split.config;
+    };
+    const args = tool === 'crun' ? [`--bundle=${req.bundle}`, `--config=${req.config}`] : [`--bundle=${runcBundle(req, forRunc)}`];
     args.push(`--pid-file=${req.pidFile}`);
     if (req.consoleSocket) args.push(`--console-socket=${req.consoleSocket}`);
     if (req.noPivot) args.push('--no-pivot');
@@ -93,10 +106,20 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     name: backendName,
     capabilities: tool === 'crun' ? { ...CAPABILITIES, ociVersionMax: CRUN_OCI_VERSION_MAX } : CAPABILITIES,
     async create(req) {
-      const c = await call(['create', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds });
-      if (c.result.exitCode !== 0) fail('create', req.id, c);
+      poststart?.forget(req.id);
+      const c = await call(['create', ...createArgs(req, true), req.id], { inherit: true, extraFds: req.preserveFds });
+      if (c.result.exitCode !== 0) {
+        poststart?.forget(req.id);
+        fail('create', req.id, c);
+      }
     },
-    start: (id) => simple('start', id),
+    async start(id) {
+      await simple('start', id);
+      await poststart?.run(id, async () => {
+        const c = await call(['state', id]);
+        return c.result.exitCode === 0 ? (JSON.parse(c.result.stdout) as { pid?: number }).pid : undefined;
+      });
+    },
     async runForeground(req) {
       const c = await call(['run', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds, forwardSignals: true });
       // The runtime exits with the container's code; it reports its own failures in the log.
@@ -111,6 +134,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     async delete(id, force) {
       const c = await call(['delete', ...(force ? ['--force'] : []), id]);
       if (c.result.exitCode !== 0 && !NOT_FOUND.test(c.errorMessage)) fail('delete', id, c);
+      poststart?.forget(id);
     },
     pause: (id) => simple('pause', id),
     resume: (id) => simple('resume', id),

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { attachArgv, containerPid, hookState, onHost, runOciHooks } from '../../../src/backends/lxc/lxc-hooks.js';
+import { attachArgv, containerPid } from '../../../src/backends/lxc/lxc-hooks.js';
+import { hookState, onHost, runOciHooks } from '../../../src/backends/oci-hooks.js';
 import { runtimeConfigSchema } from '../../../src/core/oci/runtime-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-lxc-hooks-'));
@@ -16,35 +17,35 @@ const sh = (script: string, timeout?: number) => ({ path: '/bin/sh', args: ['sh'
 describe('runOciHooks', () => {
   test('each hook gets the state on stdin, in order', async () => {
     const out = join(dir, 'order');
-    assert.equal(await runOciHooks('poststart', [sh(`cat > ${out}.1; echo 1 >> ${out}`), sh(`echo 2 >> ${out}`)], state, onHost), undefined);
+    assert.equal(await runOciHooks('lxc', 'poststart', [sh(`cat > ${out}.1; echo 1 >> ${out}`), sh(`echo 2 >> ${out}`)], state, onHost), undefined);
     assert.deepEqual(JSON.parse(readFileSync(`${out}.1`, 'utf8')), { ociVersion: '1.0.2', id: 'c1', status: 'running', pid: 42, bundle: '/b', annotations: { a: 'b' } });
     assert.equal(readFileSync(out, 'utf8'), '1\n2\n');
   });
 
   test('poststart and poststop: a failure is reported, the later hooks still run', async () => {
     const out = join(dir, 'after-failure');
-    const failed = await runOciHooks('poststop', [sh('echo oops >&2; exit 4'), sh(`echo ran > ${out}`)], state, onHost);
+    const failed = await runOciHooks('lxc', 'poststop', [sh('echo oops >&2; exit 4'), sh(`echo ran > ${out}`)], state, onHost);
     assert.equal(failed, 'poststop hook 0 (/bin/sh) failed: oops');
     assert.equal(readFileSync(out, 'utf8'), 'ran\n');
   });
 
   test('startContainer: the first failure stops the rest', async () => {
     const out = join(dir, 'never');
-    const failed = await runOciHooks('startContainer', [sh('exit 1'), sh(`echo ran > ${out}`)], state, onHost);
+    const failed = await runOciHooks('lxc', 'startContainer', [sh('exit 1'), sh(`echo ran > ${out}`)], state, onHost);
     assert.equal(failed, 'startContainer hook 0 (/bin/sh) failed: exit 1');
     assert.throws(() => readFileSync(out), /ENOENT/);
   });
 
   test('a hook past its timeout is aborted, a hook that ignores its stdin is fine', async () => {
     const t0 = Date.now();
-    assert.equal(await runOciHooks('startContainer', [sh('sleep 20', 1)], state, onHost), 'startContainer hook 0 (/bin/sh) failed: timed out after 1 s');
+    assert.equal(await runOciHooks('lxc', 'startContainer', [sh('sleep 20', 1)], state, onHost), 'startContainer hook 0 (/bin/sh) failed: timed out after 1 s');
     assert.ok(Date.now() - t0 < 5000, `aborted after ${Date.now() - t0} ms`);
-    assert.equal(await runOciHooks('poststart', [sh('exit 0')], state, onHost), undefined);
+    assert.equal(await runOciHooks('lxc', 'poststart', [sh('exit 0')], state, onHost), undefined);
   });
 
   test('env: exactly the hook\'s own on the host', async () => {
     const out = join(dir, 'env');
-    await runOciHooks('poststart', [{ ...sh(`echo "$A:$HOME" > ${out}`), env: ['A=1'] }], state, onHost);
+    await runOciHooks('lxc', 'poststart', [{ ...sh(`echo "$A:$HOME" > ${out}`), env: ['A=1'] }], state, onHost);
     assert.equal(readFileSync(out, 'utf8'), '1:\n');
   });
 });
