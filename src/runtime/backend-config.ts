@@ -27,7 +27,7 @@ type Json = Record<string, unknown>;
 export function deriveBackendConfig(bundle: Bundle, opts: BackendConfigOptions): BackendConfig {
   const config = structuredClone(bundle.raw);
   // Relative paths are relative to the bundle; absolute ones read the same from any directory
-  // (a runc shadow bundle, libcrun's working directory).
+  // (libcrun's working directory, lxc's and Proxmox's configs).
   config.root = { ...(config.root as Json), path: bundle.rootfs };
   if (Array.isArray(config.mounts)) {
     config.mounts = (config.mounts as Json[]).map((m) => {

@@ -11,7 +11,7 @@ import { runTool, type ToolResult } from '../../core/exec.js';
 import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { findRuntimeBinary } from './binary.js';
-import { runcBundle } from './runc-bundle.js';
+import { runcInvocation } from './runc-bundle.js';
 import { DeferredPoststart, withoutPoststart } from './runc-poststart.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
@@ -41,9 +41,9 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     errorMessage: string;
   }
 
-  async function call(args: string[], mode: { inherit?: boolean; input?: string; extraFds?: number; forwardSignals?: boolean } = {}): Promise<Call> {
+  async function call(args: string[], mode: { inherit?: boolean; input?: string; extraFds?: number; forwardSignals?: boolean; prefix?: string[] } = {}): Promise<Call> {
     const logFile = join(stateDir, `.call-${process.pid}-${callSeq++}.log`);
-    const argv = [binary, '--root', stateDir, '--log', logFile, '--log-format', 'json'];
+    const argv = [...(mode.prefix ?? []), binary, '--root', stateDir, '--log', logFile, '--log-format', 'json'];
     if (settings.debug) argv.push('--debug');
     if (settings.systemdCgroup) argv.push('--systemd-cgroup');
     argv.push(...args);
@@ -80,10 +80,13 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
 
   const poststart = tool === 'runc' ? new DeferredPoststart(stateDir) : undefined;
 
-  /** `deferPoststart`: runc create only (runc-poststart.ts); its hooks are saved for start. */
-  function createArgs(req: CreateRequest, deferPoststart = false): string[] {
+  /**
+   * runc's argv for create and run, and what goes before it (runc-bundle.ts). `deferPoststart`:
+   * runc create only (runc-poststart.ts); its hooks are saved for start.
+   */
+  function createArgs(req: CreateRequest, deferPoststart = false): { args: string[]; prefix: string[] } {
     // crun reads the backend config by --config and keeps the user's bundle as its bundle;
-    // runc has no such flag: it gets a shadow bundle when the config differs (runc-bundle.ts).
+    // runc has no such flag: the config is bind-mounted over the bundle's for it (runc-bundle.ts).
     const forRunc = (config: Record<string, unknown>): Record<string, unknown> => {
       if (!deferPoststart || !poststart) return config;
       const split = withoutPoststart(config);
@@ -93,13 +96,14 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       }
       return split.config;
     };
-    const args = tool === 'crun' ? [`--bundle=${req.bundle}`, `--config=${req.config}`] : [`--bundle=${runcBundle(req, forRunc)}`];
+    const runc = tool === 'runc' ? runcInvocation(req, forRunc) : undefined;
+    const args = runc ? [`--bundle=${runc.bundle}`] : [`--bundle=${req.bundle}`, `--config=${req.config}`];
     args.push(`--pid-file=${req.pidFile}`);
     if (req.consoleSocket) args.push(`--console-socket=${req.consoleSocket}`);
     if (req.noPivot) args.push('--no-pivot');
     if (req.noNewKeyring) args.push('--no-new-keyring');
     if (req.preserveFds > 0) args.push(`--preserve-fds=${req.preserveFds}`);
-    return args;
+    return { args, prefix: runc?.prefix ?? [] };
   }
 
   return {
@@ -107,7 +111,8 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     capabilities: tool === 'crun' ? { ...CAPABILITIES, ociVersionMax: CRUN_OCI_VERSION_MAX } : CAPABILITIES,
     async create(req) {
       poststart?.forget(req.id);
-      const c = await call(['create', ...createArgs(req, true), req.id], { inherit: true, extraFds: req.preserveFds });
+      const { args, prefix } = createArgs(req, true);
+      const c = await call(['create', ...args, req.id], { inherit: true, extraFds: req.preserveFds, prefix });
       if (c.result.exitCode !== 0) {
         poststart?.forget(req.id);
         fail('create', req.id, c);
@@ -121,7 +126,8 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       });
     },
     async runForeground(req) {
-      const c = await call(['run', ...createArgs(req), req.id], { inherit: true, extraFds: req.preserveFds, forwardSignals: true });
+      const { args, prefix } = createArgs(req);
+      const c = await call(['run', ...args, req.id], { inherit: true, extraFds: req.preserveFds, forwardSignals: true, prefix });
       // The runtime exits with the container's code; it reports its own failures in the log.
       if (c.result.signal) return 128 + signalNumber(c.result.signal);
       if (isOwnFailure(c)) fail('run', req.id, c);

@@ -1,29 +1,42 @@
 // runc reads <bundle>/config.json and has no flag for another file. When the backend config
-// differs from the user's config.json (it usually does: berth sets linux.cgroupsPath), runc is
-// given a shadow bundle next to the backend config: that config as config.json, and a symlink to
-// every other entry of the user's bundle, so a hook that reads "$bundle/<file>" still finds it.
-// The cost, written down in docs/backends.md: runc's state (`runc state`, the state on a hook's
-// stdin) names the shadow directory as the bundle. berth's own `state` names the user's bundle.
-import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// differs from the user's config.json (it usually does: berth sets linux.cgroupsPath), runc's
+// create and run run in a mount namespace of their own (a slave of the host's, so nothing made
+// there reaches the host) in which runc's config file is bind-mounted over <bundle>/config.json.
+// runc then sees the user's bundle path, and so do its state and every hook's state on stdin, as
+// the spec asks (runtime.md, State: bundle). A shadow bundle directory would name itself there.
+// The namespace ends with runc: runc keeps the config in its own state for the later verbs.
+// One cost: when the bundle is itself the root filesystem (root.path "."), the container sees
+// that bind mount at /config.json.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { CreateRequest } from '../backend.js';
 
-export const SHADOW_BUNDLE_DIR = 'runc-bundle';
+export const RUNC_CONFIG_FILE = 'runc-config.json';
 
 /**
- * The bundle directory to hand runc: the user's when its config.json is the backend config.
- * `adjust` changes the backend config for runc first (runc-poststart.ts takes out poststart).
+ * A fixed script (no data in it: the paths and runc's argv are its positional parameters):
+ * bind-mount $1 over $2, then exec the rest.
  */
-export function runcBundle(req: Pick<CreateRequest, 'bundle' | 'config'>, adjust: (config: Record<string, unknown>) => Record<string, unknown> = (c) => c): string {
-  const backendConfig = adjust(JSON.parse(readFileSync(req.config, 'utf8')) as Record<string, unknown>);
-  if (isDeepStrictEqual(readJson(join(req.bundle, 'config.json')), backendConfig)) return req.bundle;
-  const shadow = join(dirname(req.config), SHADOW_BUNDLE_DIR);
-  rmSync(shadow, { recursive: true, force: true });
-  mkdirSync(shadow, { mode: 0o700 });
-  writeFileSync(join(shadow, 'config.json'), JSON.stringify(backendConfig, null, 2) + '\n', { mode: 0o600 });
-  for (const name of readdirSync(req.bundle)) if (name !== 'config.json') symlinkSync(join(req.bundle, name), join(shadow, name));
-  return shadow;
+const BIND_THEN_EXEC = 'mount --bind -- "$1" "$2" && shift 2 && exec "$@"';
+
+export interface RuncInvocation {
+  /** Put before runc's argv: empty when the user's config.json is the config runc needs. */
+  prefix: string[];
+  bundle: string;
+}
+
+/**
+ * How to start runc create/run for `req`. `adjust` changes the backend config for runc first
+ * (runc-poststart.ts takes out poststart); the result is written next to the backend config.
+ */
+export function runcInvocation(req: Pick<CreateRequest, 'bundle' | 'config'>, adjust: (config: Record<string, unknown>) => Record<string, unknown> = (c) => c): RuncInvocation {
+  const config = adjust(JSON.parse(readFileSync(req.config, 'utf8')) as Record<string, unknown>);
+  const userConfig = join(req.bundle, 'config.json');
+  if (isDeepStrictEqual(readJson(userConfig), config)) return { prefix: [], bundle: req.bundle };
+  const file = join(dirname(req.config), RUNC_CONFIG_FILE);
+  writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  return { prefix: ['unshare', '--mount', '--propagation', 'slave', '--', '/bin/sh', '-c', BIND_THEN_EXEC, 'berth-runc-config', file, userConfig], bundle: req.bundle };
 }
 
 function readJson(path: string): unknown {

@@ -13,7 +13,7 @@ import { onHost, runOciHooks, type HookState, type OciHook } from '../oci-hooks.
 interface Deferred {
   hooks: OciHook[];
   ociVersion: string;
-  /** The user's bundle, as the spec's state names it (runc's would be its shadow bundle). */
+  /** The user's bundle, as the spec's state names it. */
   bundle: string;
   annotations: Record<string, string>;
 }

@@ -41,6 +41,14 @@ interface VolumeMeta {
   snapshots: SnapshotInfo[];
 }
 
+/**
+ * rm -rf, retried while the tree is still changing: a leftover's copy (cp, killed with its
+ * berth by the parent-death signal) can still be writing for a moment after its owner died.
+ */
+function removeTree(path: string): Promise<void> {
+  return rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+}
+
 const KIND_DIR: Record<VolumeKind, string> = { image: 'images', container: 'containers' };
 const META = 'volume.json';
 
@@ -91,12 +99,12 @@ export class DirDriver implements StorageDriver {
     // Fail before a long copy; the rename below catches a volume made meanwhile.
     if (await this.exists(kind, name)) throw new VolumeExistsError(`${label(kind)} "${name}" already exists (${dir})`);
     // A directory without volume.json is what 0.8.0 left (see list): not a volume, so it goes.
-    await this.guard(`cannot remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    await this.guard(`cannot remove ${dir}`, () => removeTree(dir));
     const stage = join(kindDir, stagedName(STAGE.newVolume, name));
     const revert = new Revert();
-    revert.add(`remove ${stage}`, () => rm(stage, { recursive: true, force: true }));
+    revert.add(`remove ${stage}`, () => removeTree(stage));
     try {
-      await rm(stage, { recursive: true, force: true });
+      await removeTree(stage);
       await this.guard(`cannot create ${stage}`, () => mkdir(stage));
       await this.guard(`cannot write ${join(stage, META)}`, async () => writeFileAtomic(join(stage, META), JSON.stringify(meta, null, 2) + '\n'));
       await fill(join(stage, 'fs'));
@@ -119,7 +127,7 @@ export class DirDriver implements StorageDriver {
   private async sweepKindDir(kindDir: string, entries: string[]): Promise<void> {
     for (const entry of entries) {
       const left = parseLeftover(entry, [STAGE.newVolume, STAGE.goneVolume]);
-      if (left && ownerIsDead(left)) await rm(join(kindDir, entry), { recursive: true, force: true });
+      if (left && ownerIsDead(left)) await removeTree(join(kindDir, entry));
     }
   }
 
@@ -145,7 +153,7 @@ export class DirDriver implements StorageDriver {
       const back = fsStages.find((x) => x.left!.prefix === STAGE.rollbackReady) ?? fsStages.find((x) => x.left!.prefix === STAGE.rollbackOld);
       if (back) await this.guard(`cannot repair ${join(dir, 'fs')}`, () => rename(join(dir, back.entry), join(dir, 'fs')));
     }
-    for (const { entry } of fsStages) await rm(join(dir, entry), { recursive: true, force: true });
+    for (const { entry } of fsStages) await removeTree(join(dir, entry));
 
     const snapDir = join(dir, 'snapshots');
     let snaps: string[] = [];
@@ -169,9 +177,9 @@ export class DirDriver implements StorageDriver {
           meta.snapshots = meta.snapshots.filter((s) => s.name !== left.name);
           dropped = true;
         }
-        await rm(join(snapDir, entry), { recursive: true, force: true });
+        await removeTree(join(snapDir, entry));
       } else if (!listed.has(entry)) {
-        await rm(join(snapDir, entry), { recursive: true, force: true });
+        await removeTree(join(snapDir, entry));
       }
     }
     if (dropped) await this.guard(`cannot record the repair of "${id}"`, async () => this.writeMeta('container', id, meta));
@@ -265,7 +273,7 @@ export class DirDriver implements StorageDriver {
         // No volume.json under a volume's own name: only 0.8.0 made those, by a create killed
         // before its volume.json or a removal killed after it (it removed in place). Finish it.
         await log('warn', `removing ${this.volumeDir(kind, name)}: a ${label(kind)} that an interrupted create or removal left without its ${META}`, { op: 'storage-repair' });
-        await this.guard(`cannot remove ${this.volumeDir(kind, name)}`, () => rm(this.volumeDir(kind, name), { recursive: true, force: true }));
+        await this.guard(`cannot remove ${this.volumeDir(kind, name)}`, () => removeTree(this.volumeDir(kind, name)));
       }
     }
     return out;
@@ -292,7 +300,7 @@ export class DirDriver implements StorageDriver {
     // name; a killed removal leaves a .gone- directory that the next listing removes.
     const gone = join(this.location, KIND_DIR[kind], stagedName(STAGE.goneVolume, name));
     await this.guard(`cannot remove ${dir}`, () => rename(dir, gone));
-    await this.guard(`cannot remove ${gone}`, () => rm(gone, { recursive: true, force: true }));
+    await this.guard(`cannot remove ${gone}`, () => removeTree(gone));
   }
 
   async rename(kind: VolumeKind, from: string, to: string): Promise<void> {
@@ -322,12 +330,12 @@ export class DirDriver implements StorageDriver {
     const partial = join(dir, 'snapshots', stagedName(STAGE.partialSnapshot, snapshot));
     await this.guard(`cannot create ${join(dir, 'snapshots')}`, () => mkdir(join(dir, 'snapshots'), { recursive: true }));
     try {
-      await rm(partial, { recursive: true, force: true });
+      await removeTree(partial);
       await this.copyTree(join(dir, 'fs'), partial, `cannot snapshot container volume "${id}" as "${snapshot}"`);
       meta.snapshots.push({ name: snapshot, created: Math.floor(Date.now() / 1000) });
       await this.guard(`cannot record snapshot "${snapshot}"`, async () => this.writeMeta('container', id, meta));
     } catch (err) {
-      await rm(partial, { recursive: true, force: true });
+      await removeTree(partial);
       throw err;
     }
     await this.guard(`cannot move snapshot "${snapshot}" into place`, () => rename(partial, target));
@@ -350,11 +358,11 @@ export class DirDriver implements StorageDriver {
     const fresh = join(dir, stagedName(STAGE.rollbackCopy));
     const ready = join(dir, stagedName(STAGE.rollbackReady));
     const old = join(dir, stagedName(STAGE.rollbackOld));
-    await rm(fresh, { recursive: true, force: true });
+    await removeTree(fresh);
     try {
       await this.copyTree(join(dir, 'snapshots', snapshot), fresh, `cannot roll container volume "${id}" back to "${snapshot}"`);
     } catch (err) {
-      await rm(fresh, { recursive: true, force: true });
+      await removeTree(fresh);
       throw err;
     }
     // Marked complete, then swapped by renames: the volume is never half-restored, and a
@@ -362,13 +370,13 @@ export class DirDriver implements StorageDriver {
     await this.guard(`cannot mark ${fresh} complete`, () => rename(fresh, ready));
     await this.guard(`cannot move ${join(dir, 'fs')} aside`, () => rename(join(dir, 'fs'), old));
     await this.guard(`cannot move ${ready} into place`, () => rename(ready, join(dir, 'fs')));
-    await rm(old, { recursive: true, force: true });
+    await removeTree(old);
     // Later snapshots are renamed away before meta forgets them, so no unlisted one remains.
     const gone = later.map((name) => join(dir, 'snapshots', stagedName(STAGE.goneSnapshot, name)));
     for (const [i, name] of later.entries()) await this.guard(`cannot discard snapshot "${name}"`, () => rename(join(dir, 'snapshots', name), gone[i]!));
     meta.snapshots = meta.snapshots.slice(0, at + 1);
     await this.guard(`cannot record the rollback of "${id}"`, async () => this.writeMeta('container', id, meta));
-    for (const path of gone) await rm(path, { recursive: true, force: true });
+    for (const path of gone) await removeTree(path);
   }
 
   async destroySnapshot(id: string, snapshot: string): Promise<void> {
@@ -380,7 +388,7 @@ export class DirDriver implements StorageDriver {
     await this.guard(`cannot remove snapshot "${snapshot}"`, () => rename(join(dir, 'snapshots', snapshot), gone));
     meta.snapshots = meta.snapshots.filter((s) => s.name !== snapshot);
     await this.guard(`cannot record the removal of snapshot "${snapshot}"`, async () => this.writeMeta('container', id, meta));
-    await rm(gone, { recursive: true, force: true });
+    await removeTree(gone);
   }
 
   /** Disk usage in bytes by `du -s -B1` (hard links counted once). */

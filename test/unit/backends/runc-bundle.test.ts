@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SHADOW_BUNDLE_DIR, runcBundle } from '../../../src/backends/oci-cli/runc-bundle.js';
+import { RUNC_CONFIG_FILE, runcInvocation } from '../../../src/backends/oci-cli/runc-bundle.js';
 import { tempDir } from '../../helpers/bundle.js';
 
 const tmp = tempDir('berth-runc-bundle-');
@@ -21,25 +22,30 @@ function setUp(config: object, backendConfig: object) {
   return { bundle, config: join(state, 'backend-config.json'), state };
 }
 
-describe('runc\'s bundle', () => {
-  test('the user\'s bundle when its config.json is the backend config (formatting aside)', () => {
+describe('runc\'s bundle and config', () => {
+  test('the user\'s bundle as it is when its config.json is the backend config (formatting aside)', () => {
     const c = { ociVersion: '1.0.2', root: { path: '/abs' }, linux: { cgroupsPath: '/p' } };
     const r = setUp(c, c);
-    assert.equal(runcBundle(r), r.bundle);
-    assert.equal(existsSync(join(r.state, SHADOW_BUNDLE_DIR)), false, 'no shadow made');
+    assert.deepEqual(runcInvocation(r), { prefix: [], bundle: r.bundle });
+    assert.equal(existsSync(join(r.state, RUNC_CONFIG_FILE)), false, 'no config of its own written');
   });
 
-  test('a shadow bundle otherwise: the backend config, and links to every other entry', () => {
+  test('otherwise the user\'s bundle still, with runc\'s config bind-mounted over its config.json in a mount namespace of its own', () => {
     const r = setUp({ ociVersion: '1.0.2', root: { path: 'rootfs' } }, { ociVersion: '1.0.2', root: { path: '/abs/rootfs' }, linux: { cgroupsPath: '/p' } });
-    const shadow = runcBundle(r);
-    assert.equal(shadow, join(r.state, SHADOW_BUNDLE_DIR));
-    assert.deepEqual(JSON.parse(readFileSync(join(shadow, 'config.json'), 'utf8')), JSON.parse(readFileSync(r.config, 'utf8')));
-    assert.deepEqual(readdirSync(shadow).sort(), ['config.json', 'hook-data', 'rootfs']);
-    assert.equal(readlinkSync(join(shadow, 'hook-data')), join(r.bundle, 'hook-data'));
-    assert.equal(readFileSync(join(shadow, 'hook-data'), 'utf8'), 'x');
-    // A second create after an interrupted one replaces what it left.
-    copyFileSync(r.config, join(shadow, 'stale'));
-    assert.equal(runcBundle(r), shadow);
-    assert.equal(existsSync(join(shadow, 'stale')), false);
+    const adjusted = runcInvocation(r, (c) => ({ ...c, hooks: {} }));
+    assert.equal(adjusted.bundle, r.bundle);
+    const file = join(r.state, RUNC_CONFIG_FILE);
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { ociVersion: '1.0.2', root: { path: '/abs/rootfs' }, linux: { cgroupsPath: '/p' }, hooks: {} });
+    assert.deepEqual(adjusted.prefix.slice(0, 5), ['unshare', '--mount', '--propagation', 'slave', '--']);
+    assert.deepEqual(adjusted.prefix.slice(-2), [file, join(r.bundle, 'config.json')], 'the paths are arguments, never part of the script');
+  });
+
+  test('the prefix really shows runc the config in place of the bundle\'s, and leaves the host\'s file as it was', { skip: process.getuid?.() === 0 ? undefined : 'mounting needs root' }, () => {
+    const r = setUp({ ociVersion: '1.0.2', root: { path: 'rootfs' } }, { ociVersion: '1.0.2', root: { path: '/abs/rootfs' } });
+    const { prefix } = runcInvocation(r);
+    const seen = execFileSync(prefix[0]!, [...prefix.slice(1), 'cat', join(r.bundle, 'config.json')], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(seen), { ociVersion: '1.0.2', root: { path: '/abs/rootfs' } });
+    assert.deepEqual(JSON.parse(readFileSync(join(r.bundle, 'config.json'), 'utf8')), { ociVersion: '1.0.2', root: { path: 'rootfs' } });
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(r.bundle, 'config.json')), 'no mount left on the host');
   });
 });
