@@ -5,6 +5,9 @@
 // runc then sees the user's bundle path, and so do its state and every hook's state on stdin, as
 // the spec asks (runtime.md, State: bundle). A shadow bundle directory would name itself there.
 // The namespace ends with runc: runc keeps the config in its own state for the later verbs.
+// The hooks runc runs on the host while in that namespace (prestart, createRuntime, and
+// poststart for `run`) must run in the runtime's: each is wrapped in `nsenter` into berth's own
+// mount namespace (berth waits for runc, so it is there). Their argv[0] becomes their path.
 // One cost: when the bundle is itself the root filesystem (root.path "."), the container sees
 // that bind mount at /config.json.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -35,9 +38,31 @@ export function runcInvocation(req: Pick<CreateRequest, 'bundle' | 'config'>, ad
   const userConfig = join(req.bundle, 'config.json');
   if (isDeepStrictEqual(readJson(userConfig), config)) return { prefix: [], bundle: req.bundle };
   const file = join(dirname(req.config), RUNC_CONFIG_FILE);
-  writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(file, JSON.stringify(inRuntimeNamespace(config), null, 2) + '\n', { mode: 0o600 });
   return { prefix: ['unshare', '--mount', '--propagation', 'slave', '--', '/bin/sh', '-c', BIND_THEN_EXEC, 'berth-runc-config', file, userConfig], bundle: req.bundle };
 }
+
+/** Hooks runc runs on the host during create/run; poststop runs at delete, outside the namespace. */
+const HOST_HOOKS_AT_CREATE = ['prestart', 'createRuntime', 'poststart'] as const;
+
+interface Hook {
+  path: string;
+  args?: string[];
+  [key: string]: unknown;
+}
+
+/** The config with its create-time host hooks entered into berth's mount namespace first. */
+export function inRuntimeNamespace(config: Record<string, unknown>, pid = process.pid): Record<string, unknown> {
+  const hooks = config.hooks as Record<string, Hook[] | undefined> | undefined;
+  if (!hooks) return config;
+  const wrapped: Record<string, Hook[] | undefined> = { ...hooks };
+  for (const kind of HOST_HOOKS_AT_CREATE) {
+    wrapped[kind] = hooks[kind]?.map((h) => ({ ...h, path: NSENTER, args: ['nsenter', `--mount=/proc/${pid}/ns/mnt`, '--', h.path, ...(h.args ?? [h.path]).slice(1)] }));
+  }
+  return { ...config, hooks: wrapped };
+}
+
+const NSENTER = '/usr/bin/nsenter';
 
 function readJson(path: string): unknown {
   try {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { RUNC_CONFIG_FILE, runcInvocation } from '../../../src/backends/oci-cli/runc-bundle.js';
+import { RUNC_CONFIG_FILE, inRuntimeNamespace, runcInvocation } from '../../../src/backends/oci-cli/runc-bundle.js';
 import { tempDir } from '../../helpers/bundle.js';
 
 const tmp = tempDir('berth-runc-bundle-');
@@ -47,5 +47,19 @@ describe('runc\'s bundle and config', () => {
     assert.deepEqual(JSON.parse(seen), { ociVersion: '1.0.2', root: { path: '/abs/rootfs' } });
     assert.deepEqual(JSON.parse(readFileSync(join(r.bundle, 'config.json'), 'utf8')), { ociVersion: '1.0.2', root: { path: 'rootfs' } });
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(r.bundle, 'config.json')), 'no mount left on the host');
+  });
+
+  test('hooks runc runs on the host at create enter berth\'s mount namespace first; the others are as given', () => {
+    const config = { x: 1, hooks: { prestart: [{ path: '/bin/a', args: ['a0', '1'], timeout: 3 }], createRuntime: [{ path: '/bin/b' }], createContainer: [{ path: '/bin/c' }], poststop: [{ path: '/bin/d' }] } };
+    assert.deepEqual(inRuntimeNamespace(config, 77), {
+      x: 1,
+      hooks: {
+        prestart: [{ path: '/usr/bin/nsenter', args: ['nsenter', '--mount=/proc/77/ns/mnt', '--', '/bin/a', '1'], timeout: 3 }],
+        createRuntime: [{ path: '/usr/bin/nsenter', args: ['nsenter', '--mount=/proc/77/ns/mnt', '--', '/bin/b'] }],
+        poststart: undefined,
+        createContainer: [{ path: '/bin/c' }],
+        poststop: [{ path: '/bin/d' }],
+      },
+    });
   });
 });
