@@ -2,19 +2,20 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeferredPoststart, withoutPoststart } from '../../../src/backends/oci-cli/runc-poststart.js';
+import { withoutHooks } from '../../../src/backends/deferred-hooks.js';
+import { DeferredPoststart } from '../../../src/backends/oci-cli/runc-poststart.js';
 import { tempDir } from '../../helpers/bundle.js';
 
 const tmp = tempDir('berth-runc-poststart-');
 after(() => tmp.remove());
 
 describe('runc poststart, deferred to start', () => {
-  test('withoutPoststart takes out only the poststart hooks, keeping every other field', () => {
+  test('withoutHooks takes out only the poststart hooks, keeping every other field', () => {
     const config = { ociVersion: '1.0.2', x: 1, hooks: { prestart: [{ path: '/a' }], poststart: [{ path: '/b', args: ['b', '1'] }] } };
-    const split = withoutPoststart(config);
+    const split = withoutHooks(config, 'poststart');
     assert.deepEqual(split.hooks, [{ path: '/b', args: ['b', '1'] }]);
     assert.deepEqual(split.config, { ociVersion: '1.0.2', x: 1, hooks: { prestart: [{ path: '/a' }] } });
-    assert.equal(withoutPoststart({ ociVersion: '1.0.2' }).hooks.length, 0);
+    assert.equal(withoutHooks({ ociVersion: '1.0.2' }, 'poststart').hooks.length, 0);
     assert.deepEqual(config.hooks.poststart, [{ path: '/b', args: ['b', '1'] }], 'the input is not changed');
   });
 
