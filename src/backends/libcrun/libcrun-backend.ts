@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import type { Backend, BackendSettings, CreateRequest } from '../backend.js';
+import { findRuntimeBinary } from '../oci-cli/binary.js';
+import { DeferredStartContainer } from '../oci-cli/start-container-hooks.js';
 import { CRUN_OCI_VERSION_MAX, createOciCliBackend } from '../oci-cli/oci-cli-backend.js';
 import type { LibcrunFound } from './detect.js';
 import { LibcrunCallError, startDriver, type LibcrunDriver } from './driver.js';
@@ -29,6 +31,8 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
   const stateRoot = join(settings.root, 'crun');
   mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
   const driver: LibcrunDriver = await startDriver(found);
+  // libcrun runs startContainer hooks as the crun CLI does (late, racing poststart): berth runs them (crun-start-hooks.ts).
+  const startHooks = new DeferredStartContainer(stateRoot, 'crun', () => findRuntimeBinary('crun', settings.binaryPath), 'crun-abi');
   let cli: Promise<Backend> | undefined;
   const viaCli = async (what: keyof typeof DELEGATED_TO_CLI): Promise<Backend> => {
     await log('debug', `crun-abi: ${what} through the crun CLI: ${DELEGATED_TO_CLI[what]}`, { backend: 'crun-abi' });
@@ -52,20 +56,26 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
     async create(req: CreateRequest) {
       if (req.preserveFds > 0) return (await viaCli('preserveFds')).create(req);
       if (namesHandler(req.config)) return (await viaCli('handler')).create(req);
+      const config = startHooks.prepare(req.id, req.bundle, req.config);
       await call('create', req.id, 'create', {
         bundle: req.bundle,
-        config: req.config,
+        config,
         pidFile: req.pidFile,
         consoleSocket: req.consoleSocket,
         noPivot: req.noPivot,
         noNewKeyring: req.noNewKeyring,
+      }).catch((err: unknown) => {
+        startHooks.forget(req.id);
+        throw err;
       });
       // The init is the worker's child until the worker exits: let it reap it once it dies.
       const pid = Number(readFileSync(req.pidFile, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0) await driver.call('adopt', { pid });
     },
     async start(id) {
+      await startHooks.runBeforeStart(id);
       await call('start', id, 'start', {});
+      startHooks.forget(id);
     },
     async runForeground(req) {
       return (await viaCli('runForeground')).runForeground(req);
@@ -78,9 +88,9 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
       try {
         await call('delete', id, 'delete', { force });
       } catch (err) {
-        if (err instanceof BackendError && err.cause instanceof LibcrunCallError && NOT_FOUND.test(err.cause.libcrunMsg)) return;
-        throw err;
+        if (!(err instanceof BackendError && err.cause instanceof LibcrunCallError && NOT_FOUND.test(err.cause.libcrunMsg))) throw err;
       }
+      startHooks.forget(id);
     },
     async pause(id) {
       await call('pause', id, 'pause', {});

@@ -12,7 +12,9 @@ import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { findRuntimeBinary } from './binary.js';
 import { runcInvocation } from './runc-bundle.js';
-import { DeferredPoststart, withoutPoststart } from './runc-poststart.js';
+import { withoutHooks, deferredOf } from '../deferred-hooks.js';
+import { DeferredStartContainer } from './start-container-hooks.js';
+import { DeferredPoststart } from './runc-poststart.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
 /** crun 1.8 accepts ociVersion 1.0.x and 1.1.x only ("unknown version specified"). */
@@ -78,26 +80,26 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     if (c.result.exitCode !== 0) fail(verb, id, c);
   }
 
+  // Hooks the engine runs at the wrong moment, run by berth instead (create only; see each module).
   const poststart = tool === 'runc' ? new DeferredPoststart(stateDir) : undefined;
+  const startHooks = new DeferredStartContainer(stateDir, tool, () => binary, backendName);
 
   /**
-   * runc's argv for create and run, and what goes before it (runc-bundle.ts). `deferPoststart`:
-   * runc create only (runc-poststart.ts); its hooks are saved for start.
+   * The argv for create and run, and what goes before it (runc-bundle.ts). `deferHooks`: create
+   * only; the hooks taken out are saved for start (runc-poststart.ts, crun-start-hooks.ts).
    */
-  function createArgs(req: CreateRequest, deferPoststart = false): { args: string[]; prefix: string[] } {
+  function createArgs(req: CreateRequest, deferHooks = false): { args: string[]; prefix: string[] } {
     // crun reads the backend config by --config and keeps the user's bundle as its bundle;
     // runc has no such flag: the config is bind-mounted over the bundle's for it (runc-bundle.ts).
     const forRunc = (config: Record<string, unknown>): Record<string, unknown> => {
-      if (!deferPoststart || !poststart) return config;
-      const split = withoutPoststart(config);
-      if (split.hooks.length > 0) {
-        const annotations = (config.annotations as Record<string, string> | undefined) ?? {};
-        poststart.save(req.id, { hooks: split.hooks, ociVersion: String(config.ociVersion), bundle: req.bundle, annotations });
-      }
+      if (!deferHooks || !poststart) return config;
+      const split = withoutHooks(startHooks.take(req.id, req.bundle, config), 'poststart');
+      if (split.hooks.length > 0) poststart.save(req.id, deferredOf(config, req.bundle, split.hooks));
       return split.config;
     };
     const runc = tool === 'runc' ? runcInvocation(req, forRunc) : undefined;
-    const args = runc ? [`--bundle=${runc.bundle}`] : [`--bundle=${req.bundle}`, `--config=${req.config}`];
+    const crunConfig = deferHooks && tool === 'crun' ? startHooks.prepare(req.id, req.bundle, req.config) : req.config;
+    const args = runc ? [`--bundle=${runc.bundle}`] : [`--bundle=${req.bundle}`, `--config=${crunConfig}`];
     args.push(`--pid-file=${req.pidFile}`);
     if (req.consoleSocket) args.push(`--console-socket=${req.consoleSocket}`);
     if (req.noPivot) args.push('--no-pivot');
@@ -115,11 +117,14 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       const c = await call(['create', ...args, req.id], { inherit: true, extraFds: req.preserveFds, prefix });
       if (c.result.exitCode !== 0) {
         poststart?.forget(req.id);
+        startHooks.forget(req.id);
         fail('create', req.id, c);
       }
     },
     async start(id) {
+      await startHooks.runBeforeStart(id);
       await simple('start', id);
+      startHooks.forget(id);
       await poststart?.run(id, async () => {
         const c = await call(['state', id]);
         return c.result.exitCode === 0 ? (JSON.parse(c.result.stdout) as { pid?: number }).pid : undefined;
@@ -141,6 +146,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       const c = await call(['delete', ...(force ? ['--force'] : []), id]);
       if (c.result.exitCode !== 0 && !NOT_FOUND.test(c.errorMessage)) fail('delete', id, c);
       poststart?.forget(id);
+      startHooks.forget(id);
     },
     pause: (id) => simple('pause', id),
     resume: (id) => simple('resume', id),

@@ -31,7 +31,7 @@ export interface RuncInvocation {
 
 /**
  * How to start runc create/run for `req`. `adjust` changes the backend config for runc first
- * (runc-poststart.ts takes out poststart); the result is written next to the backend config.
+ * (runc-poststart.ts takes out poststart, start-container-hooks.ts startContainer); the result is written next to the backend config.
  */
 export function runcInvocation(req: Pick<CreateRequest, 'bundle' | 'config'>, adjust: (config: Record<string, unknown>) => Record<string, unknown> = (c) => c): RuncInvocation {
   const config = adjust(JSON.parse(readFileSync(req.config, 'utf8')) as Record<string, unknown>);
