@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readProcStat } from '../../../src/core/proc.js';
 import { berth, berthOk } from '../../helpers/berth.js';
-import { makeBusyboxBundle, tempDir } from '../../helpers/bundle.js';
+import { busyboxConfig, makeBusyboxBundle, makeBusyboxRootfs, tempDir } from '../../helpers/bundle.js';
 import { freePort } from '../../helpers/daemon.js';
 import { missing } from '../../helpers/host.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -70,6 +70,26 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     await berthOk(root, ['--config', config, 'delete', 'c1'], { env });
     assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
     assert.deepEqual(readdirSync(join(root, 'containers')), []);
+  });
+
+  test('bundles the spec allows (root.path ".", a root outside the bundle, ociVersion 1.3.0) run on pve as on the other backends', async () => {
+    const noTmp = (c: Record<string, any>): void => void (c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/tmp'));
+    const self = join(dirs.path, 'bundle-self');
+    makeBusyboxRootfs(self);
+    writeFileSync(join(self, 'config.json'), JSON.stringify(busyboxConfig({ edit: (c) => (noTmp(c), (c.root.path = '.')) })));
+    makeBusyboxRootfs(join(dirs.path, 'shared-rootfs'));
+    const outside = join(dirs.path, 'bundle-outside');
+    makeBusyboxBundle(outside, { edit: (c) => (noTmp(c), (c.root.path = '../shared-rootfs')) });
+    const v13 = makeBusyboxBundle(join(dirs.path, 'bundle-1.3'), { edit: (c) => (noTmp(c), (c.ociVersion = '1.3.0')) });
+    for (const [name, b] of [['self', self], ['outside', outside], ['v13', v13]] as const) {
+      await berthOk(root, ['--config', config, '--runtime', 'pve', 'run', '--detach', '--bundle', b, `spec-${name}`], { env });
+      const st = JSON.parse(await berthOk(root, ['--config', config, 'state', `spec-${name}`], { env }));
+      assert.equal(st.status, 'running', `${name}: running`);
+      assert.equal(st.bundle, b, `${name}: the state names the user's bundle`);
+      assert.ok(alive(st.pid), `${name}: the pid is the live init`);
+      await berthOk(root, ['--config', config, 'delete', '--force', `spec-${name}`], { env });
+    }
+    assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
   });
 
   test('stop: shutdown, then stop; delete --force of a running container', async () => {
