@@ -8,6 +8,7 @@ import { BackendError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import type { Backend, BackendSettings, CreateRequest } from '../backend.js';
 import { findRuntimeBinary } from '../oci-cli/binary.js';
+import { inClientWords } from '../oci-cli/client-wording.js';
 import { DeferredStartContainer } from '../oci-cli/start-container-hooks.js';
 import { CRUN_OCI_VERSION_MAX, createOciCliBackend } from '../oci-cli/oci-cli-backend.js';
 import type { LibcrunFound } from './detect.js';
@@ -44,7 +45,7 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
     try {
       return await driver.call(op, { stateRoot, id, systemdCgroup: settings.systemdCgroup, ...args });
     } catch (err) {
-      if (err instanceof LibcrunCallError) throw new BackendError(`crun ${verb} of container "${id}" failed: ${err.message}`, { cause: err });
+      if (err instanceof LibcrunCallError) throw new BackendError(`crun ${verb} of container "${id}" failed: ${inClientWords(err.message)}`, { cause: err });
       throw err;
     }
   }

@@ -11,6 +11,7 @@ import { runTool, type ToolResult } from '../../core/exec.js';
 import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
 import { findRuntimeBinary } from './binary.js';
+import { inClientWords } from './client-wording.js';
 import { runcInvocation } from './runc-bundle.js';
 import { withoutHooks, deferredOf } from '../deferred-hooks.js';
 import { DeferredStartContainer } from './start-container-hooks.js';
@@ -64,7 +65,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
   }
 
   function fail(verb: string, id: string, c: Call): never {
-    const why = c.errorMessage || `exited with ${c.result.exitCode ?? c.result.signal}`;
+    const why = inClientWords(c.errorMessage) || `exited with ${c.result.exitCode ?? c.result.signal}`;
     throw new BackendError(`${name} ${verb} of container "${id}" failed: ${why}`, {
       cause: new ToolError(`${binary} exit ${c.result.exitCode ?? c.result.signal}: ${c.result.stderr.trim() || why}`, {
         exitCode: c.result.exitCode,
