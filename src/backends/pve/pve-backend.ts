@@ -199,7 +199,7 @@ export class PveBackend implements Backend {
     if (st.status !== 'running') {
       // A created container has no process yet: KILL or TERM ends it before it ran, as for runc.
       if (!e.started) return this.setStarted(id, e.vmid);
-      throw new ContainerStateError(`cannot kill container "${id}": it is stopped`);
+      throw new ContainerStateError(`cannot kill container "${id}": it is stopped (container not running)`);
     }
     if (signal.name === 'KILL') return this.o.proxmox.stop(e.vmid);
     if (!this.o.proxmox.hostLocal) {
