@@ -104,6 +104,22 @@ describe('the OCI → LXC mapping inside real containers', { skip }, () => {
     await berthOk(root, ['delete', '--force', id]);
   });
 
+  test("sysctls land in the container's namespaces though /proc/sys is read-only, as Docker's bundles ask", async () => {
+    const b = makeBusyboxBundle(join(tmp.path, 'sysctl'), {
+      args: ['sh', '-c', 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start; echo 1 2>/dev/null > /proc/sys/net/ipv4/ip_unprivileged_port_start && echo writable || echo read-only'],
+      edit: (c) => {
+        // The default bundle has a network namespace of its own: the sysctl is that one's.
+        c.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0' };
+        c.linux.readonlyPaths = [...(c.linux.readonlyPaths ?? []), '/proc/sys'];
+      },
+    });
+    const before = readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8');
+    const r = await berth(['--root', root, '--runtime', 'lxc', 'run', '--bundle', b, 'sysctl']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '0\nread-only\n');
+    assert.equal(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'), before, "the host's value is untouched");
+  });
+
   test('hooks: createRuntime at create, poststart after start, poststop at delete, each with the state on stdin', async () => {
     const log = join(tmp.path, 'hooks.log');
     const stateFile = join(tmp.path, 'poststart.json');

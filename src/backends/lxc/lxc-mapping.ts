@@ -136,10 +136,7 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
   mapProcess(b, spec, options);
   mapResources(b, linux, options.cgroupMode);
   mapCgroupsPath(b, linux);
-  for (const [key, value] of Object.entries((linux.sysctl as Record<string, string> | undefined) ?? {})) {
-    if (!/^[A-Za-z0-9_.\-/]+$/.test(key)) throw new InvalidArgumentError(`linux.sysctl: "${key}" is not a sysctl name`);
-    b.add(`lxc.sysctl.${key}`, value, `linux.sysctl.${key}`);
-  }
+  mapSysctl(b, linux);
   if (linux.seccomp !== undefined) b.degrade('linux.seccomp', 'OCI seccomp profiles are not translated to LXC\'s format yet: the container runs without the filter');
   mapHooks(b, spec, options.hookState);
   // Applied last among the mount hooks: mount points are made first, user hooks see a writable root.
@@ -328,6 +325,24 @@ function mapMaskedAndReadonly(b: Builder, linux: Json, options: LxcMappingOption
     assertContainerPath(p, field);
     b.add('lxc.mount.entry', `${fstabEscape(hostView(p))} ${fstabEscape(p.slice(1))} none bind,ro,optional 0 0`, field);
   });
+}
+
+/**
+ * linux.sysctl, written by a mount hook: it runs in the container's namespaces (so net.*, ipc and
+ * uts sysctls land in the container's) and sees the host's /proc, before the container's /proc
+ * is in place. LXC's own lxc.sysctl writes later, into the container's /proc, where OCI's
+ * readonlyPaths have already made /proc/sys read-only: every Docker create failed on
+ * net.ipv4.ip_unprivileged_port_start. A name's dots are path separators; a slash stands for a
+ * dot within a component (sysctl(8)'s convention for interface names like eth0.100).
+ */
+function mapSysctl(b: Builder, linux: Json): void {
+  for (const [key, value] of Object.entries((linux.sysctl as Record<string, string> | undefined) ?? {})) {
+    const path = key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
+    // Checked as the path it becomes: no empty, "." or ".." component can leave /proc/sys.
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(key) || path.split('/').some((c) => c === '' || c === '.' || c === '..')) throw new InvalidArgumentError(`linux.sysctl: "${key}" is not a sysctl name`);
+    const file = `/proc/sys/${path}`;
+    b.add('lxc.hook.mount', `printf '%s' ${shellQuote(String(value))} > ${shellQuote(file)} #`, `linux.sysctl.${key}`);
+  }
 }
 
 function assertContainerPath(p: string, field: string): void {

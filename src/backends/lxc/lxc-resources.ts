@@ -30,11 +30,14 @@ export function mapResources(b: Builder, linux: Json, mode: LxcMappingOptions['c
     return v;
   };
   const max = (v: number): string => (v < 0 ? 'max' : String(v));
+  // runc writes these only when they are not 0: Docker sends blockIO.weight 0 and cpu.shares 0
+  // meaning "unset", and the kernel refuses a 0 weight (every Docker create on lxc failed).
+  const given = (v: unknown): boolean => v !== undefined && v !== null && v !== 0;
 
   const mem: Json = r.memory ?? {};
-  if (mem.limit !== undefined) set('memory.limit_in_bytes', 'memory.max', v2 ? max(num(mem.limit, 'linux.resources.memory.limit')) : num(mem.limit, 'linux.resources.memory.limit'), 'linux.resources.memory.limit');
-  if (mem.reservation !== undefined) set('memory.soft_limit_in_bytes', 'memory.low', num(mem.reservation, 'linux.resources.memory.reservation'), 'linux.resources.memory.reservation');
-  if (mem.swap !== undefined) {
+  if (given(mem.limit)) set('memory.limit_in_bytes', 'memory.max', v2 ? max(num(mem.limit, 'linux.resources.memory.limit')) : num(mem.limit, 'linux.resources.memory.limit'), 'linux.resources.memory.limit');
+  if (given(mem.reservation)) set('memory.soft_limit_in_bytes', 'memory.low', num(mem.reservation, 'linux.resources.memory.reservation'), 'linux.resources.memory.reservation');
+  if (given(mem.swap)) {
     const swap = num(mem.swap, 'linux.resources.memory.swap');
     // OCI's swap is memory + swap (v1's memsw); cgroup v2 limits the swap alone.
     if (v2) {
@@ -47,23 +50,23 @@ export function mapResources(b: Builder, linux: Json, mode: LxcMappingOptions['c
   for (const k of ['kernel', 'kernelTCP', 'useHierarchy', 'checkBeforeUpdate']) if (mem[k] !== undefined) b.degrade(`linux.resources.memory.${k}`, 'not applied (deprecated or not in LXC)');
 
   const cpu: Json = r.cpu ?? {};
-  if (cpu.shares !== undefined) {
+  if (given(cpu.shares)) {
     const shares = num(cpu.shares, 'linux.resources.cpu.shares');
     // runc's conversion from cgroup v1 shares to the v2 weight.
     set('cpu.shares', 'cpu.weight', v2 ? 1 + Math.floor(((shares - 2) * 9999) / 262142) : shares, 'linux.resources.cpu.shares');
   }
-  if (cpu.quota !== undefined || cpu.period !== undefined) {
+  if (given(cpu.quota) || given(cpu.period)) {
     if (v2) {
-      const quota = cpu.quota === undefined ? 'max' : max(num(cpu.quota, 'linux.resources.cpu.quota'));
-      set(undefined, 'cpu.max', `${quota} ${cpu.period === undefined ? 100000 : num(cpu.period, 'linux.resources.cpu.period')}`, 'linux.resources.cpu.quota');
+      const quota = !given(cpu.quota) ? 'max' : max(num(cpu.quota, 'linux.resources.cpu.quota'));
+      set(undefined, 'cpu.max', `${quota} ${!given(cpu.period) ? 100000 : num(cpu.period, 'linux.resources.cpu.period')}`, 'linux.resources.cpu.quota');
     } else {
       // The period first: the kernel checks the quota against it.
-      if (cpu.period !== undefined) set('cpu.cfs_period_us', undefined, num(cpu.period, 'linux.resources.cpu.period'), 'linux.resources.cpu.period');
-      if (cpu.quota !== undefined) set('cpu.cfs_quota_us', undefined, num(cpu.quota, 'linux.resources.cpu.quota'), 'linux.resources.cpu.quota');
+      if (given(cpu.period)) set('cpu.cfs_period_us', undefined, num(cpu.period, 'linux.resources.cpu.period'), 'linux.resources.cpu.period');
+      if (given(cpu.quota)) set('cpu.cfs_quota_us', undefined, num(cpu.quota, 'linux.resources.cpu.quota'), 'linux.resources.cpu.quota');
     }
   }
-  if (cpu.realtimeRuntime !== undefined) set('cpu.rt_runtime_us', undefined, num(cpu.realtimeRuntime, 'linux.resources.cpu.realtimeRuntime'), 'linux.resources.cpu.realtimeRuntime');
-  if (cpu.realtimePeriod !== undefined) set('cpu.rt_period_us', undefined, num(cpu.realtimePeriod, 'linux.resources.cpu.realtimePeriod'), 'linux.resources.cpu.realtimePeriod');
+  if (given(cpu.realtimeRuntime)) set('cpu.rt_runtime_us', undefined, num(cpu.realtimeRuntime, 'linux.resources.cpu.realtimeRuntime'), 'linux.resources.cpu.realtimeRuntime');
+  if (given(cpu.realtimePeriod)) set('cpu.rt_period_us', undefined, num(cpu.realtimePeriod, 'linux.resources.cpu.realtimePeriod'), 'linux.resources.cpu.realtimePeriod');
   for (const [k, file] of [['cpus', 'cpuset.cpus'], ['mems', 'cpuset.mems']] as const) {
     if (cpu[k] === undefined) continue;
     if (!/^[0-9,\-]+$/.test(cpu[k])) throw new InvalidArgumentError(`linux.resources.cpu.${k}: ${JSON.stringify(cpu[k])} is not a cpu list`);
@@ -71,11 +74,11 @@ export function mapResources(b: Builder, linux: Json, mode: LxcMappingOptions['c
   }
   if (cpu.idle !== undefined) set(undefined, 'cpu.idle', num(cpu.idle, 'linux.resources.cpu.idle'), 'linux.resources.cpu.idle');
 
-  if (r.pids?.limit !== undefined) {
+  if (given(r.pids?.limit)) {
     const limit = num(r.pids.limit, 'linux.resources.pids.limit');
-    set('pids.max', 'pids.max', limit <= 0 ? 'max' : limit, 'linux.resources.pids.limit');
+    set('pids.max', 'pids.max', limit < 0 ? 'max' : limit, 'linux.resources.pids.limit');
   }
-  if (r.blockIO?.weight !== undefined) set('blkio.weight', 'io.weight', num(r.blockIO.weight, 'linux.resources.blockIO.weight'), 'linux.resources.blockIO.weight');
+  if (given(r.blockIO?.weight)) set('blkio.weight', 'io.weight', num(r.blockIO.weight, 'linux.resources.blockIO.weight'), 'linux.resources.blockIO.weight');
   for (const k of ['leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice']) {
     if (r.blockIO?.[k] !== undefined) b.degrade(`linux.resources.blockIO.${k}`, 'not mapped to LXC keys yet');
   }

@@ -234,6 +234,11 @@ describe('lxc mapping', () => {
     assert.deepEqual(values(map((c) => (c.linux.resources = { unified: { 'memory.high': '1000' } }), { cgroupMode: 'v2' }), 'lxc.cgroup2.memory.high'), ['1000']);
   });
 
+  test('0 means unset, as runc reads it (Docker sends blockIO.weight 0 and cpu.shares 0)', () => {
+    const zeros = { memory: { limit: 0, reservation: 0, swap: 0 }, cpu: { shares: 0, quota: 0, period: 0, realtimeRuntime: 0, realtimePeriod: 0 }, pids: { limit: 0 }, blockIO: { weight: 0 } };
+    for (const mode of ['hybrid', 'v2'] as const) assert.deepEqual(mapLxcResources(zeros, mode).entries, [], `nothing is written on ${mode}`);
+  });
+
   test('berth update: linux.resources alone', () => {
     assert.deepEqual(mapLxcResources({ pids: { limit: 42 } }, 'hybrid').entries, [{ key: 'lxc.cgroup.pids.max', value: '42' }]);
   });
@@ -244,8 +249,15 @@ describe('lxc mapping', () => {
     refuses((c) => (c.linux.cgroupsPath = 'system.slice:berth:x'), 'linux.cgroupsPath');
   });
 
-  test('sysctl: lxc.sysctl.*', () => {
-    assert.deepEqual(values(map((c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' })), 'lxc.sysctl.net.ipv4.ip_forward'), ['1']);
+  test('sysctl: written by a mount hook into /proc/sys, before the container\'s /proc is read-only', () => {
+    const m = map((c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.eth0/100.forwarding': "it's" }));
+    assert.deepEqual(values(m, 'lxc.hook.mount').filter((v) => v.startsWith('printf')), [
+      "printf '%s' '1' > '/proc/sys/net/ipv4/ip_forward' #",
+      "printf '%s' 'it'\\''s' > '/proc/sys/net/ipv4/conf/eth0.100/forwarding' #",
+    ]);
+    assert.deepEqual(values(m, 'lxc.sysctl.net.ipv4.ip_forward'), []);
+    refuses((c) => (c.linux.sysctl = { 'net..x': '1' }), 'linux.sysctl');
+    refuses((c) => (c.linux.sysctl = { 'net.//.x': '1' }), 'linux.sysctl');
     refuses((c) => (c.linux.sysctl = { 'a b': '1' }), 'linux.sysctl');
   });
 
