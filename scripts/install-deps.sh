@@ -10,7 +10,7 @@ set -euo pipefail
 
 # openssl: the Proxmox API double's test certificates; tar: the pve backend packs rootfs tarballs for templates.
 # lxc, lxc-dev, gcc, libc6-dev: the lxc backend and its two small helpers (scripts/build-lxc-helpers.sh).
-PACKAGES=(crun runc busybox-static containerd golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev)
+PACKAGES=(crun runc busybox-static containerd podman docker.io golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -45,9 +45,18 @@ else
   # Wait for a dpkg lock held by another apt run instead of failing at once.
   apt_opts=(-q -o DPkg::Lock::Timeout=300)
   apt-get "${apt_opts[@]}" update || die "apt-get update failed (is the network or the apt mirror reachable?)"
+  # The tests start private daemons of their own (containerd, dockerd, Podman): a package's
+  # service is not started by this install (policy-rc.d 101: "action forbidden"), unless the host
+  # already has a policy of its own.
+  policy=/usr/sbin/policy-rc.d made_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   # No recommends: runc recommends criu, which cannot checkpoint on this kernel anyway.
   apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}" </dev/null \
     || die "apt-get install ${missing[*]} failed"
+  if [ -n "$made_policy" ]; then rm -f "$policy"; trap - EXIT; fi
   for pkg in "${missing[@]}"; do
     installed "$pkg" || die "package $pkg is still not installed after apt-get install"
   done

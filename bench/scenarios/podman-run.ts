@@ -1,0 +1,7 @@
+// podman as berth's client: see bench/client-run.ts.
+import { clientDescription, clientGoal, runClientScenario } from '../client-run.js';
+import type { ScenarioResult } from '../scenario.js';
+
+export const description = clientDescription('podman');
+export const goal = clientGoal;
+export const run = (): Promise<ScenarioResult> => runClientScenario('podman');
