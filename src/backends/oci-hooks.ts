@@ -23,9 +23,14 @@ export interface HookState {
 
 export type HookKind = 'startContainer' | 'poststart' | 'poststop';
 
-/** The hook's own argv: its path, then args[1..] (argv[0] is the path: runTool cannot set it). */
+/** What runs: the hook's path, then args[1..] (args[0] is the argv[0] it gets: hookArgv0). */
 export function hookArgv(h: OciHook): string[] {
   return [h.path, ...(h.args ?? [h.path]).slice(1)];
+}
+
+/** args[0], which the spec makes the hook's argv[0] (a multi-call binary such as dockerd's libnetwork-setkey reads it). */
+export function hookArgv0(h: OciHook): string {
+  return h.args?.[0] ?? h.path;
 }
 
 function envObject(env: string[]): NodeJS.ProcessEnv {
@@ -33,9 +38,9 @@ function envObject(env: string[]): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `hooks` in order with `state` on stdin; `argvFor` says how (on the host: hookArgv; in the
- * container: through lxc-attach). A hook's `timeout` is enforced with coreutils' timeout (TERM,
- * KILL a second later). Returns the first failure's words: a failing startContainer hook stops
+ * Runs `hooks` in order with `state` on stdin; `argvFor` says how (on the host: onHost; in the
+ * container: through lxc-attach or `<engine> exec`). A hook's `timeout` is enforced (TERM, KILL
+ * a second later). Returns the first failure's words: a failing startContainer hook stops
  * the rest (the caller fails start); poststart and poststop failures are warnings, the rest run.
  */
 export async function runOciHooks(
@@ -43,16 +48,15 @@ export async function runOciHooks(
   kind: HookKind,
   hooks: readonly OciHook[],
   state: HookState,
-  argvFor: (h: OciHook) => { argv: string[]; env?: NodeJS.ProcessEnv },
+  argvFor: (h: OciHook) => HookCommand,
 ): Promise<string | undefined> {
   const input = JSON.stringify(state);
   let first: string | undefined;
   for (const [i, h] of hooks.entries()) {
-    const { argv, env } = argvFor(h);
-    const timed = h.timeout !== undefined ? ['timeout', '-k', '1', String(h.timeout), ...argv] : argv;
-    const r = await runTool(timed, { input, env });
+    const { argv, env, argv0 } = argvFor(h);
+    const r = await runTool(argv, { input, env, argv0, ...(h.timeout !== undefined ? { timeoutMs: h.timeout * 1000 } : {}) });
     if (r.exitCode === 0) continue;
-    const why = r.exitCode === 124 && h.timeout !== undefined ? `timed out after ${h.timeout} s` : (r.stderr.trim().split('\n').pop() || `exit ${r.exitCode ?? r.signal}`);
+    const why = r.timedOut ? `timed out after ${h.timeout} s` : (r.stderr.trim().split('\n').pop() || `exit ${r.exitCode ?? r.signal}`);
     const message = `${kind} hook ${i} (${h.path}) failed: ${why}`;
     first ??= message;
     if (kind === 'startContainer') return message;
@@ -61,9 +65,15 @@ export async function runOciHooks(
   return first;
 }
 
-/** How a hook runs on the host: its argv, and exactly its env when it gives one. */
-export function onHost(h: OciHook): { argv: string[]; env?: NodeJS.ProcessEnv } {
-  return { argv: hookArgv(h), ...(h.env ? { env: envObject(h.env) } : {}) };
+export interface HookCommand {
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+  argv0?: string;
+}
+
+/** How a hook runs on the host: its path with args[0] as argv[0], and exactly its env when it gives one. */
+export function onHost(h: OciHook): HookCommand {
+  return { argv: hookArgv(h), argv0: hookArgv0(h), ...(h.env ? { env: envObject(h.env) } : {}) };
 }
 
 /** The bundle's hooks of one kind. */

@@ -11,6 +11,8 @@ export interface ToolResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Set when `timeoutMs` ran out and the tool was signalled. */
+  timedOut?: boolean;
 }
 
 export interface RunToolOptions {
@@ -31,6 +33,10 @@ export interface RunToolOptions {
    * alone (a copy), which must not run on into what the next verb repairs.
    */
   diesWithBerth?: boolean;
+  /** The tool's argv[0], when it is not its path (a multi-call binary: an OCI hook's args[0]). */
+  argv0?: string;
+  /** TERM after this long, KILL a second later (an OCI hook's timeout). */
+  timeoutMs?: number;
 }
 
 /** util-linux's setpriv, on every Debian: sets the parent-death signal, then execs the tool. */
@@ -67,7 +73,29 @@ function spawnTool(argv: readonly string[], options: RunToolOptions): Promise<To
     stdio = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio, env: { ...(options.env ?? process.env), LC_ALL: 'C' } });
+    // With a timeout the tool leads a process group of its own, and the signals go to the whole
+    // group (as coreutils' timeout does): a shell's children must not hold its pipes open.
+    const timed = options.timeoutMs !== undefined;
+    const child = spawn(file, args, { stdio, env: { ...(options.env ?? process.env), LC_ALL: 'C' }, detached: timed, ...(options.argv0 !== undefined ? { argv0: options.argv0 } : {}) });
+    let timedOut = false;
+    const timers: NodeJS.Timeout[] = [];
+    const signalGroup = (sig: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        // the group is gone
+      }
+    };
+    if (timed) {
+      timers.push(
+        setTimeout(() => {
+          timedOut = true;
+          signalGroup('SIGTERM');
+          timers.push(setTimeout(() => signalGroup('SIGKILL'), 1_000));
+        }, options.timeoutMs),
+      );
+    }
+    const clearTimers = (): void => timers.forEach((t) => clearTimeout(t));
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -83,13 +111,15 @@ function spawnTool(argv: readonly string[], options: RunToolOptions): Promise<To
     const unforward = (): void => forwarded.forEach(([sig, h]) => process.off(sig, h));
     child.on('error', (err) => {
       unforward();
+      clearTimers();
       reject(new ToolError(`cannot run ${file}: ${err.message}`, { exitCode: null, stderr, argv, cause: err }));
     });
     // 'close' waits for the pipes; in inherit mode there are none, and a container holding
     // berth's stdio must not keep berth waiting.
     child.on(inherit ? 'exit' : 'close', (exitCode, signal) => {
       unforward();
-      resolve({ exitCode, signal, stdout, stderr });
+      clearTimers();
+      resolve({ exitCode, signal, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
     });
     if (child.stdin && options.input !== undefined) {
       // A tool may exit without reading its input (an OCI hook that ignores the state): EPIPE

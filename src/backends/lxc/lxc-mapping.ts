@@ -10,7 +10,6 @@
 //   percent-encoded (encodeInitArg) and berth's init decodes them;
 // - hooks run through `/bin/sh -c` on the host with LXC's own arguments appended: berth quotes
 //   every word for the shell and ends the command with `#` so the appended words are a comment.
-import { basename } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Builder, type Json } from './lxc-builder.js';
@@ -58,6 +57,8 @@ export interface LxcMappingOptions {
 }
 
 const HOST_MOUNT = '/bin/mount';
+/** bash is essential on Debian and Proxmox hosts. */
+const HOST_BASH = '/bin/bash';
 const MAX_U64_SAFE = 2 ** 63;
 
 /** OCI namespace type → LXC's name for it (as in /proc/PID/ns). */
@@ -492,13 +493,15 @@ function mapHooks(b: Builder, spec: RuntimeConfig, hookState: LxcMappingOptions[
       const path = String(h.path ?? '');
       if (!path.startsWith('/')) throw new InvalidArgumentError(`${field}.path must be absolute, got ${JSON.stringify(path)}`);
       const args = (h.args as string[] | undefined) ?? [path];
-      if (args.length > 0 && args[0] !== path && args[0] !== basename(path)) b.degrade(`${field}.args[0]`, 'the hook runs with its path as argv[0]');
       const words: string[] = [];
       if (h.env !== undefined) words.push('env', '-i', ...(h.env as string[]).map(shellQuote));
       if (h.timeout !== undefined) {
         if (!Number.isInteger(h.timeout) || h.timeout <= 0) throw new InvalidArgumentError(`${field}.timeout must be a positive integer`);
         words.push('timeout', String(h.timeout));
       }
+      // args[0] is the hook's argv[0] (dockerd's libnetwork-setkey is /proc/PID/exe, a multi-call
+      // binary that reads it): LXC's /bin/sh cannot set it, bash's exec -a can.
+      if (args.length > 0 && args[0] !== path) words.push(HOST_BASH, '-c', shellQuote('exec -a "$0" "$@"'), shellQuote(args[0]!));
       words.push(shellQuote(path), ...args.slice(1).map(shellQuote));
       b.add(key, `${stdin}${words.join(' ')} #`, field);
     });

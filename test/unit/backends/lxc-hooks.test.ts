@@ -43,6 +43,13 @@ describe('runOciHooks', () => {
     assert.equal(await runOciHooks('lxc', 'poststart', [sh('exit 0')], state, onHost), undefined);
   });
 
+  test("args[0] is the hook's argv[0]: a multi-call binary (dockerd's libnetwork-setkey, busybox) picks its applet by it", async () => {
+    const out = join(dir, 'argv0');
+    // busybox run as "sh" is the shell; run as "/bin/busybox" it would take "-c" for an applet name.
+    assert.equal(await runOciHooks('lxc', 'poststart', [{ path: '/bin/busybox', args: ['sh', '-c', `echo "$0" > ${out}`] }], state, onHost), undefined);
+    assert.equal(readFileSync(out, 'utf8'), 'sh\n');
+  });
+
   test('env: exactly the hook\'s own on the host', async () => {
     const out = join(dir, 'env');
     await runOciHooks('lxc', 'poststart', [{ ...sh(`echo "$A:$HOME" > ${out}`), env: ['A=1'] }], state, onHost);

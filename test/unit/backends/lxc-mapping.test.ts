@@ -306,10 +306,12 @@ describe('lxc mapping', () => {
         }),
     );
     // runtime.md's order, whatever the order of the keys: prestart, then createRuntime.
-    assert.deepEqual(values(m, 'lxc.hook.start-host'), [`env -i 'A=1' timeout 5 '/usr/bin/logger' 'it'\\''s $HOME' #`, "'/bin/sleep' '1' #"]);
+    // args[0] is the hook's argv[0]: bash's exec -a sets it (LXC's /bin/sh cannot).
+    const argv0 = (a: string): string => `/bin/bash -c 'exec -a "$0" "$@"' '${a}'`;
+    assert.deepEqual(values(m, 'lxc.hook.start-host'), [`env -i 'A=1' timeout 5 ${argv0('logger')} '/usr/bin/logger' 'it'\\''s $HOME' #`, `${argv0('sleep')} '/bin/sleep' '1' #`]);
     assert.deepEqual(values(m, 'lxc.hook.mount'), ["'/bin/true' #"]);
     assert.deepEqual(values(m, 'lxc.hook.start'), ["'/bin/true' #"]);
-    assert.deepEqual(values(m, 'lxc.hook.post-stop'), ["'/bin/echo' 'bye' #"]);
+    assert.deepEqual(values(m, 'lxc.hook.post-stop'), [`${argv0('echo')} '/bin/echo' 'bye' #`]);
     assert.ok(fields(m).includes('hooks.poststart'));
     refuses((c) => (c.hooks = { bogus: [{ path: '/x' }] }), 'hooks.bogus');
   });
