@@ -105,8 +105,11 @@ suite('zfs-fuse', zfsSkipReason() ?? missing('busybox', 'crun'), async () => {
     toml: `driver = "zfs"\ndataset = "${dataset}"`,
     storage: { driver: 'zfs', dataset } as StorageConfig,
     cleanup: async () => {
-      await pool?.destroy();
-      await daemon?.stop();
+      try {
+        await pool?.destroy();
+      } finally {
+        await daemon?.stop(); // even when the pool would not go: never leave a daemon this test started
+      }
     },
   };
 });

@@ -231,8 +231,11 @@ suite('zfs-fuse', zfsSkipReason() ?? missing('busybox', 'crun'), async () => {
     storage: { driver: 'zfs', dataset } as StorageConfig,
     storageDir: undefined,
     cleanup: async () => {
-      await pool?.destroy();
-      await daemon?.stop();
+      try {
+        await pool?.destroy();
+      } finally {
+        await daemon?.stop(); // even when the pool would not go: never leave a daemon this test started
+      }
     },
   };
 });
