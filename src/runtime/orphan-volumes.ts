@@ -5,6 +5,7 @@
 // of that id, and by the image verbs, which remove it (and so never count a container that
 // does not exist). A volume of a create still at work is never touched: that create holds the
 // id's lock. Volumes of other state roots are theirs to judge and left alone.
+import { existsSync } from 'node:fs';
 import { isDirectoryLocked } from '../core/lock.js';
 import { errorFields, log } from '../core/log.js';
 import type { ContainerVolumeInfo } from '../images/index.js';
@@ -56,6 +57,10 @@ export async function removeOrphanVolumes(runtime: Runtime, op: string): Promise
  * cannot be opened is a debug line.
  */
 export async function removeOrphanVolume(runtime: Runtime, id: string): Promise<void> {
+  // A killed create always leaves the id's directory (its lock; the undo that removes it never
+  // ran): without one there is nothing to look for, and the storage is not opened (containerd
+  // runs delete --force of ids long gone). The image verbs find any other orphan of this root.
+  if (!existsSync(runtime.store.dir(id))) return;
   try {
     const images = await runtime.images();
     const rootId = runtime.rootId();

@@ -180,8 +180,10 @@ function suite(
       ok(await run('image', 'import', rig.layout, '--name', 'crash:test'), 'import');
       const cache = await openImageCache({ storage: rig.storage });
       const rootId = stateRootIdentity(rig.root).id;
-      // What a create killed between its volume and its record leaves (the window is a few ms).
+      // What a create killed between its volume and its record leaves (the window is a few ms):
+      // the volume, and the id's directory its lock was taken on.
       await cache.createContainerVolume('crash:test', 'orphan-a', { rootId });
+      mkdirSync(join(rig.root, 'containers', 'orphan-a'), { recursive: true });
       await cache.createContainerVolume('crash:test', 'orphan-b', { rootId });
       const d = await run('delete', '--force', 'orphan-a');
       ok(d, 'delete --force of an id without a record');
