@@ -11,6 +11,7 @@
 //   dropped, or the template re-adopted (it is sealed, so it is whole).
 // Each repair runs under the digest's lock, only when no live berth holds it (an import or a
 // removal in progress is never touched), and says what it did in the log.
+import { VolumeNotFoundError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import type { StorageDriver, VolumeInfo } from '../storage/driver.js';
 import type { ImageIndex, IndexEntry } from './image-index.js';
@@ -46,7 +47,12 @@ export async function repairTemplate(driver: StorageDriver, index: ImageIndex, d
       return false;
     }
   }
-  await driver.destroy('image', digest);
+  try {
+    await driver.destroy('image', digest);
+  } catch (err) {
+    // Gone meanwhile: a destroy the killed berth had started (its zfs child ran on) finished it.
+    if (!(err instanceof VolumeNotFoundError)) throw err;
+  }
   await index.update((images) => {
     delete images[digest];
   });
