@@ -19,6 +19,7 @@ import type { Runtime } from './runtime.js';
 async function removeIfOrphan(runtime: Runtime, v: ContainerVolumeInfo, op: string): Promise<boolean> {
   const store = runtime.store;
   const id = v.id;
+  if (namedByRecord(runtime, v)) return false; // the usual case, known without a lock
   if (await isDirectoryLocked(store.dir(id))) return false; // a create (or another verb) at work
   const lock = await store.lockForCreate(id);
   try {
@@ -38,6 +39,15 @@ async function removeIfOrphan(runtime: Runtime, v: ContainerVolumeInfo, op: stri
     return true;
   } finally {
     lock.release();
+  }
+}
+
+/** A readable record names the volume (an unreadable one counts as naming it: doctor's to report). */
+function namedByRecord(runtime: Runtime, v: ContainerVolumeInfo): boolean {
+  try {
+    return runtime.store.read(v.id)?.image?.volume === v.volume;
+  } catch {
+    return true;
   }
 }
 

@@ -197,6 +197,21 @@ function suite(
       ok(await run('image', 'rm', 'crash:test'), 'image rm');
     });
 
+    test('delete --force of an image container killed: a second delete --force removes it all', async () => {
+      ok(await run('image', 'import', rig.layout, '--name', 'crash:test'), 'import');
+      for (const [i, delay] of [60, 100, 150, 200, 250, 300].entries()) {
+        const id = `dk${i}`;
+        ok(await run('create', '--image', 'crash:test', id), 'create --image');
+        await killedAfter(argv('delete', '--force', id), delay, i % 2 === 1);
+        ok(await run('delete', '--force', id), `delete --force after one killed at ${delay} ms`);
+        const live = JSON.parse(ok(await run('list', '--format', 'json'), 'list')) as { id: string }[];
+        assert.deepEqual(live, [], `killed at ${delay} ms: no container left`);
+        assert.deepEqual((await listed())?.containers, [], `killed at ${delay} ms: no volume left`);
+        assertNoLeftovers(`delete killed at ${delay} ms`);
+      }
+      ok(await run('image', 'rm', 'crash:test'), 'image rm');
+    });
+
     test('create --image killed: delete --force finds the volume, image ls does not count it', async () => {
       for (const [i, delay] of DELAYS.entries()) {
         ok(await run('image', 'import', rig.layout, '--name', 'crash:test'), 'import');
