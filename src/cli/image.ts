@@ -9,9 +9,18 @@ import { formatSize, parseDuration, parseSize } from './units.js';
 
 /** The cache through the runtime, journal attached: this call's storage operations and cache events reach `berth serve`. */
 async function openCache(ctx: VerbContext): Promise<ImageCache> {
+  return (await openRepairing(ctx, undefined)).images();
+}
+
+/**
+ * The runtime, journal attached; with `op`, this root's container volumes that no record names
+ * (left by a killed create) are removed first, so the verb never counts a container that is not there.
+ */
+async function openRepairing(ctx: VerbContext, op: string | undefined): Promise<Runtime> {
   const runtime = await openRuntime(ctx);
   await runtime.attachJournal();
-  return runtime.images();
+  if (op !== undefined) await (await import('../runtime/orphan-volumes.js')).removeOrphanVolumes(runtime, op);
+  return runtime;
 }
 
 function operand(ctx: VerbContext, sub: string, what: string): string {
@@ -91,8 +100,8 @@ export default async function image(ctx: VerbContext): Promise<void> {
       only(ctx, sub, ['format']);
       if (ctx.operands.length > 1) throw new UsageError('image ls takes no operands');
       const fmt = formatOption(ctx);
-      const runtime = await openRuntime(ctx);
-      const records = await (await openCache(ctx)).list();
+      const runtime = await openRepairing(ctx, 'image-ls');
+      const records = await (await runtime.images()).list();
       await warnVolumes(runtime, records);
       if (fmt === 'json') {
         printJson(records.map(forJson));
@@ -113,7 +122,7 @@ export default async function image(ctx: VerbContext): Promise<void> {
     case 'remove': {
       only(ctx, sub, ['force']);
       const ref = operand(ctx, sub, 'image ref or digest');
-      const r = await (await openCache(ctx)).remove(ref, { force: flag(ctx, 'force') });
+      const r = await (await (await openRepairing(ctx, 'image-rm')).images()).remove(ref, { force: flag(ctx, 'force') });
       process.stdout.write(r.parked ? `parked ${r.digest}: it is removed with its last container\n` : `removed ${r.digest}\n`);
       return;
     }
@@ -122,7 +131,7 @@ export default async function image(ctx: VerbContext): Promise<void> {
       if (ctx.operands.length > 1) throw new UsageError('image prune takes no operands');
       const olderThan = stringOption(ctx, 'older-than');
       const maxSize = stringOption(ctx, 'max-size');
-      const removed = await (await openCache(ctx)).prune({
+      const removed = await (await (await openRepairing(ctx, 'image-prune')).images()).prune({
         olderThan: olderThan === undefined ? undefined : parseDuration(olderThan, 'older-than'),
         maxSize: maxSize === undefined ? undefined : parseSize(maxSize, 'max-size'),
       });

@@ -2,6 +2,7 @@
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { InvalidConfigError } from './errors.js';
+import { sizeInBytes } from './sizes.js';
 
 const routeSchema = z
   .object({
@@ -45,6 +46,21 @@ const storageSchema = z
     state_dir: z
       .string()
       .refine((d) => d.startsWith('/'), 'must be an absolute path')
+      .optional(),
+    /**
+     * The most one image may unpack to (bytes, or a size such as "16G"); an import that would
+     * pass it stops, removes what it wrote and names this key. Default 16 GiB.
+     */
+    max_image_size: z
+      .union([z.number().int().positive(), z.string()])
+      .transform((v, ctx) => {
+        const bytes = typeof v === 'number' ? v : sizeInBytes(v);
+        if (bytes === undefined || bytes <= 0) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a positive size such as "16G", "500M" or a number of bytes' });
+          return z.NEVER;
+        }
+        return bytes;
+      })
       .optional(),
   })
   .strict()

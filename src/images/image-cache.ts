@@ -2,6 +2,8 @@
 // once by unpacking the image's layers, and container volumes cloned from it. The pool is the
 // truth (template properties: digest, refs, platform, config …; container volumes' origins);
 // the index file adds last-use times and is rebuilt from the pool whenever it is lost or stale.
+// Imports and removals are transactions (cache-repair.ts): the seal commits an import, the
+// `removing` mark a removal, and every listing repairs what a killed berth left.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { publishImageCache } from '../core/channels.js';
@@ -10,11 +12,14 @@ import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, StorageError
 import { validateContainerId } from '../core/ids.js';
 import { log } from '../core/log.js';
 import { ROOT_ID_PATTERN } from '../core/state-root.js';
+import { DEFAULT_MAX_IMAGE_SIZE } from '../core/sizes.js';
 import type { StorageDriver, VolumeInfo } from '../storage/driver.js';
 import { openStorage, openStorageAt } from '../storage/registry.js';
 import { configFromProperties, configToProperties, summarizeConfig } from './config-summary.js';
 import { parseDigest } from './digest.js';
 import { ImageIndex, type IndexEntry } from './image-index.js';
+import { REMOVING, repairTemplate, repairUnfinished, reportIndexRepair } from './cache-repair.js';
+import { crashPoint } from '../core/crash-point.js';
 import { formatPlatform, parsePlatform } from './platform.js';
 import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
 import { inSpan } from '../core/tracing.js';
@@ -45,6 +50,8 @@ class StorageImageCache implements ImageCache {
   constructor(
     private readonly driver: StorageDriver,
     private readonly index: ImageIndex,
+    /** The unpacking cap in bytes ([storage] max_image_size). */
+    private readonly maxBytes: number,
   ) {}
 
   containerVolumeName(containerId: string, rootId?: string): string {
@@ -62,7 +69,8 @@ class StorageImageCache implements ImageCache {
   /** The image a sealed template of ours holds, from its own properties (undefined: not one). */
   private imageFrom(t: VolumeInfo, entry: IndexEntry | undefined): ImageInfo | undefined {
     const p = t.properties;
-    if (!t.sealed || !p.digest || p.digest !== t.name) return undefined; // not (yet) an image of ours
+    // Not (yet, or any more) an image of ours: unsealed (an import at work or killed), or being removed.
+    if (!t.sealed || !p.digest || p.digest !== t.name || p[REMOVING] === '1') return undefined;
     const [os, architecture, variant] = (p.platform ?? '').split('/');
     return {
       digest: p.digest,
@@ -94,8 +102,9 @@ class StorageImageCache implements ImageCache {
     return { ...rest, configDigest };
   }
 
-  async list(): Promise<ImageRecord[]> {
-    const [templates, containers] = await Promise.all([this.driver.list('image'), this.driver.list('container')]);
+  async list(op = 'image-ls'): Promise<ImageRecord[]> {
+    const [listed, containers] = await Promise.all([this.driver.list('image'), this.driver.list('container')]);
+    const templates = await repairUnfinished(this.driver, this.index, listed, op);
     const stored = this.index.read();
     const records: ImageRecord[] = [];
     for (const t of templates) {
@@ -105,6 +114,7 @@ class StorageImageCache implements ImageCache {
     // The pool is the truth: an index that is missing or disagrees with it is rebuilt.
     const fresh = Object.fromEntries(records.map((r) => [r.digest, this.toEntry(r, templates.find((t) => t.name === r.template)?.properties['config-digest'])]));
     if (JSON.stringify(stored) !== JSON.stringify(fresh)) {
+      await reportIndexRepair(this.index, stored, fresh, op);
       await this.index.update((images) => {
         for (const k of Object.keys(images)) if (!fresh[k]) delete images[k];
         for (const [k, e] of Object.entries(fresh)) images[k] = { ...e, lastUsed: images[k]?.lastUsed ?? e.lastUsed };
@@ -113,8 +123,8 @@ class StorageImageCache implements ImageCache {
     return records;
   }
 
-  async resolve(ref: string): Promise<ImageRecord> {
-    const records = await this.list();
+  async resolve(ref: string, op?: string): Promise<ImageRecord> {
+    const records = await this.list(op);
     const byRef = records.find((r) => r.refs.includes(ref));
     if (byRef) return byRef;
     const m = /^(?:(sha256|sha512):)?([a-f0-9]{12,128})$/.exec(ref);
@@ -140,15 +150,18 @@ class StorageImageCache implements ImageCache {
     parseDigest(digest, 'manifest');
     const hit = await this.index.withDigestLock(digest, async () => {
       if (await this.driver.exists('image', digest)) {
-        const t = await this.driver.info('image', digest);
-        if (t.sealed && t.properties.digest === digest) {
-          // Importing a parked image again takes it back into use.
-          if (t.properties.parked) await this.driver.setProperties('image', digest, { parked: undefined });
-          return true;
+        // Half-made or half-removed by a berth that was killed: finished first (then unpacked anew).
+        const gone = await repairTemplate(this.driver, this.index, digest, 'image-import');
+        if (!gone) {
+          const t = await this.driver.info('image', digest);
+          if (t.sealed && t.properties.digest === digest) {
+            // Importing a parked image again takes it back into use.
+            if (t.properties.parked) await this.driver.setProperties('image', digest, { parked: undefined });
+            return true;
+          }
+          await log('warn', `template ${digest} is not one berth made (no matching berth:digest); replacing it`, { op: 'image-import' });
+          await this.driver.destroy('image', digest);
         }
-        // A template left half-made by a berth that was killed while unpacking: start over.
-        await log('warn', `removing the unfinished template ${digest} of an interrupted import`, { op: 'image-import' });
-        await this.driver.destroy('image', digest);
       }
       const summary = summarizeConfig(image.config.config);
       const properties: Record<string, string> = {
@@ -161,10 +174,15 @@ class StorageImageCache implements ImageCache {
       if (typeof image.config.created === 'string' && image.config.created !== '') properties.created = image.config.created;
       await inSpan('image.unpack', { 'berth.image.digest': digest }, () =>
         buildTemplate(this.driver, digest, properties, async (rootfs) => {
-          const { size } = await unpackLayers(image.layers, (l) => image.openBlob(l), rootfs, options.onProgress);
+          const { size } = await unpackLayers(image.layers, (l) => image.openBlob(l), rootfs, { onProgress: options.onProgress, maxBytes: this.maxBytes });
           await this.driver.setProperties('image', digest, { size: String(size) });
+          crashPoint('image-import:unpacked');
         }),
       );
+      // Sealed: the import is committed in the pool; its index entry follows at once.
+      crashPoint('image-import:sealed');
+      const made = this.recordFrom(await this.driver.info('image', digest), [], undefined);
+      if (made) await this.index.update((images) => void (images[digest] = this.toEntry(made, image.configDigest)));
       return false;
     });
     if (name !== undefined) await this.addRef(digest, name);
@@ -193,9 +211,9 @@ class StorageImageCache implements ImageCache {
   }
 
   async remove(ref: string, options: { force?: boolean } = {}): Promise<{ digest: string; parked: boolean }> {
-    const { digest } = await this.resolve(ref);
+    const { digest } = await this.resolve(ref, 'image-rm');
     return this.index.withDigestLock(digest, async () => {
-      const current = (await this.list()).find((r) => r.digest === digest);
+      const current = (await this.list('image-rm')).find((r) => r.digest === digest);
       if (!current) throw new ImageNotFoundError(`image "${ref}" (${digest}) is not in the cache any more`);
       if (current.containers.length > 0) {
         if (!options.force) {
@@ -215,15 +233,20 @@ class StorageImageCache implements ImageCache {
     });
   }
 
+  /** Marked first, so that a killed removal is seen as one (and finished) by the next verb. */
   private async destroyTemplate(digest: string): Promise<void> {
+    await this.driver.setProperties('image', digest, { [REMOVING]: '1' });
+    crashPoint('image-rm:marked');
     await this.driver.destroy('image', digest);
+    crashPoint('image-rm:destroyed');
     await this.index.update((images) => {
       delete images[digest];
     });
   }
 
   async prune(options: { olderThan?: number; maxSize?: number } = {}): Promise<ImageRecord[]> {
-    const records = await this.list();
+    // The listing also clears what interrupted imports and removals left (cache-repair.ts).
+    const records = await this.list('image-prune');
     const lastTouch = (r: ImageRecord): number => Date.parse(r.lastUsed ?? r.imported) || 0;
     const unused = records.filter((r) => r.containers.length === 0).sort((a, b) => lastTouch(a) - lastTouch(b));
     const chosen = new Set<ImageRecord>();
@@ -242,7 +265,6 @@ class StorageImageCache implements ImageCache {
       }
     }
     const removed: ImageRecord[] = [];
-    await this.removeUnfinished();
     for (const r of unused.filter((x) => chosen.has(x))) {
       const gone = await this.index.withDigestLock(r.digest, async () => {
         // Re-checked under the lock: a container may have been made from it meanwhile.
@@ -254,19 +276,6 @@ class StorageImageCache implements ImageCache {
       if (gone) removed.push(r);
     }
     return removed;
-  }
-
-  /** Templates left unsealed by a berth killed while importing (no import holds their lock). */
-  private async removeUnfinished(): Promise<void> {
-    for (const t of await this.driver.list('image')) {
-      if (t.sealed || !/^sha(256|512):[a-f0-9]+$/.test(t.name) || (await this.index.digestLocked(t.name))) continue;
-      await this.index.withDigestLock(t.name, async () => {
-        const now = await this.driver.info('image', t.name).catch(() => undefined);
-        if (!now || now.sealed) return;
-        await log('warn', `removing the unfinished template ${t.name} of an interrupted import`, { op: 'image-prune' });
-        await this.driver.destroy('image', t.name);
-      });
-    }
   }
 
   /**
@@ -415,5 +424,5 @@ export async function openImageCache(options: { storage: StorageConfig; stateDir
   const stateDir = options.stateDir ?? options.storage.state_dir ?? DEFAULT_STATE_DIR;
   if (!stateDir.startsWith('/')) throw new InvalidArgumentError(`the image state directory must be an absolute path, not ${JSON.stringify(stateDir)}`);
   const driver = options.at ? await openStorageAt(options.at) : await openStorage(options.storage);
-  return new StorageImageCache(driver, new ImageIndex(stateDir));
+  return new StorageImageCache(driver, new ImageIndex(stateDir), options.storage.max_image_size ?? DEFAULT_MAX_IMAGE_SIZE);
 }

@@ -29,6 +29,12 @@ import {
 import { errnoCode, ImageError } from '../core/errors.js';
 import { lsetxattrSync, makedev, mknodSync, S_IFBLK, S_IFCHR, S_IFIFO } from './libc.js';
 
+/** Names in messages: at most about 200 bytes (the start, the end and the full length), so a 4 KB name stays one short line. */
+export function shownName(name: string, max = 200): string {
+  if (name.length <= max) return name;
+  return `${name.slice(0, 120)}…${name.slice(-60)} (${Buffer.byteLength(name)} bytes)`;
+}
+
 export interface EntryHeader {
   name: string;
   type: string;
@@ -84,9 +90,9 @@ export class RootfsWriter {
 
   /** Entry name → components inside the rootfs; `..` and absolute names are refused. */
   private components(name: string, entry: string, what = 'name'): string[] {
-    if (name.startsWith('/')) throw new ImageError(`layer entry "${entry}": absolute ${what} "${name}" is refused (it would leave the rootfs)`);
+    if (name.startsWith('/')) throw new ImageError(`layer entry "${entry}": absolute ${what} "${shownName(name)}" is refused (it would leave the rootfs)`);
     const parts = name.split('/').filter((c) => c !== '' && c !== '.');
-    if (parts.includes('..')) throw new ImageError(`layer entry "${entry}": ${what} "${name}" has a ".." component (it would leave the rootfs)`);
+    if (parts.includes('..')) throw new ImageError(`layer entry "${entry}": ${what} "${shownName(name)}" has a ".." component (it would leave the rootfs)`);
     if (parts.some((c) => c.includes('\0'))) throw new ImageError(`layer entry "${entry}": ${what} has a NUL byte`);
     return parts;
   }
@@ -99,8 +105,8 @@ export class RootfsWriter {
       if (!this.checkedDirs.has(next)) {
         const st = lstatOrUndefined(next);
         if (st === undefined) mkdirSync(next, 0o755);
-        else if (st.isSymbolicLink()) throw new ImageError(`layer entry "${entry}": its parent "${next.slice(this.root.length + 1)}" is a symlink; writing through it could leave the rootfs`);
-        else if (!st.isDirectory()) throw new ImageError(`layer entry "${entry}": its parent "${next.slice(this.root.length + 1)}" is not a directory`);
+        else if (st.isSymbolicLink()) throw new ImageError(`layer entry "${entry}": its parent "${shownName(next.slice(this.root.length + 1))}" is a symlink; writing through it could leave the rootfs`);
+        else if (!st.isDirectory()) throw new ImageError(`layer entry "${entry}": its parent "${shownName(next.slice(this.root.length + 1))}" is not a directory`);
         this.checkedDirs.add(next);
       }
       cur = next;
@@ -138,7 +144,7 @@ export class RootfsWriter {
     // pax mtime keeps sub-second precision the ustar field cannot hold.
     const paxMtime = raw.pax?.mtime === undefined ? NaN : Number(raw.pax.mtime);
     const h = Number.isFinite(paxMtime) ? { ...raw, mtime: new Date(paxMtime * 1000), mtimeSeconds: paxMtime } : { ...raw, mtimeSeconds: raw.mtime.getTime() / 1000 };
-    const entry = h.name;
+    const entry = shownName(h.name);
     const parts = this.components(h.name, entry);
     if (parts.length === 0) {
       // The rootfs itself ("./"): its owner and mode.
@@ -198,8 +204,8 @@ export class RootfsWriter {
         if (targetParts.length === 0) throw new ImageError(`layer entry "${entry}": hard link to the rootfs itself`);
         const target = `${this.parentDir(targetParts, entry)}/${targetParts[targetParts.length - 1]}`;
         const tst = lstatOrUndefined(target);
-        if (!tst) throw new ImageError(`layer entry "${entry}": hard link target "${h.linkname}" does not exist in the rootfs`);
-        if (tst.isDirectory()) throw new ImageError(`layer entry "${entry}": hard link target "${h.linkname}" is a directory`);
+        if (!tst) throw new ImageError(`layer entry "${entry}": hard link target "${shownName(h.linkname ?? '')}" does not exist in the rootfs`);
+        if (tst.isDirectory()) throw new ImageError(`layer entry "${entry}": hard link target "${shownName(h.linkname ?? '')}" is a directory`);
         if (target === path) return undefined;
         if (existing) this.removePath(path, existing);
         linkSync(target, path); // link(2) does not follow a symlink target: the link is to the entry itself

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { resolveInRoot } from '../core/path-in-root.js';
 import type { Revert } from '../core/revert.js';
+import { crashPoint } from '../core/crash-point.js';
 import { loadBundle, type Bundle } from './bundle.js';
 import type { ImageInfo, StorageLocation } from '../images/types.js';
 import type { ContainerImage } from './container-store.js';
@@ -44,6 +45,7 @@ export async function makeImageBundle(runtime: Runtime, id: string, request: Ima
   } else {
     revert.add('container volume', async () => void (await images.destroyContainerVolume(id, { rootId })));
     const v = await images.createContainerVolume(request.ref, id, { platform: request.platform, rootId });
+    crashPoint('create:volume'); // made, not yet named by a record: see orphan-volumes.ts
     source = { path: v.path, image: v.image, volume: v.volume };
     storage = v.storage;
   }

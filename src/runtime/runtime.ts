@@ -402,7 +402,7 @@ export class Runtime {
     } catch (err) {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim
       // runs it after every task's delete and logs a warning otherwise.
-      if (force && err instanceof ContainerNotFoundError) return;
+      if (force && err instanceof ContainerNotFoundError) return (await import('./orphan-volumes.js')).removeOrphanVolume(this, id);
       if (force && err instanceof CorruptRecordError) return (await import('./record-repair.js')).removeUnreadable(this, err);
       throw err;
     }

@@ -546,6 +546,51 @@ export function imageCacheSuite(label: string, fixture: () => ImageFixture): voi
         await expectImageError(full.layout, /cannot be unpacked: .*(unexpected end|premature)/i);
       });
 
+      test('a gzip layer with a damaged tail: a digest mismatch, said before any gzip or tar error', async () => {
+        const img = await layout([{ entries: [{ name: 'big', content: Buffer.from(Array.from({ length: 60_000 }, (_, i) => (i * 7919) % 251)) }, { name: 'z', content: 'z' }] }]);
+        const blob = img.blobPath(img.layers[0]![0]!.digest);
+        const data = readFileSync(blob);
+        for (let i = data.length - 300; i < data.length - 20; i++) data[i] = data[i]! ^ 0x5a; // same size, tail damaged
+        writeFileSync(blob, data);
+        await assert.rejects(cache.import(img.layout), (err: unknown) => {
+          assert.ok(err instanceof ImageError, `ImageError, got ${String(err)}`);
+          assert.match(err.message, new RegExp(`^layer ${img.layers[0]![0]!.digest} in .*: digest mismatch`));
+          assert.doesNotMatch(err.message, /Invalid tar header|incorrect|invalid/);
+          return true;
+        });
+        await assertNothingLeft('damaged tail');
+      });
+
+      test('an entry name of 4 KB: a short error line that names it in part', async () => {
+        const long = 'n'.repeat(4096);
+        const img = await layout([{ entries: [{ name: long, content: 'x' }] }]);
+        await assert.rejects(cache.import(img.layout), (err: unknown) => {
+          assert.ok(err instanceof ImageError, `ImageError, got ${String(err)}`);
+          assert.ok(err.message.length < 600, `${err.message.length} bytes: ${err.message.slice(0, 300)}…`);
+          assert.match(err.message, /n{100}…n{50}.*\(4096 bytes\)/);
+          return true;
+        });
+        await assertNothingLeft('4 KB name');
+      });
+
+      test('the unpacking cap ([storage] max_image_size): a gzip bomb stops at the cap, named with its key; nothing is left', async () => {
+        const capped = await openImageCache({ storage: { ...f().storage, max_image_size: 4 * 1024 * 1024 }, stateDir: f().stateDir });
+        // 64 MiB of zeros, about 64 KiB of gzip: refused once 4 MiB would be passed.
+        const bomb = await layout([{ entries: [{ name: 'small', content: 'a'.repeat(1000) }, { name: 'bomb', content: Buffer.alloc(64 * 1024 * 1024) }] }]);
+        await assert.rejects(capped.import(bomb.layout), (err: unknown) => {
+          assert.ok(err instanceof ImageError, `ImageError, got ${String(err)}`);
+          assert.match(err.message, /entry "bomb" would take the unpacked image past its cap of 4\.0 MiB/);
+          assert.match(err.message, /Raise \[storage\] max_image_size in the berth config/);
+          return true;
+        });
+        await assertNothingLeft('capped import');
+        // Under the cap, the same cache imports (the cap counts file data across all layers).
+        const fits = await layout([{ entries: [{ name: 'a', content: Buffer.alloc(2 * 1024 * 1024) }] }, { entries: [{ name: 'b', content: Buffer.alloc(1024 * 1024) }] }]);
+        const r = await capped.import(fits.layout);
+        await capped.remove(r.digest);
+        await assertNothingLeft('an import under the cap');
+      });
+
       test('not an OCI layout: an empty directory, a random file', async () => {
         const empty = join(work.path, `empty-${++counter}`);
         mkdirSync(empty);

@@ -91,6 +91,14 @@ path = "/usr/local/bin/crun"
     invalid('[storage]\ndriver = "dir"\npool = "x"', 'storage', "'pool'");
   });
 
+  test('[storage] max_image_size: a size or a number of bytes; anything else names the key', () => {
+    assert.equal(parseConfig('[storage]\nmax_image_size = "16G"\n', 'x').storage.max_image_size, 16 * 1024 ** 3);
+    assert.equal(parseConfig('[storage]\nmax_image_size = "500MiB"\n', 'x').storage.max_image_size, 500 * 1024 ** 2);
+    assert.equal(parseConfig('[storage]\nmax_image_size = 1048576\n', 'x').storage.max_image_size, 1048576);
+    assert.equal(parseConfig('[storage]\n', 'x').storage.max_image_size, undefined);
+    for (const bad of ['"lots"', '"0"', '0', '-5', '"16 parsecs"']) invalid(`[storage]\nmax_image_size = ${bad}`, 'storage.max_image_size');
+  });
+
   test('backend names are not checked here (the router does that, never falling back)', () => {
     assert.equal(parseConfig('default_runtime = "nope"', 'x').default_runtime, 'nope');
   });
