@@ -189,13 +189,17 @@ async function commonChecks(s: Scenario, id: string, p: Problems): Promise<void>
   // Only this kill's names: one stuck kill must not be counted again by every later one.
   const mineOnly = (names: string[]): string[] => names.filter((n) => [id, `${id}-next`].some((x) => n === x || n.endsWith(`-${x}`) || n.endsWith(`/${x}`)));
   const leaks: [string, string[]][] = [
-    ['container records', mineOnly(entries(join(w.root, 'containers')))],
+    ['container records', mineOnly(entries(join(w.root, 'containers'))).filter((d) => existsSync(join(w.root, 'containers', d, 'record.json')))],
     ['container volumes', mineOnly(entries(join(w.storage, 'containers')))],
     ['mounts', mountsUnder(w.tmp)],
   ];
   for (const [what, left] of leaks) if (left.length > 0) p.stuck.push(`${what} left: ${left.join(', ')}`);
   // Known, and fixed on the branch that makes delete --force remove the cgroups berth chose (issue
   // 14 item 5, not merged yet): crun killed mid-create leaves the container's cgroup. Reported as a TODO.
+  // A directory without a record (a create killed before it wrote one) is issue 14 item 8's
+  // residue; the sweep is on branch badinput, not merged yet. Reported as a TODO.
+  const hollow = mineOnly(entries(join(w.root, 'containers'))).filter((d) => !existsSync(join(w.root, 'containers', d, 'record.json')));
+  if (hollow.length > 0) p.known.push(`container directories without a record left (issue 14 item 8): ${hollow.join(', ')}`);
   const cgroups = mineOnly(rootCgroups(w.root));
   if (cgroups.length > 0) p.known.push(`cgroups left (issue 14 item 5): ${cgroups.join(', ')}`);
 }
