@@ -4,17 +4,19 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, CreateRequest } from '../backends/backend.js';
 import { nowIso, sleep } from '../core/clock.js';
+import { crashPoint } from '../core/crash-point.js';
 import { ContainerExistsError, ContainerNotFoundError, InternalError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { errorFields, log } from '../core/log.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
-import { readProcStat } from '../core/proc.js';
+import { executableId, readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { deriveBackendConfig, writeBackendConfig } from './backend-config.js';
 import { loadBundle, type Bundle } from './bundle.js';
 import { chosenCgroupsPath } from './cgroup-path.js';
 import { RECORD_VERSION, type ContainerImage, type ContainerRecord } from './container-store.js';
 import { destroyRecordedVolume } from './container-volume.js';
+import { removeContainerCgroups } from './container-cgroups.js';
 import { makeImageBundle, type ImageRequest } from './image-bundle.js';
 import { validateOverrides } from './image-spec.js';
 import { assertSpecRules } from './spec-rules.js';
@@ -78,6 +80,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
       await (await runtime.backend(existing.backend)).delete(id, true);
       await destroyRecordedVolume(runtime, existing, false);
+      await removeContainerCgroups(runtime, id, existing);
       store.removeRecord(id);
     }
     revert.add('container directory', () => store.remove(id));
@@ -144,7 +147,8 @@ function readPidFile(path: string): number {
 }
 
 function withPid(record: ContainerRecord, pid: number): ContainerRecord {
-  return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime };
+  const initExe = executableId(pid);
+  return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime, ...(initExe !== undefined ? { initExe } : {}) };
 }
 
 /** The record once the backend has made the container: its pid, or (ownsStatus) the remote mark. */
@@ -156,6 +160,7 @@ export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<
   return runtime.observe('create', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
       await backend.create(request);
+      crashPoint('after-backend-create');
       runtime.store.write(createdRecord(backend, record, request.pidFile));
     }),
   );
@@ -166,9 +171,11 @@ export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void
   return runtime.observe('run', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
       await backend.create(request);
+      crashPoint('after-backend-create');
       const created = createdRecord(backend, record, request.pidFile);
       runtime.store.write(created);
       await backend.start(request.id);
+      crashPoint('after-backend-start');
       runtime.store.write({ ...created, started: true });
     }),
   );

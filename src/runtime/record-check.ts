@@ -23,6 +23,7 @@ const OPTIONAL: Check[] = [
   ['pid', isPid, 'a positive integer'],
   ['pidStartTime', isCount, 'a non-negative integer'],
   ['started', isBool, 'true or false'],
+  ['initExe', isString, 'a dev:ino pair'],
   ['paused', isBool, 'true or false'],
   ['remote', isBool, 'true or false'],
   ['annotations', isObject, 'an object'],
