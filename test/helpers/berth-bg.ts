@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killProcessTree } from '../../src/core/proc.js';
+import { berth } from './berth.js';
 import { BERTH_BIN } from './paths.js';
 
 export interface Background {
@@ -29,4 +31,13 @@ export function berthInBackground(args: string[], options: { env?: NodeJS.Proces
     });
   });
   return { child, done };
+}
+
+/**
+ * After a test (passed or failed): ends what it left running in the background (with every
+ * process below it) and removes its containers, so a failure leaves no hung hook behind.
+ */
+export async function cleanUp(root: string, running: Background[], ids: string[]): Promise<void> {
+  for (const bg of running) if (bg.child.exitCode === null && bg.child.signalCode === null) await killProcessTree(bg.child.pid!, undefined);
+  for (const id of ids) await berth(['--root', root, 'delete', '--force', id]);
 }

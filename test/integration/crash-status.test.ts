@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
-import { berthInBackground } from '../helpers/berth-bg.js';
+import { berthInBackground, cleanUp } from '../helpers/berth-bg.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { rootCgroups } from '../helpers/cgroups.js';
 import { missing } from '../helpers/host.js';
@@ -59,7 +59,7 @@ describe('status after a crash between the backend call and the record write', {
 });
 
 describe('crun killed mid-create', { skip }, () => {
-  test('delete --force removes the cgroups crun made, though crun no longer knows the container', async () => {
+  test('delete --force removes the cgroups crun made, though crun no longer knows the container', async (t) => {
     const root = join(tmp.path, 'root-leak');
     const marker = join(tmp.path, 'leak.hook-ran');
     // The createRuntime hook runs once crun has made the cgroups: kill everything there.
@@ -67,6 +67,7 @@ describe('crun killed mid-create', { skip }, () => {
       edit: (c) => (c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${marker}; exec sleep 1041`] }] }),
     });
     const create = berthInBackground(['--root', root, 'create', '--bundle', bundle, 'c1'], { detached: true });
+    t.after(() => cleanUp(root, [create], ['c1']));
     await waitFor('the hook to run', () => existsSync(marker), 15_000);
     const before = rootCgroups(root);
     assert.ok(before.length > 0, 'crun made the container cgroups');

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
-import { berthInBackground } from '../helpers/berth-bg.js';
+import { berthInBackground, cleanUp } from '../helpers/berth-bg.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { rootCgroups } from '../helpers/cgroups.js';
 import { missing } from '../helpers/host.js';
@@ -33,10 +33,11 @@ function pidsRunning(pattern: string): number[] {
 }
 
 describe('locks', { skip }, () => {
-  test('a create hung in a hook: state answers, another verb waits a bounded time and names the holder, delete --force ends it and leaves nothing', async () => {
+  test('a create hung in a hook: state answers, another verb waits a bounded time and names the holder, delete --force ends it and leaves nothing', async (t) => {
     const root = join(tmp.path, 'root-hung');
     const { bundle, marker } = hungBundle('hung', '1031');
     const create = berthInBackground(['--root', root, 'create', '--bundle', bundle, 'h1']);
+    t.after(() => cleanUp(root, [create], ['h1']));
     await waitFor('the hook to run', () => existsSync(marker), 15_000);
     assert.equal(JSON.parse(await berthOk(root, ['state', 'h1'])).status, 'creating');
 
@@ -67,12 +68,13 @@ describe('locks', { skip }, () => {
 });
 
 describe('concurrency', { skip }, () => {
-  test('creates of different ids run in parallel: two hung in hooks block neither each other nor a third', async () => {
+  test('creates of different ids run in parallel: two hung in hooks block neither each other nor a third', async (t) => {
     const root = join(tmp.path, 'root-par');
     const a = hungBundle('par-a', '1032');
     const b = hungBundle('par-b', '1033');
     const ca = berthInBackground(['--root', root, 'create', '--bundle', a.bundle, 'a']);
     const cb = berthInBackground(['--root', root, 'create', '--bundle', b.bundle, 'b']);
+    t.after(() => cleanUp(root, [ca, cb], ['a', 'b', 'n1']));
     await waitFor('both hooks to run at once', () => existsSync(a.marker) && existsSync(b.marker), 15_000);
     assert.equal(pidsRunning('sleep 1032').length, 1);
     assert.equal(pidsRunning('sleep 1033').length, 1);
