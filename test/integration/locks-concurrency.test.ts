@@ -4,7 +4,7 @@
 // run in parallel.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
@@ -12,6 +12,7 @@ import { berthInBackground, cleanUp } from '../helpers/berth-bg.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { rootCgroups } from '../helpers/cgroups.js';
 import { missing } from '../helpers/host.js';
+import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { waitFor } from '../helpers/wait.js';
 
 const skip = missing('crun');
@@ -104,6 +105,28 @@ describe('concurrency', { skip }, () => {
     }
     assert.equal(JSON.parse(await berthOk(root, ['state', 'same'])).status, 'created');
     await berthOk(root, ['delete', '--force', 'same']);
+    assert.deepEqual(rootCgroups(root), []);
+  });
+
+  test('20 simultaneous create --image of one id on dir storage: one winner, one volume, the winner\'s intact', async () => {
+    const dir = join(tmp.path, 'img20');
+    const config = join(tmp.path, 'img20.toml');
+    writeFileSync(config, `default_runtime = "crun-cli"\n\n[storage]\ndriver = "dir"\ndir = "${join(dir, 'storage')}"\nstate_dir = "${join(dir, 'state')}"\n`);
+    const root = join(dir, 'root');
+    const archive = buildBusyboxOciArchive(join(dir, 'image'), { cmd: ['sleep', '300'] });
+    await berthOk(root, ['--config', config, 'image', 'import', archive.file, '--name', 'busybox:race']);
+    const results = await Promise.all(Array.from({ length: 20 }, () => berth(['--root', root, '--config', config, 'create', '--image', 'busybox:race', 'img'], { timeoutMs: 90_000 })));
+    const won = results.filter((r) => r.code === 0);
+    assert.equal(won.length, 1, results.map((r) => `${r.code} ${r.stderr.trim()}`).join('\n'));
+    for (const r of results.filter((x) => x.code !== 0)) {
+      assert.equal(r.code, 5, r.stderr);
+      assert.equal(r.stderr.trim(), 'berth: container "img" already exists');
+    }
+    const volumes = JSON.parse(await berthOk(root, ['--config', config, 'image', 'ls', '--format', 'json'])) as Array<{ containerVolumes: unknown[] }>;
+    assert.equal(volumes[0]!.containerVolumes.length, 1, JSON.stringify(volumes));
+    await berthOk(root, ['--config', config, 'start', 'img']);
+    assert.equal((await berth(['--root', root, '--config', config, 'exec', 'img', 'test', '-x', '/bin/busybox'])).code, 0, 'the rootfs is whole');
+    await berthOk(root, ['--config', config, 'delete', '--force', 'img']);
     assert.deepEqual(rootCgroups(root), []);
   });
 
