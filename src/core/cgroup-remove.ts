@@ -1,29 +1,11 @@
 // Removing a cgroup that its runtime left behind (a crun killed mid-create, a backend that no
 // longer knows the container): in every mounted hierarchy (v1 controllers, the unified one),
 // the cgroup and its children, depth first. Processes still in it are thawed and SIGKILLed first.
+// (backends/lxc/lxc-cgroups.ts removes only empty ones: LXC's pivot after a clean stop.)
 import { readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroupMountPoints } from './cgroup-mode.js';
 import { errnoCode } from './errors.js';
-
-/** The mount points of the cgroup (v1) and cgroup2 hierarchies, from /proc/self/mountinfo. */
-export function cgroupMounts(): string[] {
-  let text: string;
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return [];
-  }
-  const out = new Set<string>();
-  for (const line of text.split('\n')) {
-    // "36 25 0:31 / /sys/fs/cgroup/cpu rw,... shared:12 - cgroup cgroup rw,cpu"
-    const [left, right] = line.split(' - ');
-    const fstype = right?.split(' ')[0];
-    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    const mountPoint = left?.split(' ')[4];
-    if (mountPoint) out.add(mountPoint.replace(/\\040/g, ' '));
-  }
-  return [...out].sort();
-}
 
 export interface CgroupRemoval {
   /** The cgroup directories removed. */
@@ -36,7 +18,7 @@ export interface CgroupRemoval {
  * Removes the cgroup at `relPath` ("/berth-<root>/<name>") in every hierarchy, killing what
  * still runs in it. Only for a cgroup that is the container's own: everything in it dies.
  */
-export async function removeCgroupEverywhere(relPath: string, mounts = cgroupMounts()): Promise<CgroupRemoval> {
+export async function removeCgroupEverywhere(relPath: string, mounts = cgroupMountPoints()): Promise<CgroupRemoval> {
   const result: CgroupRemoval = { removed: [], failed: [] };
   const rel = relPath.replace(/^\/+/, '');
   if (rel === '' || rel.split('/').includes('..')) throw new Error(`refusing to remove cgroup path "${relPath}"`);

@@ -92,8 +92,9 @@ function flockOwner(path: string): number | undefined {
   }
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
-    // Blocked waiters are shown as "1: -> FLOCK ...": only holders count.
-    if (f[1] !== 'FLOCK') continue;
+    // Blocked waiters are shown as "1: -> FLOCK ...": only holders count, and only exclusive
+    // ones (a READ lock is a status probe, isDirectoryLocked, never the holder).
+    if (f[1] !== 'FLOCK' || f[3] !== 'WRITE') continue;
     const pid = Number(f[4]);
     const [maj, min, inode] = (f[5] ?? '').split(':');
     if (Number(inode) === ino && `${maj}:${min}` === dev && Number.isInteger(pid) && pid > 0 && pid !== process.pid && readProcStat(pid)) return pid;
