@@ -41,6 +41,19 @@ export function executableId(pid: number): string | undefined {
   }
 }
 
+/** When the process started, in ms since the epoch (its start time in ticks after the boot time), or undefined. */
+export function processStartMs(pid: number): number | undefined {
+  const stat = readProcStat(pid);
+  if (!stat) return undefined;
+  try {
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    // USER_HZ is 100 on every Linux architecture berth runs on.
+    return Number.isFinite(btime) ? btime * 1000 + stat.startTime * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parent pid (field 4 of /proc/PID/stat), or undefined when the process is gone. */
 export function parentPid(pid: number): number | undefined {
   try {

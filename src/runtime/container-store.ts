@@ -59,6 +59,8 @@ export interface ContainerRecord {
    * bundle set its own. Absent in records older than 0.9 and for remote backends.
    */
   cgroupsPath?: string;
+  /** Where the backend writes the init's pid (absent for remote backends and in older records). */
+  pidFile?: string;
   /** The backend owns the status (ownsStatus): it is asked, there is no pid to watch. */
   remote?: boolean;
 }

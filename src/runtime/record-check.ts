@@ -29,6 +29,7 @@ const OPTIONAL: Check[] = [
   ['annotations', isObject, 'an object'],
   ['image', (v) => isObject(v) && isString((v as { digest?: unknown }).digest), 'an object with a digest'],
   ['cgroupsPath', isString, 'a cgroup path'],
+  ['pidFile', isString, 'a path'],
 ];
 
 /** `value` as parsed from `path` for container `id`, or CorruptRecordError naming what is wrong. */

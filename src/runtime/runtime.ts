@@ -26,6 +26,7 @@ import { destroyRecordedVolume, volumeReports } from './container-volume.js';
 import { removeContainerCgroups } from './container-cgroups.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
 import { reconcileStart } from './start-reconcile.js';
+import { recoverPid, withRecoveredPid } from './pid-recovery.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
 const KILL_WAIT_MS = 10_000;
@@ -160,10 +161,21 @@ export class Runtime {
 
   /** Status of a record read without holding its lock. */
   async statusOf(record: ContainerRecord): Promise<ContainerStatus> {
-    if (record.remote) return (await this.remoteStatus(record)).status;
-    if (record.pid !== undefined) return deriveStatus(record, false);
-    const { isDirectoryLocked } = await import('../core/lock.js');
-    return deriveStatus(record, await isDirectoryLocked(this.store.dir(record.id)));
+    return (await this.view(record)).status;
+  }
+
+  /**
+   * A record read without its lock, as the next locked verb will find it (with the pid a cut
+   * short create left in the pid file: runtime/pid-recovery.ts), and its status.
+   */
+  private async view(record: ContainerRecord): Promise<{ record: ContainerRecord; status: ContainerStatus }> {
+    if (record.remote) return { record, status: (await this.remoteStatus(record)).status };
+    if (record.pid === undefined) {
+      const { isDirectoryLocked } = await import('../core/lock.js');
+      if (await isDirectoryLocked(this.store.dir(record.id))) return { record, status: deriveStatus(record, true) };
+      record = withRecoveredPid(record);
+    }
+    return { record, status: deriveStatus(record, false) };
   }
 
   toState(record: ContainerRecord, status: ContainerStatus): OciState {
@@ -187,7 +199,8 @@ export class Runtime {
       const { status, pid } = await this.remoteStatus(record);
       return this.toState({ ...record, pid }, status);
     }
-    return this.toState(record, await this.statusOf(record));
+    const view = await this.view(record);
+    return this.toState(view.record, view.status);
   }
 
   async list(): Promise<ListEntry[]> {
@@ -199,7 +212,8 @@ export class Runtime {
     const volumes = await volumeReports(this, records);
     for (const record of records) {
       const remote = record.remote ? await this.remoteStatus(record) : undefined;
-      const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
+      const view = remote ? undefined : await this.view(record);
+      const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(view!.record, view!.status);
       const image = record.image ? { image: { ref: record.image.ref, digest: record.image.digest } } : {};
       const problem = volumes.get(record.id)?.problem;
       out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image, ...(problem ? { volumeProblem: problem } : {}) });
@@ -216,7 +230,7 @@ export class Runtime {
     const lock = opts.takeOver ? await this.lockTakingOver(id) : await this.store.lock(id);
     if (!lock) throw new ContainerNotFoundError(id);
     try {
-      const read = this.store.read(id);
+      const read = recoverPid(this, this.store.read(id));
       if (!read) throw new ContainerNotFoundError(id);
       const status = read.remote ? (await this.remoteStatus(read)).status : deriveStatus(read, false);
       return await fn(await reconcileStart(this, read, status), status, lock);

@@ -59,24 +59,33 @@ describe('status after a crash between the backend call and the record write', {
 });
 
 describe('killed right after the backend created the container, before its pid was recorded', { skip }, () => {
-  test('the next delete removes the live init and its cgroups; the next create of the id succeeds', async () => {
+  test('the pid file the record names gives the init back: created, start runs it, a second create finds it exists', async () => {
     const root = join(tmp.path, 'root-created');
     const bundle = makeBusyboxBundle(join(tmp.path, 'created'));
     const r = await berth(['--root', root, 'create', '--bundle', bundle, 'c1'], { env: crashAt('after-backend-create') });
     assert.equal(r.code, null, r.stderr);
-    assert.ok(rootCgroups(root).length > 0, 'crun made the container');
-    assert.equal(JSON.parse(await berthOk(root, ['state', 'c1'])).status, 'stopped', 'no pid recorded: as a killed create');
+    assert.equal(record(root, 'c1').pid, undefined, 'the record has no pid');
+    const state = JSON.parse(await berthOk(root, ['state', 'c1']));
+    assert.equal(state.status, 'created');
+    assert.ok(state.pid > 0);
+    const again = await berth(['--root', root, 'create', '--bundle', bundle, 'c1']);
+    assert.equal(again.code, 5, again.stderr);
+    assert.equal(record(root, 'c1').pid, state.pid, 'the create (a locked verb) recorded the pid');
+    await berthOk(root, ['start', 'c1']);
+    assert.equal(JSON.parse(await berthOk(root, ['state', 'c1'])).status, 'running');
+    assert.equal((await berth(['--root', root, 'exec', 'c1', 'true'])).code, 0);
+    await berthOk(root, ['delete', '--force', 'c1']);
+    assert.deepEqual(rootCgroups(root), []);
+  });
+
+  test('run -d killed there: created (start never came); a plain delete removes it and its cgroups', async () => {
+    const root = join(tmp.path, 'root-created-run');
+    const bundle = makeBusyboxBundle(join(tmp.path, 'created-run'));
+    assert.equal((await berth(['--root', root, 'run', '-d', '--bundle', bundle, 'c1'], { env: crashAt('after-backend-create') })).code, null);
+    assert.equal(JSON.parse(await berthOk(root, ['list', '--format', 'json']))[0].status, 'created');
     await berthOk(root, ['delete', 'c1']);
     assert.deepEqual(rootCgroups(root), []);
-    await berthOk(root, ['create', '--bundle', bundle, 'c1']);
-    assert.equal(JSON.parse(await berthOk(root, ['state', 'c1'])).status, 'created');
-    // Killed again, then created again without a delete in between: create clears it first.
-    await berthOk(root, ['delete', '--force', 'c1']);
-    assert.equal((await berth(['--root', root, 'create', '--bundle', bundle, 'c1'], { env: crashAt('after-backend-create') })).code, null);
-    await berthOk(root, ['create', '--bundle', bundle, 'c1']);
-    assert.equal(JSON.parse(await berthOk(root, ['state', 'c1'])).status, 'created');
-    await berthOk(root, ['delete', '--force', 'c1']);
-    assert.deepEqual(rootCgroups(root), []);
+    assert.deepEqual(readdirSync(join(root, 'containers')), []);
   });
 });
 
