@@ -120,9 +120,12 @@ export class BackendError extends BerthError {
   }
 }
 
-/** Another berth process holds the container's lock for too long. */
+/** Another process holds a lock (a container's, an image's) for too long; `holder` names it when known. */
 export class BusyError extends BerthError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly holder?: { pid: number; startTime: number | undefined; command: string },
+  ) {
     super('BERTH_ERR_BUSY', message);
   }
 }

@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { BusyError, InternalError, errnoCode } from './errors.js';
 import { sleep } from './clock.js';
+import { clearHolder, describeHolder, readHolder, writeHolder } from './lock-holder.js';
 
 const LOCK_SH = 1;
 const LOCK_EX = 2;
@@ -28,11 +29,16 @@ export interface Lock {
   release(): void;
 }
 
+/** How long a verb waits for another holder by default. Every wait is bounded. */
+export const LOCK_TIMEOUT_MS = 30_000;
+
 export interface LockOptions {
-  /** How long to wait for another holder, in milliseconds. */
+  /** How long to wait for another holder, in milliseconds (default LOCK_TIMEOUT_MS). */
   timeoutMs?: number;
   /** What is locked, for the error message. */
   what: string;
+  /** A way out besides killing the holder, for the error message (e.g. "`berth delete --force c1` ends it"). */
+  wayOut?: string;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface LockOptions {
  */
 export async function lockDirectory(path: string, options: LockOptions): Promise<Lock | undefined> {
   const flock = await loadFlock();
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? LOCK_TIMEOUT_MS);
   let delay = 2;
   for (;;) {
     let fd: number;
@@ -53,19 +59,36 @@ export async function lockDirectory(path: string, options: LockOptions): Promise
       throw err;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) === 0) {
-      if (sameInode(fd, path)) return { release: () => closeSync(fd) };
+      if (sameInode(fd, path)) {
+        // Who holds it, for anyone who finds it busy (core/lock-holder.ts).
+        writeHolder(path);
+        return {
+          release: () => {
+            clearHolder(path);
+            closeSync(fd);
+          },
+        };
+      }
       closeSync(fd);
       continue;
     }
     const errno = errnoFn?.() ?? 0;
     closeSync(fd);
     if (errno !== EWOULDBLOCK) throw new InternalError(`flock(${path}) failed with errno ${errno}`);
-    if (Date.now() >= deadline) {
-      throw new BusyError(`${options.what} is locked by another berth process; try again later`);
-    }
+    if (Date.now() >= deadline) throw busy(path, options);
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
   }
+}
+
+/** The error of a wait that timed out: who holds the lock and how to end the wait. */
+function busy(path: string, options: LockOptions): BusyError {
+  const waited = `${Math.round((options.timeoutMs ?? LOCK_TIMEOUT_MS) / 100) / 10} s`;
+  const holder = readHolder(path);
+  if (!holder) return new BusyError(`${options.what} is locked by another process (still after ${waited}; its pid is not known); try again later`);
+  const out = [`wait for it to finish, or end it with \`kill ${holder.pid}\``];
+  if (options.wayOut) out.push(options.wayOut);
+  return new BusyError(`${options.what} is locked by ${describeHolder(holder)} (still after ${waited}): ${out.join('; ')}`, holder);
 }
 
 /** True when someone holds the directory's lock right now (a create in progress). */

@@ -4,17 +4,20 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, CreateRequest } from '../backends/backend.js';
 import { nowIso, sleep } from '../core/clock.js';
+import { crashPoint } from '../core/crash-point.js';
 import { ContainerExistsError, ContainerNotFoundError, InternalError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { errorFields, log } from '../core/log.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
-import { readProcStat } from '../core/proc.js';
+import { executableId, readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { deriveBackendConfig, writeBackendConfig } from './backend-config.js';
 import { loadBundle, type Bundle } from './bundle.js';
 import { chosenCgroupsPath } from './cgroup-path.js';
 import { RECORD_VERSION, type ContainerImage, type ContainerRecord } from './container-store.js';
 import { destroyRecordedVolume } from './container-volume.js';
+import { removeContainerCgroups } from './container-cgroups.js';
+import { recoverPid } from './pid-recovery.js';
 import { makeImageBundle, type ImageRequest } from './image-bundle.js';
 import { validateOverrides } from './image-spec.js';
 import { assertSpecRules } from './spec-rules.js';
@@ -44,7 +47,7 @@ interface Prepared {
  * to `act`, which talks to the backend. On any failure the backend container, the record and
  * the pid file are removed.
  */
-async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subject: OperationSubject, act: (p: Prepared, revert: Revert) => Promise<T>): Promise<T> {
+async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subject: OperationSubject, act: (p: Prepared, revert: Revert) => Promise<T>, startsAtCreate = false): Promise<T> {
   const id = validateContainerId(opts.id);
   // Everything the user gave is checked before the host changes.
   const given = opts.image ? undefined : loadBundle(opts.bundle);
@@ -69,7 +72,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
   const lock = await store.lockForCreate(id);
   const revert = new Revert();
   try {
-    const existing = store.read(id);
+    const existing = recoverPid(runtime, store.read(id));
     // Whoever made the directory, the first to lock it owns it: a create that finds a live
     // record must not touch it (it may have made the directory, then lost the race to lock).
     if (existing?.pid !== undefined) throw new ContainerExistsError(id);
@@ -78,6 +81,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       await log('info', `removing what an interrupted create of "${id}" left behind`, { op: 'create', id, backend: existing.backend });
       await (await runtime.backend(existing.backend)).delete(id, true);
       await destroyRecordedVolume(runtime, existing, false);
+      await removeContainerCgroups(runtime, id, existing);
       store.removeRecord(id);
     }
     revert.add('container directory', () => store.remove(id));
@@ -94,6 +98,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       // A remote backend's cgroups are its host's (Proxmox names them by VMID).
       cgroupsPath: backend.capabilities.ownsStatus ? undefined : chosenCgroupsPath(runtime.rootId(), id, runtime.options.systemdCgroup),
     });
+    const pidFile = opts.pidFile ? resolve(opts.pidFile) : join(store.dir(id), 'init.pid');
     const record: ContainerRecord = {
       version: RECORD_VERSION,
       id,
@@ -106,12 +111,16 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       annotations: bundle.config.annotations ?? {},
       ...(image ? { image } : {}),
       ...(derived.cgroupsPath !== undefined ? { cgroupsPath: derived.cgroupsPath } : {}),
+      // Where the backend writes the init's pid: a berth killed before it recorded the pid
+      // leaves it there for the next verb (runtime/pid-recovery.ts).
+      ...(backend.capabilities.ownsStatus ? {} : { pidFile }),
+      // run in the foreground starts the container as it creates it.
+      ...(startsAtCreate ? { started: true } : {}),
     };
     store.write(record);
     revert.add('container record', () => store.remove(id));
     const configFile = writeBackendConfig(store.dir(id), derived.config);
 
-    const pidFile = opts.pidFile ? resolve(opts.pidFile) : join(store.dir(id), 'init.pid');
     const request: CreateRequest = {
       id,
       bundle: bundle.path,
@@ -144,7 +153,8 @@ function readPidFile(path: string): number {
 }
 
 function withPid(record: ContainerRecord, pid: number): ContainerRecord {
-  return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime };
+  const initExe = executableId(pid);
+  return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime, ...(initExe !== undefined ? { initExe } : {}) };
 }
 
 /** The record once the backend has made the container: its pid, or (ownsStatus) the remote mark. */
@@ -156,6 +166,7 @@ export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<
   return runtime.observe('create', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
       await backend.create(request);
+      crashPoint('after-backend-create');
       runtime.store.write(createdRecord(backend, record, request.pidFile));
     }),
   );
@@ -166,9 +177,11 @@ export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void
   return runtime.observe('run', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
       await backend.create(request);
+      crashPoint('after-backend-create');
       const created = createdRecord(backend, record, request.pidFile);
       runtime.store.write(created);
       await backend.start(request.id);
+      crashPoint('after-backend-start');
       runtime.store.write({ ...created, started: true });
     }),
   );
@@ -207,7 +220,7 @@ export async function runForeground(runtime: Runtime, opts: CreateOptions): Prom
           return; // exited before the pid could be read: nothing to record
         }
       }
-    }),
+    }, true),
   );
   const code = await exit!;
   try {

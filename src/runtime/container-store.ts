@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
 import { CorruptRecordError, errnoCode } from '../core/errors.js';
-import { lockDirectory, type Lock } from '../core/lock.js';
+import { LOCK_TIMEOUT_MS, lockDirectory, type Lock } from '../core/lock.js';
 import { checkRecord } from './record-check.js';
 import type { StorageLocation } from '../storage/driver.js';
 
@@ -45,6 +45,12 @@ export interface ContainerRecord {
   /** Start time of that pid (clock ticks since boot), so a reused pid is not mistaken for it. */
   pidStartTime?: number;
   started?: boolean;
+  /**
+   * The identity (dev:ino) of the program the init ran when the backend had created it (the
+   * runtime's own, waiting to exec the container's process). An init that runs another program
+   * has been started, whatever `started` says (runtime/status.ts).
+   */
+  initExe?: string;
   paused?: boolean;
   /** Set for a container made from an image: its volume goes when the container goes. */
   image?: ContainerImage;
@@ -53,9 +59,17 @@ export interface ContainerRecord {
    * bundle set its own. Absent in records older than 0.9 and for remote backends.
    */
   cgroupsPath?: string;
+  /** Where the backend writes the init's pid (absent for remote backends and in older records). */
+  pidFile?: string;
   /** The backend owns the status (ownsStatus): it is asked, there is no pid to watch. */
   remote?: boolean;
 }
+
+/**
+ * How long `delete --force` waits for a verb that holds the container's lock before it ends
+ * that verb (its berth process and every process below it: a hung hook, a stuck backend call).
+ */
+export const FORCE_TAKEOVER_MS = 5_000;
 
 export class ContainerStore {
   readonly containersDir: string;
@@ -118,9 +132,16 @@ export class ContainerStore {
     }
   }
 
-  /** Locks an existing container's directory; undefined when there is no such container. */
-  lock(id: string): Promise<Lock | undefined> {
-    return lockDirectory(this.dir(id), { what: `container "${id}"` });
+  /**
+   * Locks an existing container's directory; undefined when there is no such container. The
+   * wait is bounded (`timeoutMs`, default core/lock.ts's); a BusyError names the holder.
+   */
+  lock(id: string, timeoutMs?: number): Promise<Lock | undefined> {
+    return lockDirectory(this.dir(id), {
+      what: `container "${id}"`,
+      timeoutMs,
+      wayOut: `\`berth delete --force ${id}\` ends it after ${FORCE_TAKEOVER_MS / 1000} s and removes the container`,
+    });
   }
 
   /**
@@ -129,9 +150,11 @@ export class ContainerStore {
    */
   async lockForCreate(id: string): Promise<Lock> {
     mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
+    // One bound for the whole wait, however often the directory is removed under it.
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
     for (;;) {
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
-      const lock = await this.lock(id);
+      const lock = await this.lock(id, Math.max(0, deadline - Date.now()));
       if (lock) return lock;
       // Removed between mkdir and lock by a failed create or a delete: try again.
     }

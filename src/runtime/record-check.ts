@@ -23,11 +23,13 @@ const OPTIONAL: Check[] = [
   ['pid', isPid, 'a positive integer'],
   ['pidStartTime', isCount, 'a non-negative integer'],
   ['started', isBool, 'true or false'],
+  ['initExe', isString, 'a dev:ino pair'],
   ['paused', isBool, 'true or false'],
   ['remote', isBool, 'true or false'],
   ['annotations', isObject, 'an object'],
   ['image', (v) => isObject(v) && isString((v as { digest?: unknown }).digest), 'an object with a digest'],
   ['cgroupsPath', isString, 'a cgroup path'],
+  ['pidFile', isString, 'a path'],
 ];
 
 /** `value` as parsed from `path` for container `id`, or CorruptRecordError naming what is wrong. */

@@ -7,6 +7,7 @@ import type { CorruptRecordError } from '../core/errors.js';
 import { BackendError } from '../core/errors.js';
 import { errorFields, log } from '../core/log.js';
 import { STATE_KEEPERS } from '../backends/registry.js';
+import { removeContainerCgroups } from './container-cgroups.js';
 import type { Runtime } from './runtime.js';
 
 export async function removeUnreadable(runtime: Runtime, corrupt: CorruptRecordError): Promise<void> {
@@ -39,6 +40,7 @@ export async function removeUnreadable(runtime: Runtime, corrupt: CorruptRecordE
     } catch (err) {
       await log('warn', `container "${id}": cannot look for its volume; it may be left behind`, { op: 'delete', id, ...errorFields(err) });
     }
+    await removeContainerCgroups(runtime, id, undefined);
     runtime.store.remove(id);
   } finally {
     lock.release();

@@ -7,11 +7,12 @@ import type { Backend, BackendCapabilities, BackendSettings, ExecRequest } from 
 import type { HostDetection, ProcessModel } from '../backends/availability.js';
 import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.js';
 import { sleep } from '../core/clock.js';
+import { crashPoint } from '../core/crash-point.js';
 import { loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
 import type { ImageCache } from '../images/index.js';
 import { stateRootIdentity } from '../core/state-root.js';
-import { BackendError, BerthError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
+import { BackendError, BerthError, BusyError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
@@ -20,9 +21,12 @@ import { inSpan, tracingActive } from '../core/tracing.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
-import { ContainerStore, type ContainerRecord } from './container-store.js';
+import { ContainerStore, FORCE_TAKEOVER_MS, type ContainerRecord } from './container-store.js';
 import { destroyRecordedVolume, volumeReports } from './container-volume.js';
+import { removeContainerCgroups } from './container-cgroups.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
+import { reconcileStart } from './start-reconcile.js';
+import { recoverPid, withRecoveredPid } from './pid-recovery.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
 const KILL_WAIT_MS = 10_000;
@@ -127,6 +131,7 @@ export class Runtime {
    */
   async removeContainer(record: ContainerRecord, force = false): Promise<void> {
     await destroyRecordedVolume(this, record, force);
+    await removeContainerCgroups(this, record.id, record);
     this.store.remove(record.id);
   }
 
@@ -156,10 +161,21 @@ export class Runtime {
 
   /** Status of a record read without holding its lock. */
   async statusOf(record: ContainerRecord): Promise<ContainerStatus> {
-    if (record.remote) return (await this.remoteStatus(record)).status;
-    if (record.pid !== undefined) return deriveStatus(record, false);
-    const { isDirectoryLocked } = await import('../core/lock.js');
-    return deriveStatus(record, await isDirectoryLocked(this.store.dir(record.id)));
+    return (await this.view(record)).status;
+  }
+
+  /**
+   * A record read without its lock, as the next locked verb will find it (with the pid a cut
+   * short create left in the pid file: runtime/pid-recovery.ts), and its status.
+   */
+  private async view(record: ContainerRecord): Promise<{ record: ContainerRecord; status: ContainerStatus }> {
+    if (record.remote) return { record, status: (await this.remoteStatus(record)).status };
+    if (record.pid === undefined) {
+      const { isDirectoryLocked } = await import('../core/lock.js');
+      if (await isDirectoryLocked(this.store.dir(record.id))) return { record, status: deriveStatus(record, true) };
+      record = withRecoveredPid(record);
+    }
+    return { record, status: deriveStatus(record, false) };
   }
 
   toState(record: ContainerRecord, status: ContainerStatus): OciState {
@@ -183,7 +199,8 @@ export class Runtime {
       const { status, pid } = await this.remoteStatus(record);
       return this.toState({ ...record, pid }, status);
     }
-    return this.toState(record, await this.statusOf(record));
+    const view = await this.view(record);
+    return this.toState(view.record, view.status);
   }
 
   async list(): Promise<ListEntry[]> {
@@ -195,7 +212,8 @@ export class Runtime {
     const volumes = await volumeReports(this, records);
     for (const record of records) {
       const remote = record.remote ? await this.remoteStatus(record) : undefined;
-      const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(record, await this.statusOf(record));
+      const view = remote ? undefined : await this.view(record);
+      const state = remote ? this.toState({ ...record, pid: remote.pid }, remote.status) : this.toState(view!.record, view!.status);
       const image = record.image ? { image: { ref: record.image.ref, digest: record.image.digest } } : {};
       const problem = volumes.get(record.id)?.problem;
       out.push({ ...state, backend: record.backend, backendReason: record.backendReason, ...(remote?.ref ? { backendRef: remote.ref } : {}), ...image, ...(problem ? { volumeProblem: problem } : {}) });
@@ -207,17 +225,36 @@ export class Runtime {
    * Runs `fn` with the container's lock held, its record read and its status derived under
    * the lock (no pid under our own lock means a killed create: stopped).
    */
-  async withLocked<T>(id: string, fn: (record: ContainerRecord, status: ContainerStatus, lock: Lock) => Promise<T>): Promise<T> {
+  async withLocked<T>(id: string, fn: (record: ContainerRecord, status: ContainerStatus, lock: Lock) => Promise<T>, opts: { takeOver?: boolean } = {}): Promise<T> {
     validateContainerId(id);
-    const lock = await this.store.lock(id);
+    const lock = opts.takeOver ? await this.lockTakingOver(id) : await this.store.lock(id);
     if (!lock) throw new ContainerNotFoundError(id);
     try {
-      const record = this.store.read(id);
-      if (!record) throw new ContainerNotFoundError(id);
-      const status = record.remote ? (await this.remoteStatus(record)).status : deriveStatus(record, false);
-      return await fn(record, status, lock);
+      const read = recoverPid(this, this.store.read(id));
+      if (!read) throw new ContainerNotFoundError(id);
+      const status = read.remote ? (await this.remoteStatus(read)).status : deriveStatus(read, false);
+      return await fn(await reconcileStart(this, read, status), status, lock);
     } finally {
       lock.release();
+    }
+  }
+
+  /**
+   * delete --force's lock: after FORCE_TAKEOVER_MS, the berth process that holds it (a verb
+   * stuck in a hook or a backend call that never returns) is ended with everything below it,
+   * and the lock is taken (the kernel drops a dead holder's flock). A holder that is not berth
+   * is never killed: the BusyError names it.
+   */
+  private async lockTakingOver(id: string): Promise<Lock | undefined> {
+    try {
+      return await this.store.lock(id, FORCE_TAKEOVER_MS);
+    } catch (err) {
+      const holder = err instanceof BusyError ? err.holder : undefined;
+      if (!holder || !/berth/.test(holder.command)) throw err;
+      const { killProcessTree } = await import('../core/proc.js');
+      const killed = await killProcessTree(holder.pid, holder.startTime);
+      await log('warn', `delete --force: ended pid ${holder.pid} (\`${holder.command}\`), which held container "${id}" for more than ${FORCE_TAKEOVER_MS / 1000} s, and what ran below it (pids ${killed.join(' ')})`, { op: 'delete', id });
+      return this.store.lock(id);
     }
   }
 
@@ -317,6 +354,7 @@ export class Runtime {
   start(id: string): Promise<void> {
     return this.guarded('start', id, async (backend, record) => {
       await backend.start(id);
+      crashPoint('after-backend-start');
       this.store.write({ ...record, started: true });
     });
   }
@@ -392,13 +430,17 @@ export class Runtime {
 
   private async deleteQuietly(id: string, force: boolean, subject: OperationSubject): Promise<void> {
     try {
-      await this.withLocked(id, async (record, status) => {
-        subject.backend = record.backend;
-        if (!force) assertAllowed('delete', id, status);
-        const backend = await this.backend(record.backend);
-        await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
-        await this.removeContainer(record, force);
-      });
+      await this.withLocked(
+        id,
+        async (record, status) => {
+          subject.backend = record.backend;
+          if (!force) assertAllowed('delete', id, status);
+          const backend = await this.backend(record.backend);
+          await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
+          await this.removeContainer(record, force);
+        },
+        { takeOver: force },
+      );
     } catch (err) {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim
       // runs it after every task's delete and logs a warning otherwise.

@@ -1,7 +1,7 @@
 // The container status machine. Status is derived from the record and the live process, never
 // stored: a container whose init died is stopped whatever the record last said.
 import { ContainerStateError } from '../core/errors.js';
-import { isSameLiveProcess } from '../core/proc.js';
+import { executableId, isSameLiveProcess } from '../core/proc.js';
 import type { ContainerRecord } from './container-store.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -14,7 +14,15 @@ export function deriveStatus(record: ContainerRecord, createInProgress: boolean)
   if (record.pid === undefined) return createInProgress ? 'creating' : 'stopped';
   if (!isSameLiveProcess(record.pid, record.pidStartTime)) return 'stopped';
   if (record.paused) return 'paused';
-  return record.started ? 'running' : 'created';
+  if (record.started) return 'running';
+  // A berth killed between the backend's start and the record's write left started unset: the
+  // kernel knows better. A created init still runs the runtime's binary (waiting to exec the
+  // container's process); once started, it runs the container's.
+  if (record.initExe !== undefined) {
+    const now = executableId(record.pid);
+    if (now !== undefined && now !== record.initExe) return 'running';
+  }
+  return 'created';
 }
 
 export type Operation = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'ps' | 'update' | 'delete' | 'rollback';

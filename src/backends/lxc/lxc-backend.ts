@@ -22,7 +22,7 @@ import { runTool, startTool, type StartedTool } from '../../core/exec.js';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { errorFields, log } from '../../core/log.js';
 import { runtimeConfigSchema, type RuntimeConfig } from '../../core/oci/runtime-config.js';
-import { isSameLiveProcess, readProcStat } from '../../core/proc.js';
+import { descendants, isSameLiveProcess, readProcStat } from '../../core/proc.js';
 import { Revert } from '../../core/revert.js';
 import type { ParsedSignal } from '../../core/signals.js';
 import type { Backend, BackendCapabilities, BackendSettings, CreateRequest, ExecRequest } from '../backend.js';
@@ -558,24 +558,6 @@ function isAttachHelper(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-function descendants(pid: number): number[] {
-  const out: number[] = [];
-  const visit = (p: number): void => {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8');
-    } catch {
-      return;
-    }
-    for (const c of text.split(' ').filter(Boolean).map(Number)) {
-      out.push(c);
-      visit(c);
-    }
-  };
-  visit(pid);
-  return out;
 }
 
 /** Values of the keys matching `key` in an LXC config file (none when it is gone). */

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ContainerStateError } from '../../../src/core/errors.js';
 import { isDirectoryLocked } from '../../../src/core/lock.js';
-import { readProcStat } from '../../../src/core/proc.js';
+import { executableId, readProcStat } from '../../../src/core/proc.js';
 import { ContainerStore, type ContainerRecord } from '../../../src/runtime/container-store.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from '../../../src/runtime/status.js';
 import { tempDir } from '../../helpers/bundle.js';
@@ -165,5 +165,17 @@ describe('assertAllowed', () => {
 
   test('no operation is allowed while a create is in progress', () => {
     for (const op of Object.keys(table) as Operation[]) assert.throws(() => assertAllowed(op, 'c1', 'creating'), ContainerStateError);
+  });
+});
+
+describe('status after a start whose record write was cut short', () => {
+  test('an init that still runs the program it ran at create is created', () => {
+    assert.equal(deriveStatus(record({ ...self, initExe: executableId(process.pid) }), false), 'created');
+  });
+  test('an init that runs another program than at create has been started: running, though started is unset', () => {
+    assert.equal(deriveStatus(record({ ...self, initExe: '0:1' }), false), 'running');
+  });
+  test('a record without initExe (older berth) keeps its started mark as the truth', () => {
+    assert.equal(deriveStatus(record({ ...self }), false), 'created');
   });
 });
