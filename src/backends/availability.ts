@@ -6,7 +6,7 @@ import { log } from '../core/log.js';
 import { detectLibcrun, whyNoLibcrun, type LibcrunDetection } from './libcrun/detect.js';
 import { dirname } from 'node:path';
 import { findLxcTools } from './lxc/lxc-tools.js';
-import { findRuntimeBinary } from './oci-cli/binary.js';
+import { ConfiguredBinaryError, findRuntimeBinary } from './oci-cli/binary.js';
 
 /** The backends `crun` (auto) chooses from, in order of preference. */
 export const AUTO_ORDER = ['crun-abi', 'crun-cli', 'runc'] as const;
@@ -26,7 +26,8 @@ export function autoOrder(model: ProcessModel): readonly ConcreteBackend[] {
   return model === 'long-lived' ? AUTO_ORDER : ['crun-cli', 'crun-abi', 'runc'];
 }
 
-export type Problem = 'not-found' | 'version-unsupported' | 'symbol-missing' | 'load-failed' | 'binary-missing' | 'not-installed';
+/** `configured-binary-missing`: a binary path in the config names nothing runnable (never passed over by `crun` auto). */
+export type Problem = 'not-found' | 'version-unsupported' | 'symbol-missing' | 'load-failed' | 'binary-missing' | 'configured-binary-missing' | 'not-installed';
 
 export interface Availability {
   name: ConcreteBackend;
@@ -47,17 +48,19 @@ export interface DetectionInput {
   libcrunPath: string | undefined;
   /** Configured binary paths (runtimes.NAME.path) for crun and runc. */
   crunBinary: string | undefined;
+  /** The key crunBinary came from, for messages (default runtimes.crun.path). */
+  crunBinaryKey?: string;
   runcBinary: string | undefined;
   cacheDir?: string;
   systemPaths?: readonly string[];
 }
 
-function binary(name: ConcreteBackend, tool: 'crun' | 'runc', configured: string | undefined, env: NodeJS.ProcessEnv): Availability {
+function binary(name: ConcreteBackend, tool: 'crun' | 'runc', configured: string | undefined, env: NodeJS.ProcessEnv, key?: string): Availability {
   try {
-    return { name, usable: true, reason: `${tool} binary ${findRuntimeBinary(tool, configured, env)}`, problem: undefined };
+    return { name, usable: true, reason: `${tool} binary ${findRuntimeBinary(tool, configured, env, key)}`, problem: undefined };
   } catch (err) {
     if (!(err instanceof BackendUnavailableError)) throw err;
-    return { name, usable: false, reason: `binary missing: ${err.message}`, problem: 'binary-missing' };
+    return { name, usable: false, reason: `binary missing: ${err.message}`, problem: err instanceof ConfiguredBinaryError ? 'configured-binary-missing' : 'binary-missing' };
   }
 }
 
@@ -74,14 +77,14 @@ function lxc(env: NodeJS.ProcessEnv): Availability {
 
 export function detectHost(input: DetectionInput): HostDetection {
   const libcrun = detectLibcrun({ env: input.env, configPath: input.libcrunPath, cacheDir: input.cacheDir, systemPaths: input.systemPaths });
-  const crunCli = binary('crun-cli', 'crun', input.crunBinary, input.env);
+  const crunCli = binary('crun-cli', 'crun', input.crunBinary, input.env, input.crunBinaryKey);
   let abi: Availability;
   if (!libcrun.found) {
     const why = whyNoLibcrun(libcrun);
     abi = { name: 'crun-abi', usable: false, reason: why.reason, problem: why.problem };
   } else if (!crunCli.usable) {
     // crun-abi hands exec, pause, resume, ps, update and foreground run to the crun CLI.
-    abi = { name: 'crun-abi', usable: false, reason: `${crunCli.reason} (crun-abi needs it for the verbs it delegates)`, problem: 'binary-missing' };
+    abi = { name: 'crun-abi', usable: false, reason: `${crunCli.reason} (crun-abi needs it for the verbs it delegates)`, problem: crunCli.problem };
   } else {
     const f = libcrun.found;
     abi = { name: 'crun-abi', usable: true, reason: `libcrun ${f.version} (${f.layout.name} layout) at ${f.path}, found by ${f.strategy}`, problem: undefined };
@@ -101,7 +104,7 @@ const cache = new Map<string, HostDetection>();
 
 /** detectHost, once per process for a given input; the result is logged at debug level. */
 export function hostDetection(input: DetectionInput): HostDetection {
-  const key = JSON.stringify([input.libcrunPath, input.crunBinary, input.runcBinary, input.cacheDir, input.systemPaths, input.env.BERTH_LIBCRUN, input.env.BERTH_LIBCRUN_CACHE, input.env.BERTH_LXC_HELPERS, input.env.PATH]);
+  const key = JSON.stringify([input.libcrunPath, input.crunBinary, input.crunBinaryKey, input.runcBinary, input.cacheDir, input.systemPaths, input.env.BERTH_LIBCRUN, input.env.BERTH_LIBCRUN_CACHE, input.env.BERTH_LXC_HELPERS, input.env.PATH]);
   let d = cache.get(key);
   if (!d) {
     d = detectHost(input);

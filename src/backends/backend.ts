@@ -48,6 +48,8 @@ export interface BackendSettings {
   /** crun's and runc's binary paths from the config: detection reports on every backend. */
   crunBinaryPath: string | undefined;
   runcBinaryPath: string | undefined;
+  /** The config key crunBinaryPath came from (runtimes.crun-cli.path or runtimes.crun.path), for messages. */
+  crunBinaryKey?: string;
   /** `[proxmox]` from the config, for the pve backend. */
   proxmox?: ProxmoxConfig | undefined;
 }

@@ -55,7 +55,7 @@ export function assertKnownBackend(name: string): void {
 
 export async function detectionFor(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): Promise<HostDetection> {
   const { hostDetection } = await import('./availability.js');
-  return hostDetection({ env, libcrunPath: settings.libcrunPath, crunBinary: settings.crunBinaryPath, runcBinary: settings.runcBinaryPath });
+  return hostDetection({ env, libcrunPath: settings.libcrunPath, crunBinary: settings.crunBinaryPath, crunBinaryKey: settings.crunBinaryKey, runcBinary: settings.runcBinaryPath });
 }
 
 /** A forced backend that this host cannot use is an error naming why, never a switch to another. */

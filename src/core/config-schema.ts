@@ -74,6 +74,14 @@ const logSchema = z
     level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
   })
   .strict();
+/** `[limits]`: bounds on what berth reads (docs/configuration.md). */
+const limitsSchema = z
+  .object({
+    /** The largest bundle config.json create and run read, in bytes (default 4 MiB). */
+    config_json_max_bytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+
 /** `[proxmox]`: the pve backend (docs/backends/proxmox.md). */
 const proxmoxSchema = z
   .object({
@@ -127,6 +135,7 @@ const configSchema = z
     /** Absent means the defaults (level info); optional so that code building configs by hand need not name it. */
     log: logSchema.optional(),
     proxmox: proxmoxSchema.optional(),
+    limits: limitsSchema.optional(),
   })
   .strict();
 

@@ -158,6 +158,23 @@ export class StorageFullError extends BerthError {
   }
 }
 
+/**
+ * A file system berth writes its own files to (the state root, a container's record) is full
+ * (ENOSPC, EDQUOT). The message names the file; nothing half-written is left (atomic-file.ts).
+ */
+export class NoSpaceError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_STORAGE_FULL', message, options);
+  }
+}
+
+/** A file system berth must write to (the state root) is mounted read-only (EROFS). */
+export class ReadOnlyFileSystemError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_ERR_PERMISSION', message, options);
+  }
+}
+
 /** A storage volume (an image template, a container volume, a snapshot) that does not exist. */
 export class VolumeNotFoundError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -3,11 +3,11 @@
 // host, or two hosts sharing one pool, never share a name even when they share container ids.
 // Random rather than a hash of the path: two hosts both using /run/berth must still differ.
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import { InternalError, errnoCode } from './errors.js';
+import { InternalError, ReadOnlyFileSystemError, errnoCode } from './errors.js';
 
 /** 10 lower-case hex digits: short enough for names, 40 bits against a fleet's collisions. */
 export const ROOT_ID_PATTERN = /^[0-9a-f]{10}$/;
@@ -62,4 +62,33 @@ function readIdentity(path: string): StateRootIdentity | undefined {
     throw new InternalError(`state root identity ${path} holds no valid id (10 hex digits); it names this root's volumes and cgroups, so restore it rather than delete it`);
   }
   return { id: parsed.id, created: String(parsed.created ?? ''), hostname: String(parsed.hostname ?? '') };
+}
+
+/**
+ * Refuses a verb that must write the state root (its records) when the root's file system is
+ * mounted read-only, before anything changes: the container stays as it is, and the message
+ * says which verbs still work. A root that does not exist yet is not refused here.
+ */
+export function assertStateRootWritable(root: string, what: string): void {
+  // A root not made yet is made in its nearest existing parent: that one is asked.
+  let dir = resolve(root);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    if (errnoCode(err) !== 'EROFS') return;
+    throw new ReadOnlyFileSystemError(
+      `${what}: state root ${root} is on a read-only file system, and berth keeps its container records there; remount it read-write and try again (state, list, kill, ps and exec work meanwhile)`,
+      { cause: err },
+    );
+  }
+}
+
+/** mkdir -p with mode 0700 that never fails: the directory may be needed only by verbs that check the root themselves. */
+export function makeDirIfPossible(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    // read-only or full root: reported by the verb that needs to write
+  }
 }

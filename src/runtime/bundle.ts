@@ -1,8 +1,9 @@
 // Reads and checks an OCI bundle before anything on the host changes, so bad input fails
 // without leaving a trace.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { InvalidBundleError, errnoCode } from '../core/errors.js';
+import { InvalidBundleError } from '../core/errors.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { configProblem, type RuntimeConfig } from '../core/oci/runtime-config.js';
 
 export interface Bundle {
@@ -15,20 +16,31 @@ export interface Bundle {
   rootfs: string;
 }
 
-export function loadBundle(bundleArg: string, cwd = process.cwd()): Bundle {
+/**
+ * The largest config.json berth reads (`[limits] config_json_max_bytes` in berth's config):
+ * runc's default spec is 2.5 KiB, and a config is read whole on every create.
+ */
+export const DEFAULT_CONFIG_JSON_MAX_BYTES = 4 * 1024 * 1024;
+
+export function loadBundle(bundleArg: string, cwd = process.cwd(), maxConfigBytes = DEFAULT_CONFIG_JSON_MAX_BYTES): Bundle {
   const path = resolve(cwd, bundleArg);
   const dirStat = statOrUndefined(path);
   if (!dirStat) throw new InvalidBundleError(`bundle directory ${path} does not exist`);
   if (!dirStat.isDirectory()) throw new InvalidBundleError(`bundle ${path} is not a directory`);
 
   const configPath = `${path}/config.json`;
-  let text: string;
-  try {
-    text = readFileSync(configPath, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new InvalidBundleError(`bundle ${path} has no config.json`);
-    throw new InvalidBundleError(`cannot read ${configPath}: ${(err as Error).message}`, { cause: err });
+  // A FIFO, a device or a directory is refused before it is opened for reading (a FIFO would
+  // block create forever), and so is a file over the limit.
+  const read = readRegularFile(configPath, maxConfigBytes);
+  if (!read.ok) {
+    if (read.problem === 'missing') throw new InvalidBundleError(`bundle ${path} has no config.json`);
+    if (read.problem === 'not-regular') throw new InvalidBundleError(`${configPath} ${read.why}: a bundle's config.json must be a regular file`);
+    if (read.problem === 'too-large') {
+      throw new InvalidBundleError(`${configPath} ${read.why}; raise [limits] config_json_max_bytes in berth's config if it is meant to be that large`);
+    }
+    throw new InvalidBundleError(`cannot read ${configPath}: ${read.why}`, { cause: read.cause });
   }
+  const text = read.text;
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -9,6 +9,8 @@ import { ContainerExistsError, ContainerNotFoundError, InternalError } from '../
 import { validateContainerId } from '../core/ids.js';
 import { errorFields, log } from '../core/log.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
+import { assertFdsOpen } from '../core/fds.js';
+import { assertStateRootWritable } from '../core/state-root.js';
 import { executableId, readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
 import { deriveBackendConfig, writeBackendConfig } from './backend-config.js';
@@ -50,7 +52,10 @@ interface Prepared {
 async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subject: OperationSubject, act: (p: Prepared, revert: Revert) => Promise<T>, startsAtCreate = false): Promise<T> {
   const id = validateContainerId(opts.id);
   // Everything the user gave is checked before the host changes.
-  const given = opts.image ? undefined : loadBundle(opts.bundle);
+  assertFdsOpen(opts.preserveFds);
+  assertStateRootWritable(runtime.options.root, `cannot create container "${id}"`);
+  const config = await runtime.config();
+  const given = opts.image ? undefined : loadBundle(opts.bundle, process.cwd(), config.limits?.config_json_max_bytes);
   if (given) assertSpecRules(given.config, join(given.path, 'config.json'));
   if (opts.image) validateOverrides(opts.image.overrides);
   const decision = await resolveAuto(
@@ -58,7 +63,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       id,
       override: runtime.options.runtimeOverride,
       annotation: given?.config.annotations?.[RUNTIME_ANNOTATION],
-      config: await runtime.config(),
+      config,
     }),
     () => runtime.detection(),
     (name) => runtime.backend(name),

@@ -71,6 +71,9 @@ export interface ContainerRecord {
  */
 export const FORCE_TAKEOVER_MS = 5_000;
 
+/** What may be left in a container's directory without its record: nothing of value. */
+const HOLLOW_LEFTOVERS: ReadonlySet<string> = new Set(['backend-config.json', 'init.pid']);
+
 export class ContainerStore {
   readonly containersDir: string;
 
@@ -103,20 +106,65 @@ export class ContainerStore {
     return checkRecord(value, id, this.recordPath(id));
   }
 
-  /** Every record, and apart the ones that cannot be read as records (reported, never fatal to a listing). */
-  readAll(): { records: ContainerRecord[]; unreadable: CorruptRecordError[] } {
+  /**
+   * Every record, and apart the ones that cannot be read as records (reported, never fatal to a
+   * listing) and the ids whose directory holds no record at all (see removeHollow).
+   */
+  readAll(): { records: ContainerRecord[]; unreadable: CorruptRecordError[]; recordless: string[] } {
     const records: ContainerRecord[] = [];
     const unreadable: CorruptRecordError[] = [];
+    const recordless: string[] = [];
     for (const id of this.ids()) {
       try {
         const r = this.read(id);
         if (r) records.push(r);
+        else recordless.push(id);
       } catch (err) {
         if (!(err instanceof CorruptRecordError)) throw err;
         unreadable.push(err);
       }
     }
-    return { records, unreadable };
+    return { records, unreadable, recordless };
+  }
+
+  /**
+   * Removes the container's directory if it is hollow: no record, and nothing in it but what a
+   * create or delete killed midway leaves (temp files, the backend config, the pid file). Such
+   * directories named no container and piled up (0.8.0). Call with the lock held; never fails
+   * (a read-only root keeps them). True when it was removed.
+   */
+  removeIfHollow(id: string): boolean {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir(id));
+    } catch {
+      return false;
+    }
+    if (!names.every((n) => isAtomicTempName(n) || HOLLOW_LEFTOVERS.has(n))) return false;
+    try {
+      rmSync(this.dir(id), { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** removeIfHollow for a directory another process may be creating in: only when its lock is free. */
+  async sweepHollow(id: string): Promise<boolean> {
+    let lock: Lock | undefined;
+    try {
+      lock = await lockDirectory(this.dir(id), { what: `container "${id}"`, timeoutMs: 0 });
+    } catch {
+      return false; // a create is filling it in right now
+    }
+    if (!lock) return false;
+    try {
+      return this.read(id) === undefined && this.removeIfHollow(id);
+    } catch {
+      return false;
+    } finally {
+      lock.release();
+    }
   }
 
   write(record: ContainerRecord): void {

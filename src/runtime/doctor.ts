@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { hostCgroupMode, type CgroupReport } from '../core/cgroup-mode.js';
 import { DETECTED_BACKENDS, pveAvailability, type Availability } from '../backends/availability.js';
 import { AUTO_BACKEND } from '../backends/registry.js';
-import { BackendUnavailableError } from '../core/errors.js';
+import { BackendUnavailableError, errnoCode } from '../core/errors.js';
 import { resolveAuto } from './router.js';
 import type { BerthConfig, StorageConfig } from '../core/config.js';
 import type { Runtime } from './runtime.js';
@@ -60,6 +60,8 @@ export interface StateReport {
   root: string;
   exists: boolean;
   writable: boolean;
+  /** Why it is not writable (read-only file system, permissions), when it is not. */
+  notWritable?: string;
   containers: number;
   /** Container ids whose record cannot be read or parsed. */
   unreadable: string[];
@@ -163,7 +165,9 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
 
   const state = stateReport(runtime);
   if (!state.exists) checks.push({ level: 'ok', what: 'state', message: `${state.root} does not exist yet (made by the first create)` });
-  else if (!state.writable) checks.push({ level: 'fail', what: 'state', message: `${state.root} is not writable: no container can be created or changed` });
+  else if (!state.writable) {
+    checks.push({ level: 'fail', what: 'state', message: `${state.root} is not writable (${state.notWritable ?? 'not a directory'}): no container can be created, started or deleted; state, list, kill, ps and exec still work` });
+  }
   else if (state.unreadable.length > 0) checks.push({ level: 'warn', what: 'state', message: `${state.unreadable.length} of ${state.containers} container records cannot be read: ${state.unreadable.slice(0, 5).join(', ')}` });
   else checks.push({ level: 'ok', what: 'state', message: `${state.root}: writable, ${count(state.containers, 'container record')} readable` });
 
@@ -231,8 +235,9 @@ function stateReport(runtime: Runtime): StateReport {
   try {
     accessSync(root, constants.W_OK);
     report.writable = statSync(root).isDirectory();
-  } catch {
+  } catch (err) {
     report.writable = false;
+    report.notWritable = errnoCode(err) === 'EROFS' ? 'its file system is mounted read-only' : (err as Error).message;
   }
   const ids = runtime.store.ids();
   report.containers = ids.length;

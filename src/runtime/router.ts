@@ -56,6 +56,9 @@ export async function resolveAuto(
   const detected = typeof detection === 'function' ? await detection() : detection;
   const skipped: Availability[] = [];
   for (const a of autoCandidates(detected, model)) {
+    // A binary path the config sets is what the user wants: a wrong one is an error, never a
+    // silent route to the next candidate (0.8.0 sent such containers to runc).
+    if (a.problem === 'configured-binary-missing') throw new BackendUnavailableError(`${decision.reason} named crun (auto), and ${a.name} cannot be used: ${a.reason.replace(/^binary missing: /, '')}`);
     if (!a.usable) {
       skipped.push(a);
       continue;

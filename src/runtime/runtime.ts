@@ -8,10 +8,10 @@ import type { HostDetection, ProcessModel } from '../backends/availability.js';
 import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.js';
 import { sleep } from '../core/clock.js';
 import { crashPoint } from '../core/crash-point.js';
-import { loadConfig, type BerthConfig } from '../core/config.js';
+import { assertConfigFileExists, defaultConfig, loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
 import type { ImageCache } from '../images/index.js';
-import { stateRootIdentity } from '../core/state-root.js';
+import { assertStateRootWritable, stateRootIdentity } from '../core/state-root.js';
 import { BackendError, BerthError, BusyError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
@@ -21,6 +21,8 @@ import { inSpan, tracingActive } from '../core/tracing.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
+import { assertFdsOpen } from '../core/fds.js';
+import { assertProgramNamed } from './spec-rules.js';
 import { ContainerStore, FORCE_TAKEOVER_MS, type ContainerRecord } from './container-store.js';
 import { destroyRecordedVolume, volumeReports } from './container-volume.js';
 import { removeContainerCgroups } from './container-cgroups.js';
@@ -30,6 +32,9 @@ import { recoverPid, withRecoveredPid } from './pid-recovery.js';
 
 /** How long stop waits for a KILLed container; beyond it something is wrong in the kernel or backend. */
 const KILL_WAIT_MS = 10_000;
+
+/** The guarded verbs that write the record after the backend acted (start, pause, resume marks). */
+const WRITES_RECORD: ReadonlySet<Operation> = new Set<Operation>(['start', 'pause', 'resume']);
 
 const REQUIRED_CAPABILITY: Partial<Record<Operation, keyof BackendCapabilities>> = {
   pause: 'pause',
@@ -90,17 +95,30 @@ export class Runtime {
   private configPromise: Promise<BerthConfig> | undefined;
   private readonly backends = new Map<string, Promise<Backend>>();
   private imagesPromise: Promise<ImageCache> | undefined;
+  /** Set while delete runs: a config that does not load is no reason to keep a container. */
+  private deleting: string | undefined;
 
   constructor(readonly options: RuntimeOptions) {
     this.store = new ContainerStore(options.root);
+    // Checked for every verb, also those that never read the config (state, list).
+    if (options.configPath !== undefined) assertConfigFileExists(options.configPath);
   }
 
   config(): Promise<BerthConfig> {
-    this.configPromise ??= loadConfig(this.options.configPath).then(({ config, source }) => {
-      assertConfigNamesKnown(config, source);
-      applyConfigLogLevel(config.log?.level);
-      return config;
-    });
+    this.configPromise ??= loadConfig(this.options.configPath)
+      .then(({ config, source }) => {
+        assertConfigNamesKnown(config, source);
+        applyConfigLogLevel(config.log?.level);
+        return config;
+      })
+      .catch(async (err: unknown) => {
+        // Deletion follows the record, not today's config: a config file that does not load (a
+        // syntax error, an unknown key) is a warning there, and the backend the record names is
+        // opened with the defaults (its binary from PATH).
+        if (this.deleting === undefined || !(err instanceof InvalidConfigError)) throw err;
+        await log('warn', `${err.message}; deleting container "${this.deleting}" as its record says, with the default settings`, { op: 'delete', id: this.deleting });
+        return defaultConfig();
+      });
     return this.configPromise;
   }
 
@@ -206,8 +224,10 @@ export class Runtime {
   async list(): Promise<ListEntry[]> {
     const out: ListEntry[] = [];
     // A corrupt record is reported (its path, the way out) and the others are listed.
-    const { records, unreadable } = this.store.readAll();
+    const { records, unreadable, recordless } = this.store.readAll();
     for (const err of unreadable) await log('warn', err.message, { op: 'list', id: err.id });
+    // Directories without a record that a killed create or delete left: swept, never listed.
+    for (const id of recordless) if (await this.store.sweepHollow(id)) await log('debug', `removed the empty directory of container "${id}"`, { op: 'list', id });
     // A missing or unmounted volume is reported with its container, never a failure of list.
     const volumes = await volumeReports(this, records);
     for (const record of records) {
@@ -231,7 +251,11 @@ export class Runtime {
     if (!lock) throw new ContainerNotFoundError(id);
     try {
       const read = recoverPid(this, this.store.read(id));
-      if (!read) throw new ContainerNotFoundError(id);
+      if (!read) {
+        // A directory without a record is no container: what a killed create or delete left.
+        this.store.removeIfHollow(id);
+        throw new ContainerNotFoundError(id);
+      }
       const status = read.remote ? (await this.remoteStatus(read)).status : deriveStatus(read, false);
       return await fn(await reconcileStart(this, read, status), status, lock);
     } finally {
@@ -337,6 +361,8 @@ export class Runtime {
     return this.withLocked(id, async (record, status) => {
       if (subject) subject.backend = record.backend;
       assertAllowed(op, id, status);
+      // The backend is not called when the record of what it did cannot be written after.
+      if (WRITES_RECORD.has(op)) assertStateRootWritable(this.options.root, `cannot ${op} container "${id}"`);
       await act(await this.capableBackend(record, op), record);
     });
   }
@@ -429,12 +455,14 @@ export class Runtime {
   }
 
   private async deleteQuietly(id: string, force: boolean, subject: OperationSubject): Promise<void> {
+    this.deleting = id;
     try {
       await this.withLocked(
         id,
         async (record, status) => {
           subject.backend = record.backend;
           if (!force) assertAllowed('delete', id, status);
+          assertStateRootWritable(this.options.root, `cannot delete container "${id}"`);
           const backend = await this.backend(record.backend);
           await backend.delete(id, force || status !== 'stopped' || record.pid === undefined);
           await this.removeContainer(record, force);
@@ -455,6 +483,8 @@ export class Runtime {
   }
 
   private async execQuietly(req: ExecRequest, subject: OperationSubject): Promise<number> {
+    if (!req.processFile) assertProgramNamed(req.args, `exec in container "${req.id}"`);
+    assertFdsOpen(req.preserveFds);
     const record = this.record(req.id);
     subject.backend = record.backend;
     assertAllowed('exec', req.id, await this.statusOf(record));
@@ -514,7 +544,8 @@ function tracedBackend(backend: Backend): Backend {
 
 /** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */
 function backendSettings(options: RuntimeOptions, config: BerthConfig, name: string): BackendSettings {
-  const crunBinary = config.runtimes['crun-cli']?.path ?? config.runtimes.crun?.path;
+  const crunCliPath = config.runtimes['crun-cli']?.path;
+  const crunBinary = crunCliPath ?? config.runtimes.crun?.path;
   return {
     root: options.root,
     debug: options.debug,
@@ -522,6 +553,7 @@ function backendSettings(options: RuntimeOptions, config: BerthConfig, name: str
     binaryPath: name === 'runc' ? config.runtimes.runc?.path : crunBinary,
     libcrunPath: config.libcrun_path,
     crunBinaryPath: crunBinary,
+    crunBinaryKey: crunCliPath !== undefined ? 'runtimes.crun-cli.path' : 'runtimes.crun.path',
     runcBinaryPath: config.runtimes.runc?.path,
     proxmox: config.proxmox,
   };

@@ -3,7 +3,7 @@
 // behind — no record, no backend container, no temp file, no pid file.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, berthOk, type BerthResult } from '../helpers/berth.js';
@@ -365,6 +365,87 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
       }
     });
 
+    describe('limits and files that are not regular files (issue 14)', () => {
+      test('config.json that is a FIFO: refused at once, never read (0.8.0 hung forever)', async () => {
+        const dir = badBundle(undefined);
+        execFileSync('mkfifo', [join(dir, 'config.json')]);
+        const c = freshCase();
+        const r = await berth(['--root', c.root, '--runtime', backend, 'create', '--bundle', dir, '--pid-file', c.pidFile, 'c1'], { env: baseEnv, timeoutMs: 15_000 });
+        assert.notEqual(r.code, null, 'berth returned (it was not killed after 15 s)');
+        assertFailure(r, INVALID, `${dir}/config.json is a FIFO (named pipe), not a regular file`, "a bundle's config.json must be a regular file");
+        assertNothingLeft(c);
+      });
+      test('config.json that is a directory or a device', async () => {
+        const asDir = badBundle(undefined);
+        mkdirSync(join(asDir, 'config.json'));
+        await createFails(asDir, 'c1', INVALID, `${asDir}/config.json is a directory, not a regular file`);
+        const asDevice = badBundle(undefined);
+        symlinkSync('/dev/zero', join(asDevice, 'config.json'));
+        await createFails(asDevice, 'c1', INVALID, `${asDevice}/config.json is a character device, not a regular file`);
+      });
+      test('config.json over the 4 MiB limit: refused before it is parsed, naming the limit and its key', async () => {
+        const dir = join(work.path, `bundle-${seq++}`);
+        makeBusyboxBundle(dir, { annotations: { big: 'x'.repeat(4 * 1024 * 1024) } });
+        const size = statSync(join(dir, 'config.json')).size;
+        await createFails(dir, 'c1', INVALID, `${dir}/config.json is ${size} bytes, over the limit of 4 MiB`, '[limits] config_json_max_bytes');
+      });
+      test('[limits] config_json_max_bytes sets the limit', async () => {
+        const c = freshCase();
+        const config = configFile('[limits]\nconfig_json_max_bytes = 1024\n');
+        const r = await run(c, ['--config', config, '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+        assertFailure(r, INVALID, `${goodBundle}/config.json is`, 'over the limit of 1 KiB');
+        assertNothingLeft(c);
+      });
+      test('a large config.json is not copied into the record (only its annotations are)', async () => {
+        const c = freshCase();
+        const dir = join(work.path, `bundle-${seq++}`);
+        makeBusyboxBundle(dir, { edit: (cfg) => (cfg['x-berth-test'] = { blob: 'x'.repeat(3 * 1024 * 1024) }) });
+        await setup(c, ['--runtime', backend, 'create', '--bundle', dir, '--pid-file', c.pidFile, 'big']);
+        try {
+          const size = statSync(join(c.root, 'containers/big/record.json')).size;
+          assert.ok(size < 4096, `the record is ${size} bytes`);
+        } finally {
+          await berth(['--root', c.root, 'delete', '--force', 'big'], { env: baseEnv });
+        }
+        assertNothingLeft(c);
+      });
+      test('process.args [""]: refused before any backend runs, quoting the rule (0.8.0: "Operation not permitted")', async () => {
+        const dir = badBundle((cfg) => (cfg.process.args = ['']));
+        await createFails(dir, 'c1', INVALID, `${dir}/config.json: process.args[0] is empty`, `config.md, Process: "at least one entry is REQUIRED, and that entry is used with the same semantics as execvp's file"`);
+      });
+      test('--preserve-fds 100000: the descriptor that is not open, not "spawn EBADF"', async () => {
+        await createFails(goodBundle, 'c1', INVALID, '--preserve-fds 100000 asks for descriptors 3 … 100002', 'is not open in berth');
+        const c = freshCase();
+        const r = await run(c, ['--runtime', backend, 'run', '--preserve-fds', '100000', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+        assertFailure(r, INVALID, '--preserve-fds 100000', 'is not open in berth');
+        assertNothingLeft(c);
+      });
+    });
+
+    describe('deletion follows the record, not today\'s config (issue 14)', () => {
+      for (const [name, how] of [
+        ['--config', (file: string) => ({ args: ['--config', file], env: baseEnv })],
+        ['$BERTH_CONFIG', (file: string) => ({ args: [] as string[], env: { ...baseEnv, BERTH_CONFIG: file } })],
+      ] as const) {
+        test(`delete --force under a ${name} file with a syntax error removes the container, with a warning`, async () => {
+          const c = freshCase();
+          await setup(c, ['--runtime', backend, 'run', '-d', '--bundle', goodBundle, '--pid-file', c.pidFile, 'doomed']);
+          const pid = (await status(c, 'doomed')).pid;
+          const broken = configFile('default_runtime = "crun\n[[routes]\n');
+          const { args, env } = how(broken);
+          const r = await run(c, [...args, 'delete', '--force', 'doomed'], env);
+          assert.equal(r.code, 0, r.stderr);
+          assert.ok(r.stderr.includes(`config file ${broken} is not valid TOML`) && r.stderr.includes('"doomed\\" as its record says, with the default settings'), r.stderr);
+          assertNothingLeft(c);
+          assert.equal(existsSync(`/proc/${pid}`), false, 'its init is gone');
+          // Other verbs still refuse the broken file: only deletion goes on without it.
+          const again = await run(c, [...args, 'create', '--bundle', goodBundle, 'c2'], env);
+          assertFailure(again, INVALID, `config file ${broken} is not valid TOML`);
+          assertNothingLeft(c);
+        });
+      }
+    });
+
     describe('duplicate id', () => {
       for (const second of [backend, otherCase.name]) {
         test(`create twice (the second with --runtime ${second}): exit 5, the first untouched`, async () => {
@@ -490,6 +571,12 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
       test(`the ${backend} binary gone from PATH: kill cannot reach the backend`, async () => {
         const env = { ...baseEnv, PATH: nodeOnlyPath() };
         await untouched(['kill', id, 'KILL'], env, BACKEND_UNUSABLE, `${tool} binary not found in PATH`, `apt-get install ${tool}`);
+      });
+      test('exec of an empty program, quoting the rule', async () => {
+        await untouched(['exec', id, ''], baseEnv, INVALID, `exec in container "${id}": the program to run is an empty string`, "execvp's file");
+      });
+      test('exec --preserve-fds 100000', async () => {
+        await untouched(['exec', '--preserve-fds', '100000', id, 'true'], baseEnv, INVALID, '--preserve-fds 100000', 'is not open in berth');
       });
       test('update with resources that are not JSON', async () => {
         const file = join(c.dir, 'bad-resources.json');
@@ -669,6 +756,45 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
     });
   });
 }
+
+describe('a wrong binary path in the config: an error naming the key, never a route to another backend (issue 14)', { skip: missing('crun', 'runc', 'busybox') }, () => {
+  for (const key of ['crun', 'crun-cli']) {
+    test(`[runtimes.${key}] path that does not exist, with the default routing (crun auto)`, async () => {
+      const c = freshCase();
+      const config = configFile(`[runtimes.${key}]\npath = "/nonexistent/crun"\n`);
+      const r = await run(c, ['--config', config, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
+      // 0.8.0 made the container with runc and said nothing.
+      assertFailure(r, BACKEND_UNUSABLE, 'crun binary /nonexistent/crun', `runtimes.${key}.path in the berth config`, 'does not exist', `fix runtimes.${key}.path`);
+      assertNothingLeft(c);
+    });
+  }
+});
+
+describe('an explicit --config that does not exist is an error for every verb (issue 14)', { skip: missing('crun', 'runc', 'busybox') }, () => {
+  const cases: Array<[string, string[]]> = [
+    ['state', ['state', 'c1']],
+    ['list', ['list']],
+    ['kill', ['kill', 'c1', 'KILL']],
+    ['delete --force', ['delete', '--force', 'c1']],
+  ];
+  for (const [name, args] of cases) {
+    test(name, async () => {
+      const c = freshCase();
+      const config = join(work.path, 'no-such-config.toml');
+      const r = await run(c, ['--config', config, ...args]);
+      assertFailure(r, INVALID, `cannot read config file ${config} (given by --config): it does not exist`);
+      assertNothingLeft(c);
+    });
+  }
+  test('a FIFO as --config: refused without reading it', async () => {
+    const c = freshCase();
+    const fifo = join(work.path, `fifo-${seq++}.toml`);
+    execFileSync('mkfifo', [fifo]);
+    const r = await berth(['--root', c.root, '--config', fifo, '--runtime', 'crun', 'create', '--bundle', goodBundle, 'c1'], { env: baseEnv, timeoutMs: 15_000 });
+    assertFailure(r, INVALID, `cannot read config file ${fifo} (given by --config): it is a FIFO (named pipe), not a regular file`);
+    assertNothingLeft(c);
+  });
+});
 
 describe('unknown backend names: an error, never a fallback', { skip: missing('crun', 'runc', 'busybox') }, () => {
   test('--runtime nope', async () => {

@@ -2,7 +2,8 @@
 // worker, driver.ts); everything else through the crun CLI, on purpose and said so here. Both keep their state in
 // <root>/crun, so the CLI sees the containers the library made. Errors read as the crun CLI
 // backend's do: `crun <verb> of container "<id>" failed: <libcrun's message>`.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { makeDirIfPossible } from '../../core/state-root.js';
 import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
@@ -30,10 +31,11 @@ const NOT_FOUND = /does not exist|not found|no such file/i;
 
 export async function createLibcrunBackend(found: LibcrunFound, settings: BackendSettings): Promise<Backend> {
   const stateRoot = join(settings.root, 'crun');
-  mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+  // Not fatal on a read-only root: kill, state and exec need no new directory (create checks the root first).
+  makeDirIfPossible(stateRoot);
   const driver: LibcrunDriver = await startDriver(found);
   // libcrun runs startContainer hooks as the crun CLI does (late, racing poststart): berth runs them (crun-start-hooks.ts).
-  const startHooks = new DeferredStartContainer(stateRoot, 'crun', () => findRuntimeBinary('crun', settings.binaryPath), 'crun-abi');
+  const startHooks = new DeferredStartContainer(stateRoot, 'crun', () => findRuntimeBinary('crun', settings.binaryPath, process.env, settings.crunBinaryKey), 'crun-abi');
   let cli: Promise<Backend> | undefined;
   const viaCli = async (what: keyof typeof DELEGATED_TO_CLI): Promise<Backend> => {
     await log('debug', `crun-abi: ${what} through the crun CLI: ${DELEGATED_TO_CLI[what]}`, { backend: 'crun-abi' });

@@ -20,6 +20,7 @@ import { sleep } from '../../core/clock.js';
 import { BackendError, InvalidBundleError, UnsupportedError, errnoCode } from '../../core/errors.js';
 import { runTool, startTool, type StartedTool } from '../../core/exec.js';
 import { writeFileAtomic } from '../../core/atomic-file.js';
+import { makeDirIfPossible } from '../../core/state-root.js';
 import { errorFields, log } from '../../core/log.js';
 import { runtimeConfigSchema, type RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { descendants, isSameLiveProcess, readProcStat } from '../../core/proc.js';
@@ -57,7 +58,8 @@ interface ContainerState {
 export async function createLxcBackend(settings: BackendSettings): Promise<Backend> {
   const tools: LxcTools = findLxcTools();
   const lxcpath = join(settings.root, 'lxc');
-  mkdirSync(lxcpath, { recursive: true, mode: 0o700 });
+  // Not fatal on a read-only root: kill and state need no new directory (create checks the root first).
+  makeDirIfPossible(lxcpath);
   const dirOf = (id: string): string => join(lxcpath, id);
   const failure = (verb: string, id: string, why: string, cause?: unknown): BackendError =>
     new BackendError(`lxc ${verb} of container "${id}" failed: ${why}`, cause === undefined ? undefined : { cause });

@@ -3,6 +3,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { BackendUnavailableError } from '../../core/errors.js';
 
+/** The binary a config key names is not there: never a reason to use another backend instead. */
+export class ConfiguredBinaryError extends BackendUnavailableError {}
+
 function isExecutableFile(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -12,11 +15,15 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
-export function findRuntimeBinary(name: string, configured: string | undefined, env = process.env): string {
+/**
+ * `key` is the config key `configured` came from (crun's binary may be set as runtimes.crun-cli.path
+ * or runtimes.crun.path): the message names the one to fix.
+ */
+export function findRuntimeBinary(name: string, configured: string | undefined, env = process.env, key = `runtimes.${name}.path`): string {
   if (configured !== undefined) {
     if (isExecutableFile(configured)) return configured;
-    throw new BackendUnavailableError(
-      `${name} binary ${configured} (runtimes.${name}.path in the berth config) does not exist or is not executable`,
+    throw new ConfiguredBinaryError(
+      `${name} binary ${configured} (${key} in the berth config) does not exist or is not executable; fix ${key}, or remove it to look ${name} up in PATH`,
     );
   }
   const dirs = (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).filter(Boolean);

@@ -2,9 +2,13 @@
 // state in <berth root>/<tool name> (crun-cli and crun-abi share <root>/crun), so containers
 // of crun and runc never collide.
 // The runtime's errors are read from its JSON log (--log), because its stderr belongs to the
-// container whenever the container inherits it (create, run, exec).
+// container whenever the container inherits it (create, run, exec). The log is written outside
+// the state root (call-logs.ts): verbs that change nothing there (kill, exec, ps, state) work on
+// a read-only root.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { fileSystemError } from '../../core/atomic-file.js';
+import { CallLogs } from './call-logs.js';
 import { join } from 'node:path';
 import { BackendError, ToolError } from '../../core/errors.js';
 import { runTool, type ToolResult } from '../../core/exec.js';
@@ -30,10 +34,17 @@ const NOT_FOUND = /does not exist|not found|no such file/i;
  */
 export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: string, settings: BackendSettings): Promise<Backend> {
   const name = tool;
-  const binary = findRuntimeBinary(tool, settings.binaryPath);
+  const binary = findRuntimeBinary(tool, settings.binaryPath, process.env, tool === 'crun' ? settings.crunBinaryKey : undefined);
   const stateDir = join(settings.root, tool);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  let callSeq = 0;
+  const logs = new CallLogs([stateDir]);
+  /** Made by the verbs that make containers; the others find it there or find nothing. */
+  const ensureStateDir = (): void => {
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw fileSystemError(err, stateDir);
+    }
+  };
 
   interface Call {
     argv: string[];
@@ -45,8 +56,8 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
   }
 
   async function call(args: string[], mode: { inherit?: boolean; input?: string; extraFds?: number; forwardSignals?: boolean; prefix?: string[] } = {}): Promise<Call> {
-    const logFile = join(stateDir, `.call-${process.pid}-${callSeq++}.log`);
-    const argv = [...(mode.prefix ?? []), binary, '--root', stateDir, '--log', logFile, '--log-format', 'json'];
+    const logFile = logs.next();
+    const argv = [...(mode.prefix ?? []), binary, '--root', stateDir, ...(logFile ? ['--log', logFile, '--log-format', 'json'] : [])];
     if (settings.debug) argv.push('--debug');
     if (settings.systemdCgroup) argv.push('--systemd-cgroup');
     argv.push(...args);
@@ -57,10 +68,10 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
         extraFds: mode.extraFds,
         forwardSignals: mode.forwardSignals,
       });
-      const logError = lastError(logFile);
-      return { argv, result, logError, errorMessage: logError ?? lastLine(result.stderr) ?? '' };
+      const logError = logFile ? lastError(logFile) : undefined;
+      return { argv, result, logError, errorMessage: logError ?? lastMessage(result.stderr) ?? '' };
     } finally {
-      rmSync(logFile, { force: true });
+      if (logFile) rmSync(logFile, { force: true });
     }
   }
 
@@ -113,6 +124,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     name: backendName,
     capabilities: tool === 'crun' ? { ...CAPABILITIES, ociVersionMax: CRUN_OCI_VERSION_MAX } : CAPABILITIES,
     async create(req) {
+      ensureStateDir();
       poststart?.forget(req.id);
       const { args, prefix } = createArgs(req, true);
       const c = await call(['create', ...args, req.id], { inherit: true, extraFds: req.preserveFds, prefix });
@@ -132,6 +144,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       });
     },
     async runForeground(req) {
+      ensureStateDir();
       const { args, prefix } = createArgs(req);
       const c = await call(['run', ...args, req.id], { inherit: true, extraFds: req.preserveFds, forwardSignals: true, prefix });
       // The runtime exits with the container's code; it reports its own failures in the log.
@@ -183,7 +196,8 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       return pids as number[];
     },
     async update(id, resources) {
-      const file = join(stateDir, `.resources-${process.pid}.json`);
+      // Beside the call logs, not in the state root: update changes nothing there.
+      const file = logs.next('.json') ?? join(stateDir, `.resources-${process.pid}.json`);
       writeFileSync(file, resources, { mode: 0o600 });
       try {
         await simple('update', id, [`--resources=${file}`]);
@@ -243,6 +257,14 @@ function lastError(logFile: string): string | undefined {
   return firstFatal !== undefined && firstFatal !== msg ? `${msg}; first error: ${firstFatal}` : msg;
 }
 
-function lastLine(text: string): string | undefined {
-  return text.trim().split('\n').pop() || undefined;
+/**
+ * The last message on a runtime's stderr. crun breaks its own lines before the errno text
+ * ("open log file /x\n: Read-only file system"): a line that starts with ":" is joined to the
+ * one before, so the message keeps the path it is about.
+ */
+export function lastMessage(text: string): string | undefined {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  let msg = lines.pop();
+  while (msg !== undefined && msg.startsWith(':') && lines.length > 0) msg = `${lines.pop()}${msg}`;
+  return msg || undefined;
 }

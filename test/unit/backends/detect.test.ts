@@ -129,6 +129,28 @@ describe('libcrun detection', () => {
     assert.match(a.reason, /chose runc, runc binary .*\/bin\/runc; crun-abi not usable \(library not found: .*\); crun-cli not usable \(binary missing: crun binary not found in PATH/);
   });
 
+  test('a configured crun path that does not exist: an error naming the key and the path, never a route to runc', async (t) => {
+    const dir = withTemp(t);
+    for (const [key, over] of [
+      ['runtimes.crun.path', {}],
+      ['runtimes.crun-cli.path', { crunBinaryKey: 'runtimes.crun-cli.path' }],
+    ] as const) {
+      const d = detectHost(input(dir, { crunBinary: '/nonexistent/crun', ...over }));
+      assert.equal(d.backends['crun-cli'].problem, 'configured-binary-missing');
+      assert.equal(d.backends.runc.usable, true, 'runc is there, and must not be chosen');
+      for (const model of ['one-shot', 'long-lived'] as const) {
+        await assert.rejects(resolveAuto({ backend: 'crun', reason: 'configured default runtime' }, d, async () => undefined, model), (err: unknown) => {
+          assert.ok(err instanceof BackendUnavailableError, String(err));
+          assert.equal(
+            err.message,
+            `configured default runtime named crun (auto), and crun-cli cannot be used: crun binary /nonexistent/crun (${key} in the berth config) does not exist or is not executable; fix ${key}, or remove it to look crun up in PATH`,
+          );
+          return true;
+        });
+      }
+    }
+  });
+
   test('nothing usable: crun (auto) fails naming every reason', async (t) => {
     const dir = withTemp(t);
     const d = detectHost(input(dir, { env: { PATH: pathWith(dir) } }));

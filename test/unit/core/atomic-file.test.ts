@@ -2,7 +2,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAtomicTempName, writeFileAtomic } from '../../../src/core/atomic-file.js';
+import { fileSystemError, isAtomicTempName, writeFileAtomic } from '../../../src/core/atomic-file.js';
+import { NoSpaceError, ReadOnlyFileSystemError } from '../../../src/core/errors.js';
 import { tempDir } from '../../helpers/bundle.js';
 
 const tmp = tempDir('berth-atomic-test-');
@@ -88,5 +89,29 @@ describe('isAtomicTempName', () => {
     for (const name of ['record.json', 'record.json.tmp-1', '.record.json', '.record.json.tmp-', '.record.json.tmp-x', '.tmp-1', '.x.tmp-1.bak', 'init.pid', '.call-1-0.log']) {
       assert.equal(isAtomicTempName(name), false, name);
     }
+  });
+});
+
+describe('fileSystemError', () => {
+  const sys = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: something, write`), { code });
+
+  test('a full file system is a NoSpaceError naming the file berth was writing (exit 8)', () => {
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      const err = fileSystemError(sys(code), '/r/containers/c1/record.json');
+      assert.ok(err instanceof NoSpaceError);
+      assert.equal(err.code, 'BERTH_ERR_STORAGE_FULL');
+      assert.equal(err.message, `cannot write /r/containers/c1/record.json: no space left on its file system (${code}); free some space there and try again`);
+    }
+  });
+
+  test('a read-only file system is a ReadOnlyFileSystemError naming the file', () => {
+    const err = fileSystemError(sys('EROFS'), '/r/identity.json');
+    assert.ok(err instanceof ReadOnlyFileSystemError);
+    assert.match(err.message, /^cannot write \/r\/identity\.json: its file system is mounted read-only \(EROFS\)/);
+  });
+
+  test('any other error is passed on as it is', () => {
+    const e = sys('EACCES');
+    assert.equal(fileSystemError(e, '/x'), e);
   });
 });

@@ -1,8 +1,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from '../../../src/core/config.js';
+import { DEFAULT_CONFIG_PATH, assertConfigFileExists, defaultConfig, loadConfig } from '../../../src/core/config.js';
 import { DEFAULT_STORAGE_DIR, parseConfig } from '../../../src/core/config-schema.js';
 import { InvalidConfigError } from '../../../src/core/errors.js';
 import { tempDir } from '../../helpers/bundle.js';
@@ -171,6 +172,32 @@ describe('loadConfig', () => {
 
   test('a directory as config file is an error', async () => {
     await assert.rejects(loadConfig(tmp.path, {}), (err: unknown) => err instanceof InvalidConfigError && err.message.includes('cannot read config file'));
+  });
+
+  test('a FIFO as config file is refused before it is read (it would block every verb)', async () => {
+    const fifo = join(tmp.path, 'fifo.toml');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(loadConfig(fifo, {}), (err: unknown) => err instanceof InvalidConfigError && err.message === `cannot read config file ${fifo} (given by --config): it is a FIFO (named pipe), not a regular file`);
+    assert.throws(() => assertConfigFileExists(fifo), /it is a FIFO \(named pipe\), not a regular file/);
+  });
+
+  test('/dev/null is the empty config, the defaults', async () => {
+    assert.deepEqual((await loadConfig('/dev/null', {})).config, defaultConfig());
+    assertConfigFileExists('/dev/null');
+  });
+
+  test('assertConfigFileExists: an explicit --config must be an existing regular file', () => {
+    const missing = join(tmp.path, 'nope.toml');
+    assert.throws(() => assertConfigFileExists(missing), (err: unknown) => err instanceof InvalidConfigError && err.message === `cannot read config file ${missing} (given by --config): it does not exist`);
+    assert.throws(() => assertConfigFileExists(tmp.path), /it is a directory, not a regular file/);
+    assertConfigFileExists(file('exists.toml', ''));
+  });
+
+  test('[limits] config_json_max_bytes: a positive whole number of bytes', () => {
+    assert.equal(parseConfig('[limits]\nconfig_json_max_bytes = 1048576\n', 'x').limits?.config_json_max_bytes, 1048576);
+    invalid('[limits]\nconfig_json_max_bytes = 0\n', 'limits.config_json_max_bytes');
+    invalid('[limits]\nconfig_json_max_bytes = "4M"\n', 'limits.config_json_max_bytes');
+    invalid('[limits]\nconfig_json = 1\n', 'limits', "'config_json'");
   });
 
   test('an invalid file is an error', async () => {

@@ -1,6 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidBundleError } from '../../../src/core/errors.js';
 import { loadBundle } from '../../../src/runtime/bundle.js';
@@ -107,10 +108,34 @@ describe('loadBundle: errors', () => {
     invalid(dir, `bundle ${dir} has no config.json`);
   });
 
-  test('config.json cannot be read', () => {
+  test('config.json that is a directory, a FIFO or a device is refused before it is read', () => {
     const dir = bundle(undefined);
     mkdirSync(join(dir, 'config.json'));
-    invalid(dir, `cannot read ${dir}/config.json`);
+    invalid(dir, `${dir}/config.json is a directory, not a regular file`);
+    // A FIFO with no writer: reading it would block create forever (0.8.0 hung there).
+    const fifo = bundle(undefined);
+    execFileSync('mkfifo', [join(fifo, 'config.json')]);
+    invalid(fifo, `${fifo}/config.json is a FIFO (named pipe), not a regular file`, "a bundle's config.json must be a regular file");
+    const dev = bundle(undefined);
+    symlinkSync('/dev/zero', join(dev, 'config.json'));
+    invalid(dev, `${dev}/config.json is a character device, not a regular file`);
+  });
+
+  test('config.json over the size limit is refused, naming the limit and the key that raises it', () => {
+    const dir = bundle((c) => (c.annotations = { big: 'x'.repeat(5 * 1024 * 1024) }));
+    const size = statSync(join(dir, 'config.json')).size;
+    invalid(dir, `${dir}/config.json is ${size} bytes, over the limit of 4 MiB`, '[limits] config_json_max_bytes');
+    // A smaller configured limit applies; a larger one lets the same file through.
+    const small = bundle(() => undefined);
+    assert.throws(() => loadBundle(small, undefined, 100), /over the limit of 100 bytes/);
+    assert.equal(loadBundle(dir, undefined, 8 * 1024 * 1024).config.annotations?.big?.length, 5 * 1024 * 1024);
+  });
+
+  test('config.json behind a symlink to a regular file is read', () => {
+    const dir = bundle(() => undefined);
+    const other = bundle(undefined);
+    symlinkSync(join(dir, 'config.json'), join(other, 'config.json'));
+    assert.equal(loadBundle(other).config.ociVersion, loadBundle(dir).config.ociVersion);
   });
 
   test('config.json is not JSON', () => {

@@ -291,3 +291,40 @@ describe('ContainerStore locks', () => {
     rmSync(store.root, { recursive: true });
   });
 });
+
+describe('hollow container directories (what a killed create or delete leaves)', () => {
+  test('a directory without a record, holding nothing of value, is removed under its lock', async () => {
+    const store = freshStore();
+    for (const [id, files] of [['empty', []], ['leftovers', ['backend-config.json', 'init.pid', `.record.json.tmp-${process.pid}`]], ['other', ['intent.json']]] as const) {
+      mkdirSync(store.dir(id), { recursive: true });
+      for (const f of files) writeFileSync(join(store.dir(id), f), '{}');
+    }
+    const { recordless } = store.readAll();
+    assert.deepEqual(recordless, ['empty', 'leftovers', 'other']);
+    for (const id of recordless) await store.sweepHollow(id);
+    // A file berth does not know is kept: it may be another part's.
+    assert.deepEqual(store.ids(), ['other']);
+  });
+
+  test('a directory whose lock is held (a create filling it in) is left alone', async () => {
+    const store = freshStore();
+    const lock = await store.lockForCreate('busy');
+    try {
+      assert.equal(await store.sweepHollow('busy'), false);
+      assert.ok(existsSync(store.dir('busy')));
+    } finally {
+      lock.release();
+    }
+    assert.equal(await store.sweepHollow('busy'), true);
+    assert.equal(existsSync(store.dir('busy')), false);
+  });
+
+  test('a directory with a record is never hollow', async () => {
+    const store = freshStore();
+    const lock = await store.lockForCreate('c1');
+    store.write(record('c1'));
+    lock.release();
+    assert.equal(await store.sweepHollow('c1'), false);
+    assert.deepEqual(store.ids(), ['c1']);
+  });
+});
