@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
 import { CorruptRecordError, errnoCode } from '../core/errors.js';
 import { LOCK_TIMEOUT_MS, lockDirectory, type Lock } from '../core/lock.js';
+import { holderFile } from '../core/lock-holder.js';
 import { checkRecord } from './record-check.js';
 import type { StorageLocation } from '../storage/driver.js';
 
@@ -142,7 +143,7 @@ export class ContainerStore {
     }
     if (!names.every((n) => isAtomicTempName(n) || HOLLOW_LEFTOVERS.has(n))) return false;
     try {
-      rmSync(this.dir(id), { recursive: true, force: true });
+      this.remove(id);
       return true;
     } catch {
       return false;
@@ -209,8 +210,10 @@ export class ContainerStore {
   }
 
   /** Removes the container's directory and everything in it (call with its lock held). */
+  /** The container's directory, and its lock's holder file beside it (a killed holder leaves it). */
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
+    rmSync(holderFile(this.dir(id)), { force: true });
   }
 
   removeRecord(id: string): void {

@@ -21,8 +21,6 @@ export interface KillResult {
   verbExit: number | 'killed';
   outcome: Outcome;
   problems: string[];
-  /** Known defects seen (reported as TODO, not counted as stuck). */
-  known?: string[];
 }
 
 /**
