@@ -11,9 +11,8 @@ import type { StorageDriver } from '../../src/storage/driver.js';
 import { openStorage } from '../../src/storage/registry.js';
 import { berth, type BerthResult } from '../helpers/berth.js';
 import { tempDir } from '../helpers/bundle.js';
-import { missing } from '../helpers/host.js';
 import { buildOciLayout, busyboxLayerDir } from '../helpers/oci-image.js';
-import { createTestPool, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { CLI_STORAGE_KINDS } from '../helpers/cli-storage.js';
 
 function suite(name: string, skip: string | undefined, make: (dir: string) => Promise<{ toml: string; storage: StorageConfig; cleanup: () => Promise<void> }>): void {
   describe(`one image, many berths at once (${name})`, { skip }, () => {
@@ -89,27 +88,4 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
   });
 }
 
-suite('dir', missing('busybox', 'crun'), async (dir) => {
-  const storageDir = join(dir, 'storage');
-  return { toml: `driver = "dir"\ndir = "${storageDir}"`, storage: { driver: 'dir', dir: storageDir } as StorageConfig, cleanup: async () => undefined };
-});
-
-let daemon: ZfsDaemon | undefined;
-let pool: TestPool | undefined;
-suite('zfs-fuse', zfsSkipReason() ?? missing('busybox', 'crun'), async () => {
-  daemon = await startZfs();
-  pool = await createTestPool(daemon.cli, '1G');
-  const dataset = `${pool.name}/berth`;
-  await daemon.cli.create(dataset);
-  return {
-    toml: `driver = "zfs"\ndataset = "${dataset}"`,
-    storage: { driver: 'zfs', dataset } as StorageConfig,
-    cleanup: async () => {
-      try {
-        await pool?.destroy();
-      } finally {
-        await daemon?.stop(); // even when the pool would not go: never leave a daemon this test started
-      }
-    },
-  };
-});
+for (const kind of CLI_STORAGE_KINDS) suite(kind.name, kind.skip, kind.make);

@@ -16,8 +16,7 @@ import type { StorageConfig } from '../../src/core/config.js';
 import { busyboxLayerDir, buildOciLayout, type TarEntrySpec } from '../helpers/oci-image.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { tempDir } from '../helpers/bundle.js';
-import { missing } from '../helpers/host.js';
-import { createTestPool, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { CLI_STORAGE_KINDS } from '../helpers/cli-storage.js';
 
 /** Many small files: an import and a copy that take long enough to be killed half-way. */
 function manyFiles(n: number): TarEntrySpec[] {
@@ -231,28 +230,4 @@ function suite(
   });
 }
 
-suite('dir', missing('busybox', 'crun'), async (dir) => {
-  const storageDir = join(dir, 'storage');
-  return { toml: `driver = "dir"\ndir = "${storageDir}"`, storage: { driver: 'dir', dir: storageDir } as StorageConfig, storageDir, cleanup: async () => undefined };
-});
-
-let daemon: ZfsDaemon | undefined;
-let pool: TestPool | undefined;
-suite('zfs-fuse', zfsSkipReason() ?? missing('busybox', 'crun'), async () => {
-  daemon = await startZfs();
-  pool = await createTestPool(daemon.cli, '1G');
-  const dataset = `${pool.name}/berth`;
-  await daemon.cli.create(dataset);
-  return {
-    toml: `driver = "zfs"\ndataset = "${dataset}"`,
-    storage: { driver: 'zfs', dataset } as StorageConfig,
-    storageDir: undefined,
-    cleanup: async () => {
-      try {
-        await pool?.destroy();
-      } finally {
-        await daemon?.stop(); // even when the pool would not go: never leave a daemon this test started
-      }
-    },
-  };
-});
+for (const kind of CLI_STORAGE_KINDS) suite(kind.name, kind.skip, kind.make);
