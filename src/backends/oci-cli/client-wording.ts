@@ -6,7 +6,11 @@
 // directory", "open executable: Permission denied"), so Docker reported 125 on crun. A crun
 // message is given runc's words for these; the rest pass as they are.
 const REWORDINGS: readonly { crun: RegExp; runc: (m: RegExpMatchArray) => string }[] = [
-  { crun: /executable file `(.*)` not found in \$PATH: No such file or directory/, runc: (m) => `exec: "${m[1]}": executable file not found in $PATH` },
+  // runc looks a path up with stat(2) and a bare name in $PATH, and words each so.
+  {
+    crun: /executable file `(.*)` not found in \$PATH: No such file or directory/,
+    runc: (m) => (m[1]!.includes('/') ? `exec: "${m[1]}": stat ${m[1]}: no such file or directory` : `exec: "${m[1]}": executable file not found in $PATH`),
+  },
   { crun: /open executable: Permission denied/, runc: () => 'exec: open executable: permission denied' },
 ];
 
