@@ -1,11 +1,11 @@
-import { formatOption, noOperands, openRuntime, printJson, type VerbContext } from './context.js';
+import { flag, formatOption, noOperands, openRuntime, printJson, type VerbContext } from './context.js';
 
 /** Exit code: 0 healthy, 1 warnings, 2 failures. */
 export default async function doctor(ctx: VerbContext): Promise<number> {
   noOperands(ctx);
   const format = formatOption(ctx);
   const { doctor: examine, DOCTOR_EXIT } = await import('../runtime/doctor.js');
-  const report = await examine(await openRuntime(ctx));
+  const report = await examine(await openRuntime(ctx), { repair: flag(ctx, 'repair') });
   if (format === 'json') {
     printJson(report);
     return DOCTOR_EXIT[report.status];

@@ -1,7 +1,7 @@
 // Errors → exit codes, and the last words of a failed call: one line on stderr, and with --log
 // a final `"level":"error"` line that containerd shows its users. The table is in docs/cli.md.
 import { BerthError, type ErrorCode } from '../core/errors.js';
-import { configureLog, errorContext, errorFields, log } from '../core/log.js';
+import { configureLog, errorContext, errorFields, log, logsWritten } from '../core/log.js';
 import { redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 
@@ -39,6 +39,7 @@ export async function reportFailure(err: unknown, where: { op: string | undefine
   // Secrets (an API token in a tool's words) never reach the user's terminal or containerd.
   const message = redactText(err instanceof Error ? err.message : String(err));
   const code = err instanceof BerthError ? err.code : 'BERTH_ERR_INTERNAL';
+  await logsWritten(); // a warning still on its way must not follow the error line
   if (globals.log !== undefined || globals.logFormat === 'json') {
     try {
       await log('error', message, { ...where, ...errorContext(err), ...errorFields(err) });

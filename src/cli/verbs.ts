@@ -127,7 +127,11 @@ export const VERBS: Record<string, VerbSpec> = {
   doctor: {
     summary: 'check the host: cgroups, which backends are usable and why not, what crun (auto) chooses',
     operands: '',
-    options: { format, help },
+    options: {
+      repair: { type: 'boolean', description: 'finish or roll back what killed berth processes left in this root (containers, volumes, images)' },
+      format,
+      help,
+    },
     load: () => import('./doctor.js'),
   },
   serve: {

@@ -167,11 +167,24 @@ export function errorFields(err: unknown): { err: ErrorLink & { causes: ErrorLin
   return { err: { ...head, causes } };
 }
 
-export async function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): Promise<void> {
-  if (RANK[level] < RANK[settings.level]) return;
+/** Lines on their way (a `void log(...)` still loading pino): logsWritten() waits for them. */
+const inFlight = new Set<Promise<void>>();
+
+export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): Promise<void> {
+  if (RANK[level] < RANK[settings.level]) return Promise.resolve();
   const ctx = context.getStore();
   const merged = ctx ? { ...ctx(), ...fields } : fields;
-  // Loaded with pino, when something is logged: a quiet verb pays for neither.
-  const { redactText, redactValue } = await import('./redact.js');
-  (await getLogger())[level](redactValue(merged) as Record<string, unknown>, redactText(msg));
+  const line = (async () => {
+    // Loaded with pino, when something is logged: a quiet verb pays for neither.
+    const { redactText, redactValue } = await import('./redact.js');
+    (await getLogger())[level](redactValue(merged) as Record<string, unknown>, redactText(msg));
+  })();
+  inFlight.add(line);
+  void line.finally(() => inFlight.delete(line)).catch(() => undefined);
+  return line;
+}
+
+/** Resolves when every line logged so far is written: the verb's error line then comes last. */
+export async function logsWritten(): Promise<void> {
+  await Promise.allSettled([...inFlight]);
 }

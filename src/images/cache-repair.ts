@@ -109,3 +109,38 @@ export async function reportIndexRepair(
     if (!stored[digest] && !(await index.digestLocked(digest))) await log('warn', `image ${digest}: re-adopted its sealed (complete) template into the image index`, { op });
   }
 }
+
+/** What a killed berth left in the image cache, as `doctor` reports it before repairing. */
+export interface PendingCacheRepair {
+  digest: string;
+  problem: string;
+  /** What the repair (the next image verb, or `doctor --repair`) does about it. */
+  repair: string;
+}
+
+/** The repairs list() would make, found without making them; images a live berth works on are left out. */
+export async function pendingCacheRepairs(driver: StorageDriver, index: ImageIndex): Promise<PendingCacheRepair[]> {
+  const templates = await driver.list('image');
+  const stored = index.read();
+  const out: PendingCacheRepair[] = [];
+  const sealed = new Set<string>();
+  for (const t of templates) {
+    if (!DIGEST_NAME.test(t.name)) continue;
+    const state = unfinished(t);
+    if (state === undefined) sealed.add(t.name);
+    if (await index.digestLocked(t.name)) continue;
+    if (state === 'partial') out.push({ digest: t.name, problem: 'a partial template of an interrupted import (never sealed)', repair: 'destroy it' });
+    if (state === 'removing') out.push({ digest: t.name, problem: 'a removal an interrupted berth began (marked removing)', repair: 'finish the removal' });
+  }
+  // No index at all is rebuilt silently (a fresh cache, or one from before the index).
+  if (stored === undefined) return out;
+  for (const digest of Object.keys(stored)) {
+    if (!sealed.has(digest) && !out.some((p) => p.digest === digest) && !(await index.digestLocked(digest))) {
+      out.push({ digest, problem: 'an index entry without a template', repair: 'drop the entry' });
+    }
+  }
+  for (const digest of sealed) {
+    if (!stored[digest] && !(await index.digestLocked(digest))) out.push({ digest, problem: 'a sealed template missing from the index', repair: 're-adopt it' });
+  }
+  return out;
+}

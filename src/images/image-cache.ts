@@ -18,7 +18,7 @@ import { openStorage, openStorageAt } from '../storage/registry.js';
 import { configFromProperties, configToProperties, summarizeConfig } from './config-summary.js';
 import { parseDigest } from './digest.js';
 import { ImageIndex, type IndexEntry } from './image-index.js';
-import { REMOVING, repairTemplate, repairUnfinished, reportIndexRepair } from './cache-repair.js';
+import { pendingCacheRepairs, REMOVING, repairTemplate, repairUnfinished, reportIndexRepair, type PendingCacheRepair } from './cache-repair.js';
 import { crashPoint } from '../core/crash-point.js';
 import { formatPlatform, parsePlatform } from './platform.js';
 import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
@@ -121,6 +121,10 @@ class StorageImageCache implements ImageCache {
       });
     }
     return records;
+  }
+
+  pendingRepairs(): Promise<PendingCacheRepair[]> {
+    return pendingCacheRepairs(this.driver, this.index);
   }
 
   async resolve(ref: string, op?: string): Promise<ImageRecord> {

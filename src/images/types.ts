@@ -1,5 +1,8 @@
 // The image cache's public types (the API other layers build on; see docs/images.md).
 import type { StorageLocation } from '../storage/driver.js';
+import type { PendingCacheRepair } from './cache-repair.js';
+
+export type { PendingCacheRepair };
 
 export type { StorageLocation };
 export interface ImageConfigSummary {
@@ -84,7 +87,10 @@ export interface ImportOptions {
 export interface ImageCache {
   /** Imports an OCI layout (directory or tar); an image already cached is a hit, refs merged. */
   import(source: string, options?: ImportOptions): Promise<ImageRecord & { hit: boolean }>;
-  list(): Promise<ImageRecord[]>;
+  /** The cached images; repairs what a killed berth left first (cache-repair.ts). */
+  list(op?: string): Promise<ImageRecord[]>;
+  /** What list() would repair, without repairing it (for `doctor`). */
+  pendingRepairs(): Promise<PendingCacheRepair[]>;
   /** A ref, a full digest, or a unique digest prefix (≥ 12 hex); NotFoundError (exit 4) otherwise. */
   resolve(ref: string): Promise<ImageRecord>;
   /** In use without force → ImageInUseError (BERTH_ERR_STATE); with force the image is parked. */

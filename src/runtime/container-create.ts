@@ -170,6 +170,7 @@ function createdRecord(backend: Backend, record: ContainerRecord, pidFile: strin
 export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<void> {
   return runtime.observe('create', opts.id, (subject) =>
     withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+      crashPoint('before-backend-create');
       await backend.create(request);
       crashPoint('after-backend-create');
       runtime.store.write(createdRecord(backend, record, request.pidFile));

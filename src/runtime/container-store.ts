@@ -4,7 +4,8 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAtomicTempName, writeFileAtomic } from '../core/atomic-file.js';
-import { CorruptRecordError, errnoCode } from '../core/errors.js';
+import { BusyError, CorruptRecordError, errnoCode } from '../core/errors.js';
+import { log } from '../core/log.js';
 import { LOCK_TIMEOUT_MS, lockDirectory, type Lock } from '../core/lock.js';
 import { holderFile } from '../core/lock-holder.js';
 import { checkRecord } from './record-check.js';
@@ -128,6 +129,17 @@ export class ContainerStore {
     return { records, unreadable, recordless };
   }
 
+  /** The directory holds no record and nothing else of value (what a killed create or delete left). */
+  isHollow(id: string): boolean {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir(id));
+    } catch {
+      return false;
+    }
+    return !names.includes('record.json') && names.every((n) => isAtomicTempName(n) || HOLLOW_LEFTOVERS.has(n));
+  }
+
   /**
    * Removes the container's directory if it is hollow: no record, and nothing in it but what a
    * create or delete killed midway leaves (temp files, the backend config, the pid file). Such
@@ -135,13 +147,7 @@ export class ContainerStore {
    * (a read-only root keeps them). True when it was removed.
    */
   removeIfHollow(id: string): boolean {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir(id));
-    } catch {
-      return false;
-    }
-    if (!names.every((n) => isAtomicTempName(n) || HOLLOW_LEFTOVERS.has(n))) return false;
+    if (!this.isHollow(id)) return false;
     try {
       this.remove(id);
       return true;
@@ -210,6 +216,25 @@ export class ContainerStore {
   }
 
   /** Removes the container's directory and everything in it (call with its lock held). */
+  /**
+   * delete --force's lock: after FORCE_TAKEOVER_MS, the berth process that holds it (a verb
+   * stuck in a hook or a backend call that never returns) is ended with everything below it,
+   * and the lock is taken (the kernel drops a dead holder's flock). A holder that is not berth
+   * is never killed: the BusyError names it.
+   */
+  async lockTakingOver(id: string): Promise<Lock | undefined> {
+    try {
+      return await this.lock(id, FORCE_TAKEOVER_MS);
+    } catch (err) {
+      const holder = err instanceof BusyError ? err.holder : undefined;
+      if (!holder || !/berth/.test(holder.command)) throw err;
+      const { killProcessTree } = await import('../core/proc.js');
+      const killed = await killProcessTree(holder.pid, holder.startTime);
+      await log('warn', `delete --force: ended pid ${holder.pid} (\`${holder.command}\`), which held container "${id}" for more than ${FORCE_TAKEOVER_MS / 1000} s, and what ran below it (pids ${killed.join(' ')})`, { op: 'delete', id });
+      return this.lock(id);
+    }
+  }
+
   /** The container's directory, and its lock's holder file beside it (a killed holder leaves it). */
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
@@ -220,14 +245,17 @@ export class ContainerStore {
     rmSync(this.recordPath(id), { force: true });
   }
 
+  /** Temp files of writes cut short in the container's directory (call with its lock held, or to look). */
+  staleTemps(id: string): string[] {
+    try {
+      return readdirSync(this.dir(id)).filter(isAtomicTempName);
+    } catch {
+      return [];
+    }
+  }
+
   /** Removes temp files that a killed berth left in the container's directory. */
   removeStaleTemps(id: string): void {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir(id));
-    } catch {
-      return;
-    }
-    for (const name of names) if (isAtomicTempName(name)) rmSync(join(this.dir(id), name), { force: true });
+    for (const name of this.staleTemps(id)) rmSync(join(this.dir(id), name), { force: true });
   }
 }

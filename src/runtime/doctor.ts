@@ -8,6 +8,7 @@ import { DETECTED_BACKENDS, pveAvailability, type Availability } from '../backen
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError, errnoCode } from '../core/errors.js';
 import { resolveAuto } from './router.js';
+import { crashResidue, type Residue } from './crash-repair.js';
 import type { BerthConfig, StorageConfig } from '../core/config.js';
 import type { Runtime } from './runtime.js';
 
@@ -38,6 +39,8 @@ export interface DoctorReport {
   /** This root's containers whose volume is missing, unmounted, not theirs or unreachable. */
   volumes: VolumeReport[];
   journal: JournalHealth;
+  /** What killed berths left in this root (with --repair: and what became of it). */
+  residue: Residue[];
   /**
    * Proxmox VE: whether the pve backend is configured here (pct on PATH, or an API URL), and if
    * so whether the node answers (its version), else why not.
@@ -100,7 +103,8 @@ async function proxmoxReport(runtime: Runtime, config: BerthConfig['proxmox']): 
   }
 }
 
-export async function doctor(runtime: Runtime): Promise<DoctorReport> {
+/** The host's and this root's health; with `repair`, what killed berths left is repaired first (crash-repair.ts). */
+export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}): Promise<DoctorReport> {
   const cgroup = hostCgroupMode();
   const detection = await runtime.detection();
   const backends = DETECTED_BACKENDS.map((n) => ({ ...detection.backends[n] }));
@@ -178,6 +182,15 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     for (const v of volumes) checks.push({ level: 'warn', what: 'volumes', message: `container "${v.id}": ${v.problem}` });
   } else checks.push({ level: 'ok', what: 'volumes', message: `${count(reports.length, 'container volume')} of this root present and mounted` });
 
+  const residue = state.exists && state.writable ? await crashResidue(runtime, { repair: opts.repair === true, storage: storage.problem === undefined && storage.availableBytes !== undefined }) : [];
+  for (const r of residue) {
+    const failed = typeof r.outcome === 'object' ? r.outcome.failed : undefined;
+    if (r.outcome === 'repaired') checks.push({ level: 'ok', what: 'repaired', message: `${r.subject}: ${r.problem}: ${r.repair}: done` });
+    else if (failed !== undefined) checks.push({ level: 'fail', what: 'repair', message: `${r.subject}: ${r.problem}: could not ${r.repair}: ${failed}` });
+    else checks.push({ level: 'warn', what: 'crash residue', message: `${r.subject}: ${r.problem}; \`berth doctor --repair\` will ${r.repair}` });
+  }
+  if (residue.length === 0 && state.exists) checks.push({ level: 'ok', what: 'crash residue', message: 'nothing left by a killed berth' });
+
   const journal = await journalHealth(runtime.options.root);
   if (journal.problem) checks.push({ level: 'warn', what: 'journal', message: journal.problem });
   else if (journal.corruptLines > 0) {
@@ -206,6 +219,7 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     state,
     volumes,
     journal,
+    residue,
     proxmox,
     checks,
     status,
@@ -243,7 +257,7 @@ function stateReport(runtime: Runtime): StateReport {
   report.containers = ids.length;
   for (const id of ids) {
     try {
-      if (!runtime.store.read(id)) report.unreadable.push(id);
+      runtime.store.read(id); // a directory without a record is crash residue, reported apart
     } catch {
       report.unreadable.push(id);
     }

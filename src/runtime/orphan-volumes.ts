@@ -51,14 +51,27 @@ function namedByRecord(runtime: Runtime, v: ContainerVolumeInfo): boolean {
   }
 }
 
-/** The image verbs' repair: every volume of this root that no record names goes. */
-export async function removeOrphanVolumes(runtime: Runtime, op: string): Promise<void> {
+/** This root's volumes that no record names and no verb is working on (for `doctor`). */
+export async function orphanVolumes(runtime: Runtime): Promise<ContainerVolumeInfo[]> {
   const images = await runtime.images();
   const rootId = runtime.rootId();
+  const out: ContainerVolumeInfo[] = [];
+  for (const v of await images.containerVolumes()) {
+    if (v.rootId === rootId && !namedByRecord(runtime, v) && !(await isDirectoryLocked(runtime.store.dir(v.id)))) out.push(v);
+  }
+  return out;
+}
+
+/** The image verbs' repair: every volume of this root that no record names goes. */
+export async function removeOrphanVolumes(runtime: Runtime, op: string): Promise<number> {
+  const images = await runtime.images();
+  const rootId = runtime.rootId();
+  let removed = 0;
   for (const v of await images.containerVolumes()) {
     if (v.rootId !== rootId) continue;
-    await removeIfOrphan(runtime, v, op);
+    if (await removeIfOrphan(runtime, v, op)) removed++;
   }
+  return removed;
 }
 
 /**

@@ -3,27 +3,28 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, BackendCapabilities, BackendSettings, ExecRequest } from '../backends/backend.js';
+import type { Backend, BackendCapabilities, ExecRequest } from '../backends/backend.js';
 import type { HostDetection, ProcessModel } from '../backends/availability.js';
-import { BACKEND_NAMES, detectionFor, openBackend } from '../backends/registry.js';
+import { detectionFor, openBackend } from '../backends/registry.js';
+import { assertConfigNamesKnown, backendSettings, tracedBackend } from './backend-open.js';
 import { sleep } from '../core/clock.js';
 import { crashPoint } from '../core/crash-point.js';
 import { assertConfigFileExists, defaultConfig, loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
 import type { ImageCache } from '../images/index.js';
 import { assertStateRootWritable, stateRootIdentity } from '../core/state-root.js';
-import { BackendError, BerthError, BusyError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
+import { BackendError, BerthError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
 import type { Lock } from '../core/lock.js';
 import { applyConfigLogLevel, log, errorFields, noteErrorContext, withLogContext } from '../core/log.js';
-import { inSpan, tracingActive } from '../core/tracing.js';
+import { inSpan } from '../core/tracing.js';
 import { STOP_SIGNAL_ANNOTATION } from '../core/oci/annotations.js';
 import { parseSignal, type ParsedSignal } from '../core/signals.js';
 import { berthAnnotations, builtinFeatures } from './features.js';
 import { assertFdsOpen } from '../core/fds.js';
 import { assertProgramNamed } from './spec-rules.js';
-import { ContainerStore, FORCE_TAKEOVER_MS, type ContainerRecord } from './container-store.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
 import { destroyRecordedVolume, volumeReports } from './container-volume.js';
 import { removeContainerCgroups } from './container-cgroups.js';
 import { assertAllowed, deriveStatus, type ContainerStatus, type Operation } from './status.js';
@@ -247,7 +248,7 @@ export class Runtime {
    */
   async withLocked<T>(id: string, fn: (record: ContainerRecord, status: ContainerStatus, lock: Lock) => Promise<T>, opts: { takeOver?: boolean } = {}): Promise<T> {
     validateContainerId(id);
-    const lock = opts.takeOver ? await this.lockTakingOver(id) : await this.store.lock(id);
+    const lock = opts.takeOver ? await this.store.lockTakingOver(id) : await this.store.lock(id);
     if (!lock) throw new ContainerNotFoundError(id);
     try {
       const read = recoverPid(this, this.store.read(id));
@@ -260,25 +261,6 @@ export class Runtime {
       return await fn(await reconcileStart(this, read, status), status, lock);
     } finally {
       lock.release();
-    }
-  }
-
-  /**
-   * delete --force's lock: after FORCE_TAKEOVER_MS, the berth process that holds it (a verb
-   * stuck in a hook or a backend call that never returns) is ended with everything below it,
-   * and the lock is taken (the kernel drops a dead holder's flock). A holder that is not berth
-   * is never killed: the BusyError names it.
-   */
-  private async lockTakingOver(id: string): Promise<Lock | undefined> {
-    try {
-      return await this.store.lock(id, FORCE_TAKEOVER_MS);
-    } catch (err) {
-      const holder = err instanceof BusyError ? err.holder : undefined;
-      if (!holder || !/berth/.test(holder.command)) throw err;
-      const { killProcessTree } = await import('../core/proc.js');
-      const killed = await killProcessTree(holder.pid, holder.startTime);
-      await log('warn', `delete --force: ended pid ${holder.pid} (\`${holder.command}\`), which held container "${id}" for more than ${FORCE_TAKEOVER_MS / 1000} s, and what ran below it (pids ${killed.join(' ')})`, { op: 'delete', id });
-      return this.store.lock(id);
     }
   }
 
@@ -522,43 +504,6 @@ export class Runtime {
   }
 }
 
-const TRACED_METHODS = ['create', 'start', 'runForeground', 'kill', 'delete', 'pause', 'resume', 'exec', 'ps', 'update'] as const;
-
-/**
- * With tracing on, each call into a backend is a span `backend.<method>`; without it the
- * backend is returned as it is.
- */
-function tracedBackend(backend: Backend): Backend {
-  if (!tracingActive()) return backend;
-  const traced = new Set<PropertyKey>(TRACED_METHODS);
-  return new Proxy(backend, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      const method = value as (...args: unknown[]) => Promise<unknown>;
-      if (!traced.has(prop)) return method.bind(target);
-      return (...args: unknown[]) => inSpan(`backend.${String(prop)}`, { 'berth.backend': target.name }, () => method.apply(target, args));
-    },
-  });
-}
-
-/** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */
-function backendSettings(options: RuntimeOptions, config: BerthConfig, name: string): BackendSettings {
-  const crunCliPath = config.runtimes['crun-cli']?.path;
-  const crunBinary = crunCliPath ?? config.runtimes.crun?.path;
-  return {
-    root: options.root,
-    debug: options.debug,
-    systemdCgroup: options.systemdCgroup,
-    binaryPath: name === 'runc' ? config.runtimes.runc?.path : crunBinary,
-    libcrunPath: config.libcrun_path,
-    crunBinaryPath: crunBinary,
-    crunBinaryKey: crunCliPath !== undefined ? 'runtimes.crun-cli.path' : 'runtimes.crun.path',
-    runcBinaryPath: config.runtimes.runc?.path,
-    proxmox: config.proxmox,
-  };
-}
-
 function resumeAct(runtime: Runtime): (backend: Backend, record: ContainerRecord) => Promise<void> {
   return async (backend, record) => {
     await backend.resume(record.id);
@@ -574,19 +519,5 @@ function containerEnv(bundle: string): string[] {
     return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : [];
   } catch {
     return [];
-  }
-}
-
-/** A config that names a backend berth does not have is an error, wherever the name stands. */
-function assertConfigNamesKnown(config: BerthConfig, source: string | undefined): void {
-  const named = [
-    ['default_runtime', config.default_runtime],
-    ...config.routes.map((r, i) => [`routes.${i}.runtime`, r.runtime]),
-    ...Object.keys(config.runtimes).map((name) => [`runtimes.${name}`, name]),
-  ] as const;
-  for (const [where, name] of named) {
-    if (!BACKEND_NAMES.includes(name)) {
-      throw new InvalidConfigError(`config file ${source ?? '(defaults)'}: ${where} names unknown backend "${name}" (known backends: ${BACKEND_NAMES.join(', ')})`);
-    }
   }
 }
