@@ -16,58 +16,57 @@ function deadPid(): number {
   return spawnSync('true').pid!;
 }
 
+/** Runs `fn` with $TMPDIR set to tmp/`name` (what CallLogs reads), then puts it back. */
+function withTmpdir(name: string, fn: (dir: string) => void): void {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = join(tmp.path, name);
+  try {
+    fn(process.env.TMPDIR);
+  } finally {
+    process.env.TMPDIR = saved;
+  }
+}
+
 describe('CallLogs', () => {
   test('logs go to a private directory under $TMPDIR, never into the state directory', () => {
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = join(tmp.path, 'tmp1');
-    mkdirSync(process.env.TMPDIR);
-    try {
+    withTmpdir('tmp1', (tmpdir) => {
+      mkdirSync(tmpdir);
       const stateDir = join(tmp.path, 'state1');
       const logs = new CallLogs([stateDir]);
       const a = logs.next()!;
       const b = logs.next('.json')!;
-      const dir = join(process.env.TMPDIR, `berth-calls-${process.getuid!()}`);
+      const dir = join(tmpdir, `berth-calls-${process.getuid!()}`);
       assert.equal(a, join(dir, `${process.pid}-${a.match(/-(\d+)\.log$/)![1]}.log`));
       assert.ok(b.startsWith(`${dir}/${process.pid}-`) && b.endsWith('.json'), b);
       assert.notEqual(a.replace(/\.log$/, ''), b.replace(/\.json$/, ''), 'one sequence for every kind of file');
       assert.equal(statSync(dir).mode & 0o777, 0o700);
-    } finally {
-      process.env.TMPDIR = saved;
-    }
+    });
   });
 
   test("the logs of dead berth processes are removed, live ones' kept, and 0.8.0's .call-*.log in the state directory too", () => {
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = join(tmp.path, 'tmp2');
-    const dir = join(process.env.TMPDIR, `berth-calls-${process.getuid!()}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stateDir = join(tmp.path, 'state2');
-    mkdirSync(stateDir);
-    const dead = deadPid();
-    try {
+    withTmpdir('tmp2', (tmpdir) => {
+      const dir = join(tmpdir, `berth-calls-${process.getuid!()}`);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const stateDir = join(tmp.path, 'state2');
+      mkdirSync(stateDir);
+      const dead = deadPid();
       for (const f of [`${dead}-0.log`, `${dead}-1.json`, '1-0.log', 'other.txt']) writeFileSync(join(dir, f), '');
       for (const f of [`.call-${dead}-3.log`, '.call-1-0.log', 'c1']) writeFileSync(join(stateDir, f), '');
       new CallLogs([stateDir]).next();
       // pid 1 runs; "other.txt" is not berth's.
       assert.deepEqual(readdirSync(dir).sort(), ['1-0.log', 'other.txt']);
       assert.deepEqual(readdirSync(stateDir).sort(), ['.call-1-0.log', 'c1']);
-    } finally {
-      process.env.TMPDIR = saved;
-    }
+    });
   });
 
   test('a shared directory that is not safely ours (group-writable) is not used', () => {
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = join(tmp.path, 'tmp3');
-    const shared = join(process.env.TMPDIR, `berth-calls-${process.getuid!()}`);
-    mkdirSync(shared, { recursive: true, mode: 0o777 });
-    try {
+    withTmpdir('tmp3', (tmpdir) => {
+      const shared = join(tmpdir, `berth-calls-${process.getuid!()}`);
+      mkdirSync(shared, { recursive: true, mode: 0o777 });
       const path = new CallLogs().next()!;
       assert.ok(!path.startsWith(`${shared}/`), path);
-      assert.ok(path.startsWith(join(process.env.TMPDIR, 'berth-calls-')), path);
-    } finally {
-      process.env.TMPDIR = saved;
-    }
+      assert.ok(path.startsWith(join(tmpdir, 'berth-calls-')), path);
+    });
   });
 });
 
