@@ -59,3 +59,6 @@ export function findLxcTools(env: NodeJS.ProcessEnv = process.env): LxcTools {
   };
   return { ...tools, init: helper('berth-lxc-init'), launcher: helper('berth-lxc-start') };
 }
+
+/** Where berth-lxc-init appears inside every container (bind-mounted). */
+export const INIT_IN_CONTAINER = '/.berth-init';
