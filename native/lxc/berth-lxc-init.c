@@ -127,7 +127,12 @@ int main(int argc, char **argv) {
 			if (putenv(env[e]) != 0) fail(125, "cannot set %s: %s", env[e], strerror(errno));
 	}
 	if (cwd && chdir(cwd) != 0) fail(126, "cannot change to directory %s: %s", cwd, strerror(errno));
-	if (!findable(args[0])) fail(127, "cannot run %s: %s", args[0], "not found or not executable in the container");
+	// In runc's words, which Docker and Podman match to exit 126 or 127.
+	if (!findable(args[0])) {
+		if (!strchr(args[0], '/')) fail(127, "exec: \"%s\": executable file not found in $PATH%s", args[0], "");
+		if (access(args[0], F_OK) == 0) fail(126, "exec: \"%s\": permission denied%s", args[0], "");
+		fail(127, "exec: \"%s\": stat %s: no such file or directory", args[0], args[0]);
+	}
 
 	if (wait_dir) {
 		char path[4096];

@@ -103,6 +103,14 @@ export interface Backend {
   start(id: string): Promise<void>;
   /** Creates, starts and waits in the foreground; resolves to the container's exit code. */
   runForeground(req: CreateRequest): Promise<number>;
+  /**
+   * After a detached create: the process the caller must wait on for the container's exit,
+   * when that is not the init. Clients (conmon, containerd's shim) learn exits as the subreaper
+   * of what `create` leaves behind: lxc's init is liblxc's child, while berth-lxc-start (its
+   * monitor, which exits with the init's status) becomes the caller's child when berth exits.
+   * The caller's --pid-file names it; berth's record keeps the init. Absent: the init.
+   */
+  waitablePid?(id: string): number | undefined;
   kill(id: string, signal: ParsedSignal, all: boolean): Promise<void>;
   /** Removes the container; with force, kills it first. A missing container is not an error. */
   delete(id: string, force: boolean): Promise<void>;

@@ -75,8 +75,11 @@ export class InvalidSignalError extends BerthError {
 }
 
 export class ContainerNotFoundError extends BerthError {
-  constructor(id: string) {
+  /** A directory without a record was there (what a killed create left): it may have left a volume too. */
+  readonly leftDirectory: boolean;
+  constructor(id: string, opts: { leftDirectory?: boolean } = {}) {
     super('BERTH_ERR_NOT_FOUND', `container "${id}" does not exist`);
+    this.leftDirectory = opts.leftDirectory === true;
   }
 }
 

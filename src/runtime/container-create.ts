@@ -13,6 +13,7 @@ import { assertFdsOpen } from '../core/fds.js';
 import { assertStateRootWritable } from '../core/state-root.js';
 import { executableId, readProcStat } from '../core/proc.js';
 import { Revert } from '../core/revert.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { deriveBackendConfig, writeBackendConfig } from './backend-config.js';
 import { loadBundle, type Bundle } from './bundle.js';
 import { chosenCgroupsPath } from './cgroup-path.js';
@@ -39,6 +40,8 @@ export interface CreateOptions {
 }
 
 interface Prepared {
+  /** The --pid-file the caller gave, if any. */
+  callerPidFile: string | undefined;
   backend: Backend;
   record: ContainerRecord;
   request: CreateRequest;
@@ -103,7 +106,10 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       // A remote backend's cgroups are its host's (Proxmox names them by VMID).
       cgroupsPath: backend.capabilities.ownsStatus ? undefined : chosenCgroupsPath(runtime.rootId(), id, runtime.options.systemdCgroup),
     });
-    const pidFile = opts.pidFile ? resolve(opts.pidFile) : join(store.dir(id), 'init.pid');
+    // The backend writes the init's pid here. The caller's --pid-file is the backend's own file
+    // unless the backend hands the caller another process to wait on (announcePid).
+    const callerPidFile = opts.pidFile ? resolve(opts.pidFile) : undefined;
+    const pidFile = callerPidFile && !backend.waitablePid ? callerPidFile : join(store.dir(id), 'init.pid');
     const record: ContainerRecord = {
       version: RECORD_VERSION,
       id,
@@ -137,9 +143,12 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       preserveFds: opts.preserveFds,
       ...(image ? { image: { digest: image.digest, volumes } } : {}),
     };
-    revert.add('pid file', () => rmSync(pidFile, { force: true }));
+    revert.add('pid file', () => {
+      rmSync(pidFile, { force: true });
+      if (callerPidFile) rmSync(callerPidFile, { force: true });
+    });
     revert.add(`${backend.name} container`, () => runtime.discard(backend, id));
-    const result = await act({ backend, record, request }, revert);
+    const result = await act({ backend, record, request, callerPidFile }, revert);
     revert.commit();
     return result;
   } catch (err) {
@@ -157,6 +166,16 @@ function readPidFile(path: string): number {
   return pid;
 }
 
+/**
+ * The caller's --pid-file after a detached create: the process it must wait on (the backend's
+ * waitablePid, else the init). Written only when the backend did not write it itself.
+ */
+function announcePid(backend: Backend, containerId: string, created: ContainerRecord, backendPidFile: string, callerPidFile: string | undefined): void {
+  if (!callerPidFile || callerPidFile === backendPidFile) return;
+  const pid = backend.waitablePid?.(containerId) ?? created.pid;
+  if (pid !== undefined) writeFileAtomic(callerPidFile, String(pid), 0o644);
+}
+
 function withPid(record: ContainerRecord, pid: number): ContainerRecord {
   const initExe = executableId(pid);
   return { ...record, pid, pidStartTime: readProcStat(pid)?.startTime, ...(initExe !== undefined ? { initExe } : {}) };
@@ -169,11 +188,13 @@ function createdRecord(backend: Backend, record: ContainerRecord, pidFile: strin
 
 export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<void> {
   return runtime.observe('create', opts.id, (subject) =>
-    withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+    withNewContainer(runtime, opts, subject, async ({ backend, record, request, callerPidFile }) => {
       crashPoint('before-backend-create');
       await backend.create(request);
       crashPoint('after-backend-create');
-      runtime.store.write(createdRecord(backend, record, request.pidFile));
+      const created = createdRecord(backend, record, request.pidFile);
+      runtime.store.write(created);
+      announcePid(backend, request.id, created, request.pidFile, callerPidFile);
     }),
   );
 }
@@ -181,11 +202,12 @@ export function createContainer(runtime: Runtime, opts: CreateOptions): Promise<
 /** run --detach: create, then start; a failed start removes the container again. */
 export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void> {
   return runtime.observe('run', opts.id, (subject) =>
-    withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+    withNewContainer(runtime, opts, subject, async ({ backend, record, request, callerPidFile }) => {
       await backend.create(request);
       crashPoint('after-backend-create');
       const created = createdRecord(backend, record, request.pidFile);
       runtime.store.write(created);
+      announcePid(backend, request.id, created, request.pidFile, callerPidFile);
       await backend.start(request.id);
       crashPoint('after-backend-start');
       runtime.store.write({ ...created, started: true });
@@ -203,7 +225,7 @@ export function runDetached(runtime: Runtime, opts: CreateOptions): Promise<void
 export async function runForeground(runtime: Runtime, opts: CreateOptions): Promise<number> {
   let exit: Promise<number> | undefined;
   await runtime.observe('run', opts.id, (subject) =>
-    withNewContainer(runtime, opts, subject, async ({ backend, record, request }) => {
+    withNewContainer(runtime, opts, subject, async ({ backend, record, request, callerPidFile }) => {
       exit = backend.runForeground(request);
       let failed: unknown;
       exit.catch((err) => (failed = err ?? new Error('run failed')));
@@ -218,6 +240,8 @@ export async function runForeground(runtime: Runtime, opts: CreateOptions): Prom
         }
         if (pid !== undefined) {
           runtime.store.write({ ...withPid(record, pid), started: true });
+          // In the foreground the caller waits on berth itself: its pid file names the init, as runc's.
+          if (callerPidFile && callerPidFile !== request.pidFile) writeFileAtomic(callerPidFile, String(pid), 0o644);
           return;
         }
         const settled = await Promise.race([exit.then(() => true, () => true), sleep(5).then(() => false)]);

@@ -79,11 +79,12 @@ export async function removeOrphanVolumes(runtime: Runtime, op: string): Promise
  * Never fails the delete (which must not depend on the config or the storage): a storage that
  * cannot be opened is a debug line.
  */
-export async function removeOrphanVolume(runtime: Runtime, id: string): Promise<void> {
+export async function removeOrphanVolume(runtime: Runtime, id: string, leftDirectory = false): Promise<void> {
   // A killed create always leaves the id's directory (its lock; the undo that removes it never
   // ran): without one there is nothing to look for, and the storage is not opened (containerd
   // runs delete --force of ids long gone). The image verbs find any other orphan of this root.
-  if (!existsSync(runtime.store.dir(id))) return;
+  // `leftDirectory`: the delete found one (and swept it, as a directory without a record).
+  if (!leftDirectory && !existsSync(runtime.store.dir(id))) return;
   try {
     const images = await runtime.images();
     const rootId = runtime.rootId();

@@ -255,7 +255,7 @@ export class Runtime {
       if (!read) {
         // A directory without a record is no container: what a killed create or delete left.
         this.store.removeIfHollow(id);
-        throw new ContainerNotFoundError(id);
+        throw new ContainerNotFoundError(id, { leftDirectory: true });
       }
       const status = read.remote ? (await this.remoteStatus(read)).status : deriveStatus(read, false);
       return await fn(await reconcileStart(this, read, status), status, lock);
@@ -454,7 +454,7 @@ export class Runtime {
     } catch (err) {
       // As runc and crun: `delete --force` of an unknown container succeeds. containerd's shim
       // runs it after every task's delete and logs a warning otherwise.
-      if (force && err instanceof ContainerNotFoundError) return (await import('./orphan-volumes.js')).removeOrphanVolume(this, id);
+      if (force && err instanceof ContainerNotFoundError) return (await import('./orphan-volumes.js')).removeOrphanVolume(this, id, err.leftDirectory);
       if (force && err instanceof CorruptRecordError) return (await import('./record-repair.js')).removeUnreadable(this, err);
       throw err;
     }

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { freePort, startDaemon, type Daemon } from '../helpers/daemon.js';
-import { missing } from '../helpers/host.js';
+import { missing, pathWithout } from '../helpers/host.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -102,10 +102,9 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
     await b(['start', 'prom-a']);
     const dup = await berth(['--root', root, '--runtime', 'crun-cli', 'create', '--bundle', bundle, 'prom-a']);
     assert.equal(dup.code, 5, `a duplicate create fails with BERTH_ERR_EXISTS: ${dup.stderr}`);
-    // crun (auto) with the crun CLI unusable (and so crun-abi, which needs it): runc, a fallback.
-    const noCrun = join(tmp.path, 'no-crun.toml');
-    writeFileSync(noCrun, '[runtimes.crun-cli]\npath = "/nonexistent/crun"\n');
-    await berthOk(root, ['--config', noCrun, 'create', '--bundle', bundle, 'prom-c']);
+    // crun (auto) with no crun on PATH (and so no crun-abi, which needs it): runc, a fallback.
+    // (A wrong configured crun path is an error since 0.9, never a route to runc.)
+    await berthOk(root, ['create', '--bundle', bundle, 'prom-c'], { env: { ...process.env, PATH: pathWithout(tmp.path, 'crun') } });
     await scrapedAfter(Date.now() / 1000);
 
     assert.deepEqual(bySeries(await query('berth_operations_total'), ['op', 'backend', 'result']), {

@@ -53,7 +53,7 @@ export const MUSTS: readonly Must[] = [
   { id: 'hooks-startContainer-fails', section: `${RT} › Lifecycle (7)`, rule: 'a failing startContainer hook fails start and the program never runs' },
   { id: 'hooks-poststart-fails', section: `${RT} › Lifecycle (9)`, rule: 'a failing poststart hook is a warning: start succeeds and the container runs' },
   { id: 'hooks-poststop-fails', section: `${RT} › Lifecycle (13)`, rule: 'a failing poststop hook is a warning: delete succeeds and the container is gone' },
-  { id: 'pid-file', section: 'runc CLI › create --pid-file', rule: 'the pid file holds the container process pid when create returns', note: 'not in the spec: the runc CLI that containerd and Podman drive' },
+  { id: 'pid-file', section: 'runc CLI › create --pid-file', rule: 'the pid file holds the container process pid when create returns', note: 'not in the spec: the runc CLI that containerd and Podman drive. On lxc it names the init\'s monitor, berth-lxc-start, which exits with the init\'s status: the clients learn exits by waiting on it (the init is liblxc\'s child); state\'s pid is the init' },
   { id: 'exit-signal', section: 'runc CLI › run', rule: 'a foreground run whose process is killed by signal n exits with 128+n', note: 'not in the spec: the runc CLI and shell convention' },
   { id: 'linux-namespaces-new', section: 'config-linux.md › Namespaces', rule: 'each listed namespace type is a new namespace' },
   { id: 'linux-namespaces-inherit', section: 'config-linux.md › Namespaces', rule: 'a type not listed is inherited from the runtime (network)' },

@@ -1,6 +1,6 @@
 // What this host can run; tests skip with the reason when something is missing.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
 
@@ -73,4 +73,28 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A PATH of one directory (made under `dir`) with links to every program on PATH but `name`:
+ * to run berth on a host without that program (crun missing, so crun (auto) falls back).
+ */
+export function pathWithout(dir: string, name: string): string {
+  const out = join(dir, `path-without-${name}`);
+  mkdirSync(out, { recursive: true });
+  const linked = new Set<string>(); // the first on PATH wins, as for a lookup
+  for (const d of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (n === name || linked.has(n) || existsSync(join(out, n))) continue;
+      linked.add(n);
+      symlinkSync(join(d, n), join(out, n));
+    }
+  }
+  return out;
 }

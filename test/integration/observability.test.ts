@@ -13,7 +13,7 @@ import { BerthMetrics } from '../../src/telemetry/metrics.js';
 import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { freePort } from '../helpers/daemon.js';
-import { missing } from '../helpers/host.js';
+import { missing, pathWithout } from '../helpers/host.js';
 
 const skip = missing('crun', 'runc', 'busybox');
 
@@ -160,9 +160,8 @@ describe('observability through the real CLI', { skip }, () => {
   });
 
   test('crun (auto) falling back to runc is journalled and counted; the selection reason is "auto"', async () => {
-    const config = join(tmp.path, 'no-crun.toml');
-    writeFileSync(config, '[runtimes.crun-cli]\npath = "/nonexistent/crun"\n');
-    await berthOk(root, ['--config', config, 'create', '--bundle', bundle, 'fb1']);
+    // No crun on PATH (a wrong configured path is an error since 0.9, never a route to runc).
+    await berthOk(root, ['create', '--bundle', bundle, 'fb1'], { env: { ...process.env, PATH: pathWithout(tmp.path, 'crun') } });
     try {
       const runtime = new Runtime({ root, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: undefined });
       const list = await runtime.list();

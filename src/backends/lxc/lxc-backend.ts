@@ -434,6 +434,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     },
     start,
     runForeground,
+    // The init is liblxc's child; its monitor exits with the init's status (berth-lxc-start.c).
+    waitablePid: (id) => readState(id)?.launcherPid,
     async kill(id, signal: ParsedSignal, all) {
       const initPid = requireInit('kill', id);
       const targets = all ? containerPids(initPid) : [initPid];
