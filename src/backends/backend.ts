@@ -37,7 +37,7 @@ export interface BackendStatus {
 
 /** Host-wide settings a backend needs; never the CLI's options object. */
 export interface BackendSettings {
-  /** berth's root; each backend keeps its own state in a subdirectory of it. */
+  /** berth's directory in the root (`<root>/@berth`); each backend keeps its own state in a subdirectory of it. */
   root: string;
   debug: boolean;
   systemdCgroup: boolean;

@@ -39,7 +39,7 @@ export default async function serve(ctx: VerbContext): Promise<void> {
   if (token?.warning) await log('warn', token.warning, { op: 'serve' });
   const runtime = await openRuntime(ctx);
   const metrics = new BerthMetrics({
-    root: ctx.globals.root,
+    stateDir: runtime.stateDir,
     version: BERTH_VERSION,
     backends: BACKEND_NAMES,
     containers: () => runtime.list(),

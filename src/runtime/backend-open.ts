@@ -28,11 +28,11 @@ export function tracedBackend(backend: Backend): Backend {
 }
 
 /** What a backend is opened with. crun-abi, crun-cli and legacy `crun` share crun's binary. */
-export function backendSettings(options: RuntimeOptions, config: BerthConfig, name: string): BackendSettings {
+export function backendSettings(options: RuntimeOptions, stateDir: string, config: BerthConfig, name: string): BackendSettings {
   const crunCliPath = config.runtimes['crun-cli']?.path;
   const crunBinary = crunCliPath ?? config.runtimes.crun?.path;
   return {
-    root: options.root,
+    root: stateDir,
     debug: options.debug,
     systemdCgroup: options.systemdCgroup,
     binaryPath: name === 'runc' ? config.runtimes.runc?.path : crunBinary,

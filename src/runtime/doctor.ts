@@ -9,6 +9,7 @@ import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError, errnoCode } from '../core/errors.js';
 import { resolveAuto } from './router.js';
 import { crashResidue, type Residue } from './crash-repair.js';
+import { layoutCheck } from './root-layout.js';
 import type { BerthConfig, StorageConfig } from '../core/config.js';
 import type { Runtime } from './runtime.js';
 
@@ -191,7 +192,7 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
   }
   if (residue.length === 0 && state.exists) checks.push({ level: 'ok', what: 'crash residue', message: 'nothing left by a killed berth' });
 
-  const journal = await journalHealth(runtime.options.root);
+  const journal = await journalHealth(runtime.stateDir);
   if (journal.problem) checks.push({ level: 'warn', what: 'journal', message: journal.problem });
   else if (journal.corruptLines > 0) {
     checks.push({ level: 'warn', what: 'journal', message: `${journal.corruptLines} torn or damaged lines in ${journal.dir} (a crash mid-write, or a damaged file); ${journal.records} records readable` });
@@ -201,6 +202,10 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
   const proxmox = await proxmoxReport(runtime, config.proxmox);
   // Not expected on every host: informational unless it is configured and does not answer.
   checks.push({ level: proxmox.reachable === false ? 'warn' : 'ok', what: 'proxmox', message: proxmox.message });
+
+  // Last: a move changes where the checks above looked (this runtime's stateDir).
+  const layout = layoutCheck(runtime, opts.repair === true);
+  if (layout) checks.push(layout);
 
   const found = detection.libcrun.found;
   const status = checks.some((c) => c.level === 'fail') ? 'failures' : checks.some((c) => c.level === 'warn') ? 'warnings' : 'healthy';
@@ -243,7 +248,7 @@ async function storageReport(config: StorageConfig): Promise<StorageReport> {
 }
 
 function stateReport(runtime: Runtime): StateReport {
-  const root = runtime.options.root;
+  const root = runtime.stateDir;
   const report: StateReport = { root, exists: existsSync(root), writable: false, containers: 0, unreadable: [] };
   if (!report.exists) return report;
   try {

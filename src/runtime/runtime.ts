@@ -12,7 +12,7 @@ import { crashPoint } from '../core/crash-point.js';
 import { assertConfigFileExists, defaultConfig, loadConfig, type BerthConfig } from '../core/config.js';
 import type { OperationOutcome } from '../core/channels.js';
 import type { ImageCache } from '../images/index.js';
-import { assertStateRootWritable, stateRootIdentity } from '../core/state-root.js';
+import { assertStateRootWritable, berthStateDir, stateRootIdentity } from '../core/state-root.js';
 import { BackendError, BerthError, ContainerNotFoundError, CorruptRecordError, InvalidConfigError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { OCI_SPEC_VERSION } from '../core/version.js';
@@ -93,6 +93,8 @@ export interface ListEntry extends OciState {
 
 export class Runtime {
   readonly store: ContainerStore;
+  /** berth's own directory in the root (`<root>/@berth`; the root itself for a 0.8 root). */
+  readonly stateDir: string;
   private configPromise: Promise<BerthConfig> | undefined;
   private readonly backends = new Map<string, Promise<Backend>>();
   private imagesPromise: Promise<ImageCache> | undefined;
@@ -100,7 +102,8 @@ export class Runtime {
   private deleting: string | undefined;
 
   constructor(readonly options: RuntimeOptions) {
-    this.store = new ContainerStore(options.root);
+    this.stateDir = berthStateDir(options.root);
+    this.store = new ContainerStore(this.stateDir);
     // Checked for every verb, also those that never read the config (state, list).
     if (options.configPath !== undefined) assertConfigFileExists(options.configPath);
   }
@@ -126,7 +129,7 @@ export class Runtime {
   async backend(name: string): Promise<Backend> {
     let b = this.backends.get(name);
     if (!b) {
-      b = this.config().then(async (config) => tracedBackend(await openBackend(name, backendSettings(this.options, config, name))));
+      b = this.config().then(async (config) => tracedBackend(await openBackend(name, backendSettings(this.options, this.stateDir, config, name))));
       this.backends.set(name, b);
     }
     return b;
@@ -140,7 +143,7 @@ export class Runtime {
 
   /** This state root's identity (core/state-root.ts), which its host-global names carry. */
   rootId(): string {
-    return stateRootIdentity(this.options.root).id;
+    return stateRootIdentity(this.stateDir).id;
   }
 
   /**
@@ -156,7 +159,7 @@ export class Runtime {
 
   /** Which backends this host can use and why not (computed once per process). */
   async detection(): Promise<HostDetection> {
-    return detectionFor(backendSettings(this.options, await this.config(), 'crun-cli'));
+    return detectionFor(backendSettings(this.options, this.stateDir, await this.config(), 'crun-cli'));
   }
 
   owner(): string {
@@ -316,7 +319,7 @@ export class Runtime {
     if (!this.options.journal) return;
     try {
       const { attachJournal } = await import('../telemetry/journal.js');
-      attachJournal(this.options.root, (err) => void log('warn', `cannot write the operation journal in ${this.options.root}/journal`, errorFields(err)));
+      attachJournal(this.stateDir, (err) => void log('warn', `cannot write the operation journal in ${this.stateDir}/journal`, errorFields(err)));
     } catch (err) {
       await log('warn', 'cannot attach the operation journal', errorFields(err));
     }

@@ -41,7 +41,8 @@ export function selectionReason(backendReason: string | undefined): SelectionRea
 }
 
 export interface MetricsOptions {
-  root: string;
+  /** berth's directory in the root (Runtime.stateDir), where the journal is. */
+  stateDir: string;
   version: string;
   /** Backends reported with 0 containers when they have none. */
   backends: readonly string[];
@@ -78,7 +79,7 @@ export class BerthMetrics {
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
-    this.reader = new JournalReader(options.root);
+    this.reader = new JournalReader(options.stateDir);
     this.operations = new Counter({
       name: 'berth_operations_total',
       help: 'Operations berth ran (from the journal), by operation, backend and result (ok or error).',

@@ -12,6 +12,7 @@ import { freePort, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missing, pathWithout } from '../helpers/host.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 interface Sample {
   metric: Record<string, string>;
@@ -149,6 +150,6 @@ describe('Prometheus scrapes berth serve', { skip: missing('prometheus', 'crun',
     assert.deepEqual(await query('berth_backend_selected_info'), [], 'no containers, no selections');
     assert.deepEqual(await query('berth_container_pids'), []);
     assert.deepEqual(bySeries(await query('berth_backend_fallbacks_total'), ['from', 'to']), { 'from=crun-cli,to=runc': 1 }, 'a counter: it stays');
-    assert.ok(!existsSync(join(root, 'containers', 'prom-a')));
+    assert.ok(!existsSync(join(berthStateDir(root), 'containers', 'prom-a')));
   });
 });

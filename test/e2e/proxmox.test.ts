@@ -28,6 +28,7 @@ import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { missing } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const target = process.env.BERTH_E2E_PVE;
 const skip = !target
@@ -140,7 +141,7 @@ describe('pve backend on a real Proxmox VE host', { skip }, () => {
     await cli(['start', 'e2e-img-1']);
     assert.equal(JSON.parse(await cli(['state', 'e2e-img-1'])).status, 'running');
     for (const id of ['e2e-img-1', 'e2e-img-2']) await cli(['delete', '--force', id]);
-    assert.deepEqual(readdirSync(join(root, 'containers')), []);
+    assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), []);
     assert.deepEqual(backend.map.read().containers, {});
   });
 });

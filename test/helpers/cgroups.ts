@@ -2,10 +2,15 @@
 // /berth-<root id>/<name> in every hierarchy, for tests that check what is left behind.
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { berthStateDir } from '../../src/core/state-root.js';
 
-/** The root's id from <root>/identity.json, or undefined before its first create. */
+/** The root's id from <root>/@berth/identity.json, or undefined before its first create. */
 export function rootId(root: string): string | undefined {
-  const file = join(root, 'identity.json');
+  return identityIn(berthStateDir(root));
+}
+
+function identityIn(stateDir: string): string | undefined {
+  const file = join(stateDir, 'identity.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { id: string }).id : undefined;
 }
 
@@ -24,7 +29,7 @@ export function rootCgroups(root: string): string[] {
 
 /**
  * Removes the empty parents /berth-<root id>/ of every state root found under `dir` (its
- * identity.json, up to three levels down). berth leaves them (removing one races another create
+ * @berth/identity.json, up to four levels down). berth leaves them (removing one races another create
  * in the same root); a test that throws its roots away removes them too.
  */
 export function removeRootCgroupParents(dir: string): void {
@@ -39,12 +44,12 @@ export function removeRootCgroupParents(dir: string): void {
     for (const e of entries) {
       if (e.isFile() && e.name === 'identity.json') {
         try {
-          const id = rootId(d);
+          const id = identityIn(d);
           if (id && /^[0-9a-f]{10}$/.test(id)) ids.push(id);
         } catch {
           // a corrupt identity (a test of it) names no cgroup
         }
-      } else if (e.isDirectory() && depth < 3) visit(join(d, e.name), depth + 1);
+      } else if (e.isDirectory() && depth < 4) visit(join(d, e.name), depth + 1);
     }
   };
   visit(dir, 0);

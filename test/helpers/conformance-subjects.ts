@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runProgram, type BerthResult, type BerthRunOptions } from './berth.js';
 import { ALL_BACKENDS, missing } from './host.js';
 import { BERTH_BIN } from './paths.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 export interface Subject {
   /** The column of docs/conformance.md. */
@@ -35,8 +36,8 @@ function berthSubjects(): Subject[] {
     skip: b.skip,
     cli: (root, args, options) => runProgram(BERTH_BIN, ['--root', root, '--runtime', b.name, ...args], options),
     ids: (root) => {
-      const records = existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : [];
-      const own = b.tool === 'lxc' ? b.ids(root) : toolIds(b.tool, join(root, b.tool));
+      const records = existsSync(join(berthStateDir(root), 'containers')) ? readdirSync(join(berthStateDir(root), 'containers')) : [];
+      const own = b.tool === 'lxc' ? b.ids(root) : toolIds(b.tool, join(berthStateDir(root), b.tool));
       return [...new Set([...records, ...own])].sort();
     },
   }));

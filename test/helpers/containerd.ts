@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { BERTH_BIN } from './paths.js';
 import { tempDir } from './bundle.js';
 import { alive } from './host.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 /** The shim keeps these outside containerd's own state dir, whatever the config says. */
 export const SHIM_RUN_DIR = '/run/containerd';
@@ -248,7 +249,7 @@ export async function startContainerd(options: StartOptions = {}): Promise<Conta
 
   /** Force-deletes what berth still knows under the shim's root (processes, cgroups, backend state). */
   const cleanBerthRoot = async (): Promise<void> => {
-    for (const id of listDir(join(berthRoot, 'containers'))) {
+    for (const id of listDir(join(berthStateDir(berthRoot), 'containers'))) {
       await run(BERTH_BIN, ['--root', berthRoot, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
     }
     rmSync(berthRoot, { recursive: true, force: true });

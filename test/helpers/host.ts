@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 function onPath(bin: string): boolean {
   return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => existsSync(`${d}/${bin}`));
@@ -29,12 +30,12 @@ export interface BackendCase {
 }
 
 function ociIds(tool: 'crun' | 'runc'): (root: string) => string[] {
-  return (root) => execFileSync(tool, ['--root', join(root, tool), 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return (root) => execFileSync(tool, ['--root', join(berthStateDir(root), tool), 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
 /** LXC's containers under ROOT/lxc (its lxcpath), as lxc-ls sees them. */
 export function lxcIds(root: string): string[] {
-  const lxcpath = join(root, 'lxc');
+  const lxcpath = join(berthStateDir(root), 'lxc');
   if (!existsSync(lxcpath)) return [];
   return execFileSync('lxc-ls', ['-P', lxcpath, '-1'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }

@@ -11,6 +11,7 @@ import { busyboxConfig, makeBusyboxBundle, tempDir, walk } from '../helpers/bund
 import { rootCgroups } from '../helpers/cgroups.js';
 import { waitFor } from '../helpers/wait.js';
 import { ALL_BACKENDS, missing, type BackendCase } from '../helpers/host.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 type Backend = 'crun' | 'runc';
 
@@ -90,7 +91,7 @@ function goneOrZombie(pid: number): boolean {
 }
 
 /** The operation journal (docs/metrics.md) records what was tried, failures included. */
-const JOURNAL_PATH = /^journal\/(ops-\d{10}\.jsonl)?$/;
+const JOURNAL_PATH = /^@berth\/journal\/(ops-\d{10}\.jsonl)?$/;
 
 /** Every journal line is a whole record of an operation, nothing else. */
 function assertJournalWellFormed(root: string): void {
@@ -109,7 +110,7 @@ function assertJournalWellFormed(root: string): void {
 function assertNothingLeft(c: Case): void {
   assertJournalWellFormed(c.root);
   // identity.json is the root's own (its cgroups and volumes are named by it), made on first use.
-  const left = walk(c.root).filter((p) => !['containers/', 'crun/', 'runc/', 'lxc/', 'identity.json'].includes(p) && !JOURNAL_PATH.test(p));
+  const left = walk(c.root).filter((p) => !['@berth/', '@berth/containers/', '@berth/crun/', '@berth/runc/', '@berth/lxc/', '@berth/identity.json'].includes(p) && !JOURNAL_PATH.test(p));
   assert.deepEqual(left, [], `left behind under ROOT: ${left.join(', ')}`);
   const cgroups = rootCgroups(c.root);
   assert.deepEqual(cgroups, [], `container cgroups left behind: ${cgroups.join(', ')}`);
@@ -135,7 +136,7 @@ function assertNoNewMounts(before: Set<string>): void {
 function snapshot(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of walk(root)) {
-    out[p] = p.startsWith('containers/') && p.endsWith('/record.json') ? readFileSync(join(root, p), 'utf8') : '';
+    out[p] = p.startsWith('@berth/containers/') && p.endsWith('/record.json') ? readFileSync(join(root, p), 'utf8') : '';
   }
   return out;
 }
@@ -150,7 +151,7 @@ async function status(c: Case, id: string): Promise<{ status: string; pid: numbe
 }
 
 function backendStatus(c: Case, backend: Backend, id: string): string {
-  return (JSON.parse(execFileSync(backend, ['--root', join(c.root, backend), 'state', id], { encoding: 'utf8' })) as { status: string }).status;
+  return (JSON.parse(execFileSync(backend, ['--root', join(berthStateDir(c.root), backend), 'state', id], { encoding: 'utf8' })) as { status: string }).status;
 }
 
 /** A bundle with an empty rootfs/ and a config.json as given (text) or as edited from busybox's. */

@@ -12,11 +12,12 @@ import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { rootCgroups, rootId } from '../helpers/cgroups.js';
 import { ALL_BACKENDS, alive } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const PIDS = '/sys/fs/cgroup/pids';
 
 function record(root: string, id: string): ContainerRecord {
-  return JSON.parse(readFileSync(join(root, 'containers', id, 'record.json'), 'utf8')) as ContainerRecord;
+  return JSON.parse(readFileSync(join(berthStateDir(root), 'containers', id, 'record.json'), 'utf8')) as ContainerRecord;
 }
 
 /** The pids-hierarchy cgroup of a process, from /proc/PID/cgroup. */
@@ -33,7 +34,7 @@ for (const { name: backend, skip } of ALL_BACKENDS) {
     const bundle = makeBusyboxBundle(join(tmp.path, 'bundle'), { args: ['sleep', '300'] });
     after(async () => {
       for (const root of Object.values(roots)) {
-        const dir = join(root, 'containers');
+        const dir = join(berthStateDir(root), 'containers');
         for (const id of existsSync(dir) ? readdirSync(dir) : []) await berth(['--root', root, 'delete', '--force', id]);
       }
       tmp.remove();
@@ -77,7 +78,7 @@ for (const { name: backend, skip } of ALL_BACKENDS) {
       await b(roots.a, ['run', '--detach', '--bundle', own, id]);
       try {
         assert.equal(record(roots.a, id).cgroupsPath, path);
-        const config = JSON.parse(readFileSync(join(roots.a, 'containers', id, 'backend-config.json'), 'utf8')) as { linux: { cgroupsPath: string } };
+        const config = JSON.parse(readFileSync(join(berthStateDir(roots.a), 'containers', id, 'backend-config.json'), 'utf8')) as { linux: { cgroupsPath: string } };
         assert.equal(config.linux.cgroupsPath, path);
         assert.ok(pidsCgroup(await pidOf(roots.a, id)).startsWith(path), 'the init is in the bundle\'s cgroup');
       } finally {

@@ -12,6 +12,7 @@ import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, alive } from '../helpers/host.js';
 import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const DAMAGES: Record<string, (text: string) => string> = {
   torn: (text) => text.slice(0, Math.floor(text.length / 2)),
@@ -43,7 +44,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
         const id = `cr-${damage}`;
         await ok(['--runtime', backend, 'run', '-d', '--bundle', bundle, id]);
         const pid = (JSON.parse(await ok(['state', id])) as { pid: number }).pid;
-        const path = join(root, 'containers', id, 'record.json');
+        const path = join(berthStateDir(root), 'containers', id, 'record.json');
         writeFileSync(path, spoil(readFileSync(path, 'utf8')));
 
         const list = await run(['list', '--format', 'json']);
@@ -62,7 +63,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
         assert.equal(d.code, 0, d.stderr);
         await waitFor(`the init ${pid} of ${id} to be gone`, () => (alive(pid) ? undefined : true));
         assert.ok(!ids(root).includes(id), `${backend} keeps nothing of ${id}`);
-        assert.equal(existsSync(join(root, 'containers', id)), false, 'its record is gone');
+        assert.equal(existsSync(join(berthStateDir(root), 'containers', id)), false, 'its record is gone');
         assert.equal((JSON.parse(await ok(['state', 'cr-keep'])) as { status: string }).status, 'running', 'the other container is untouched');
       });
     }
@@ -71,7 +72,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
       const image = buildBusyboxOciArchive(join(tmp.path, 'image'), { cmd: ['sleep', '300'] });
       await ok(['image', 'import', image.file, '--name', 'busybox:corrupt']);
       await ok(['--runtime', backend, 'run', '-d', '--image', 'busybox:corrupt', 'cr-image']);
-      const path = join(root, 'containers', 'cr-image', 'record.json');
+      const path = join(berthStateDir(root), 'containers', 'cr-image', 'record.json');
       const volume = (JSON.parse(readFileSync(path, 'utf8')) as { image: { volume: string } }).image.volume;
       const volumeDir = join(tmp.path, 'storage', 'containers', volume);
       assert.ok(existsSync(volumeDir));

@@ -12,6 +12,7 @@ import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { rootCgroups } from '../helpers/cgroups.js';
 import { missing } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const skip = missing('crun', 'runc');
 const tmp = tempDir('berth-crash-status-');
@@ -20,7 +21,7 @@ after(() => tmp.remove());
 const crashAt = (point: string): NodeJS.ProcessEnv => ({ ...process.env, BERTH_TEST_CRASH_AT: point });
 
 function record(root: string, id: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(root, 'containers', id, 'record.json'), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(join(berthStateDir(root), 'containers', id, 'record.json'), 'utf8')) as Record<string, unknown>;
 }
 
 describe('status after a crash between the backend call and the record write', { skip }, () => {
@@ -85,7 +86,7 @@ describe('killed right after the backend created the container, before its pid w
     assert.equal(JSON.parse(await berthOk(root, ['list', '--format', 'json']))[0].status, 'created');
     await berthOk(root, ['delete', 'c1']);
     assert.deepEqual(rootCgroups(root), []);
-    assert.deepEqual(readdirSync(join(root, 'containers')), []);
+    assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), []);
   });
 });
 
@@ -108,6 +109,6 @@ describe('crun killed mid-create', { skip }, () => {
     const del = await berth(['--root', root, 'delete', '--force', 'c1']);
     assert.equal(del.code, 0, del.stderr);
     assert.deepEqual(rootCgroups(root), []);
-    assert.deepEqual(readdirSync(join(root, 'containers')), []);
+    assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), []);
   });
 });

@@ -14,6 +14,7 @@ import { crashTable, entries, killedAfter, livePidsOf, mountsUnder, type KillMod
 import { missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive, type OciArchive } from '../helpers/oci-image.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const FULL = process.env.BERTH_CRASH_FULL === '1';
 const DELAYS = process.env.BERTH_CRASH_DELAYS?.split(',').map(Number) ?? (FULL ? [0, 10, 30, 60, 100, 150, 220, 300, 450, 700] : [0, 40, 100, 180, 300]);
@@ -188,14 +189,14 @@ async function commonChecks(s: Scenario, id: string, p: Problems): Promise<void>
   // Only this kill's names: one stuck kill must not be counted again by every later one.
   const mineOnly = (names: string[]): string[] => names.filter((n) => [id, `${id}-next`].some((x) => n === x || n.endsWith(`-${x}`) || n.endsWith(`/${x}`)));
   const leaks: [string, string[]][] = [
-    ['container records', mineOnly(entries(join(w.root, 'containers'))).filter((d) => existsSync(join(w.root, 'containers', d, 'record.json')))],
+    ['container records', mineOnly(entries(join(berthStateDir(w.root), 'containers'))).filter((d) => existsSync(join(berthStateDir(w.root), 'containers', d, 'record.json')))],
     ['container volumes', mineOnly(entries(join(w.storage, 'containers')))],
     ['mounts', mountsUnder(w.tmp)],
   ];
   for (const [what, left] of leaks) if (left.length > 0) p.stuck.push(`${what} left: ${left.join(', ')}`);
-  const hollow = mineOnly(entries(join(w.root, 'containers'))).filter((d) => !existsSync(join(w.root, 'containers', d, 'record.json')));
+  const hollow = mineOnly(entries(join(berthStateDir(w.root), 'containers'))).filter((d) => !existsSync(join(berthStateDir(w.root), 'containers', d, 'record.json')));
   if (hollow.length > 0) p.stuck.push(`container directories without a record left: ${hollow.join(', ')}`);
-  const holders = entries(join(w.root, 'containers')).filter((n) => [id, `${id}-next`].some((x) => n === `.${x}.holder`));
+  const holders = entries(join(berthStateDir(w.root), 'containers')).filter((n) => [id, `${id}-next`].some((x) => n === `.${x}.holder`));
   if (holders.length > 0) p.stuck.push(`lock holder files left: ${holders.join(', ')}`);
   const cgroups = mineOnly(rootCgroups(w.root));
   if (cgroups.length > 0) p.stuck.push(`cgroups left: ${cgroups.join(', ')}`);
@@ -264,7 +265,7 @@ async function cleanByHand(): Promise<void> {
       // gone
     }
   }
-  for (const id of entries(join(w.root, 'containers'))) await run(['delete', '--force', id]);
+  for (const id of entries(join(berthStateDir(w.root), 'containers'))) await run(['delete', '--force', id]);
   const ls = await run(['image', 'ls', '--format', 'json']);
   if (ls.code !== 0 || !ls.stdout.includes(IMAGE)) await run(['image', 'import', w.archive.file, '--name', IMAGE]);
 }

@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { lxcHelpersMissing, missing } from '../helpers/host.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 describe('backend detection', { skip: missing('crun', 'runc', 'busybox') }, () => {
   const tmp = tempDir('berth-detect-int-');
@@ -52,7 +53,7 @@ describe('backend detection', { skip: missing('crun', 'runc', 'busybox') }, () =
 
   test('crun (auto) records what it resolved to, and why', async () => {
     await berthOk(root, ['--runtime', 'crun', 'create', '--bundle', bundle, 'auto-1'], { env: noLib });
-    const record = JSON.parse(readFileSync(join(root, 'containers', 'auto-1', 'record.json'), 'utf8')) as { backend: string; backendReason: string };
+    const record = JSON.parse(readFileSync(join(berthStateDir(root), 'containers', 'auto-1', 'record.json'), 'utf8')) as { backend: string; backendReason: string };
     assert.equal(record.backend, 'crun-cli');
     assert.match(record.backendReason, /^--runtime flag named crun \(auto\): chose crun-cli \(a one-shot command: faster than starting a libcrun worker\), crun binary \S+$/);
     await berthOk(root, ['delete', '--force', 'auto-1']);
@@ -60,12 +61,12 @@ describe('backend detection', { skip: missing('crun', 'runc', 'busybox') }, () =
 
   test('a record that says "crun" (written before crun-abi) is driven by the crun CLI', async () => {
     await berthOk(root, ['--runtime', 'crun-cli', 'create', '--bundle', bundle, 'legacy']);
-    const file = join(root, 'containers', 'legacy', 'record.json');
+    const file = join(berthStateDir(root), 'containers', 'legacy', 'record.json');
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), backend: 'crun' }));
     await berthOk(root, ['start', 'legacy']);
     assert.equal(JSON.parse(await berthOk(root, ['state', 'legacy'])).status, 'running');
     assert.equal(await berthOk(root, ['exec', 'legacy', 'echo', 'hi']), 'hi\n');
     await berthOk(root, ['delete', '--force', 'legacy']);
-    assert.equal(execFileSync('crun', ['--root', join(root, 'crun'), 'list', '-q'], { encoding: 'utf8' }), '');
+    assert.equal(execFileSync('crun', ['--root', join(berthStateDir(root), 'crun'), 'list', '-q'], { encoding: 'utf8' }), '');
   });
 });

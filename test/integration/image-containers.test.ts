@@ -16,6 +16,7 @@ import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive, type OciArchive } from '../helpers/oci-image.js';
 import { createTestPool, startZfs, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const BACKEND = 'crun-cli';
 
@@ -123,8 +124,8 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       await ok(['delete', 'c-a']);
       await ok(['delete', '--force', 'c-b']);
       assert.deepEqual(await s.storage.list('container'), []);
-      assert.ok(!existsSync(join(s.root, 'containers', 'c-a')));
-      assert.ok(!existsSync(join(s.root, 'containers', 'c-b')));
+      assert.ok(!existsSync(join(berthStateDir(s.root), 'containers', 'c-a')));
+      assert.ok(!existsSync(join(berthStateDir(s.root), 'containers', 'c-b')));
     });
 
     test('--image with the path of an OCI layout imports it on the way (or finds it cached)', async () => {
@@ -146,7 +147,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
         const r = await run(c.args);
         assert.equal(r.code, c.code, `${c.args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, c.message, c.args.join(' '));
-        assert.ok(!existsSync(join(s.root, 'containers', 'c-bad')), `${c.args.join(' ')} left a container directory`);
+        assert.ok(!existsSync(join(berthStateDir(s.root), 'containers', 'c-bad')), `${c.args.join(' ')} left a container directory`);
         assert.deepEqual(await s.storage.list('container'), [], `${c.args.join(' ')} left a volume`);
       }
     });

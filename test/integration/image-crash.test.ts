@@ -17,6 +17,7 @@ import { busyboxLayerDir, buildOciLayout, type TarEntrySpec } from '../helpers/o
 import { BERTH_BIN } from '../helpers/paths.js';
 import { tempDir } from '../helpers/bundle.js';
 import { CLI_STORAGE_KINDS } from '../helpers/cli-storage.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 /** Many small files: an import and a copy that take long enough to be killed half-way. */
 function manyFiles(n: number): TarEntrySpec[] {
@@ -182,7 +183,7 @@ function suite(
       // What a create killed between its volume and its record leaves (the window is a few ms):
       // the volume, and the id's directory its lock was taken on.
       await cache.createContainerVolume('crash:test', 'orphan-a', { rootId });
-      mkdirSync(join(rig.root, 'containers', 'orphan-a'), { recursive: true });
+      mkdirSync(join(berthStateDir(rig.root), 'containers', 'orphan-a'), { recursive: true });
       await cache.createContainerVolume('crash:test', 'orphan-b', { rootId });
       const d = await run('delete', '--force', 'orphan-a');
       ok(d, 'delete --force of an id without a record');

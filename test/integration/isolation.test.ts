@@ -17,6 +17,7 @@ import { busyboxConfig, tempDir } from '../helpers/bundle.js';
 import { alive, missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { closeZfsRig, openZfsRig, zfsSkipReason, type TestPool, type ZfsDaemon } from '../helpers/zfs.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const BACKEND = 'crun-cli';
 const IMAGE = 'busybox:iso';
@@ -55,7 +56,7 @@ function openRoot(root: string, config: string): Root {
     root,
     run: (args) => berth(['--root', root, '--config', config, ...args]),
     ok: (args) => berthOk(root, ['--config', config, ...args]),
-    record: (id) => readFileSync(join(root, 'containers', id, 'record.json'), 'utf8'),
+    record: (id) => readFileSync(join(berthStateDir(root), 'containers', id, 'record.json'), 'utf8'),
   };
 }
 
@@ -160,7 +161,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
     test("every verb in root B leaves A's rootfs, volume and record of the same id untouched; images count both roots' containers", async () => {
       const { before: was, record } = await startInA('iso-c1');
       const volume = (JSON.parse(record) as { image: { volume: string } }).image.volume;
-      const rootId = (JSON.parse(readFileSync(join(a.root, 'identity.json'), 'utf8')) as { id: string }).id;
+      const rootId = (JSON.parse(readFileSync(join(berthStateDir(a.root), 'identity.json'), 'utf8')) as { id: string }).id;
       assert.equal(volume, `${rootId}-iso-c1`, 'the volume is named by the root id and the container id');
       const info = await driver.info('container', volume);
       assert.equal(info.properties['container-id'], 'iso-c1');
@@ -227,7 +228,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       assert.equal(del.code, 0, del.stderr);
       // A volume that is gone is a warning; an unmounted one is simply destroyed.
       if (gone) assert.match(del.stderr, new RegExp(`level=warn .*${volume} is gone already`), 'delete --force warns');
-      assert.ok(!existsSync(join(a.root, 'containers', id)), 'the record is gone');
+      assert.ok(!existsSync(join(berthStateDir(a.root), 'containers', id)), 'the record is gone');
       assert.equal(await driver.exists('container', volume), false, 'and no volume is left');
       const after = await a.run(['list', '--format', 'json']);
       assert.equal(after.stderr, '', 'nothing left to warn about');
@@ -284,7 +285,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
         pidStartTime: now.pidStartTime,
         started: true,
       };
-      writeFileSync(join(a.root, 'containers', 'iso-old', 'record.json'), JSON.stringify(old, null, 2) + '\n');
+      writeFileSync(join(berthStateDir(a.root), 'containers', 'iso-old', 'record.json'), JSON.stringify(old, null, 2) + '\n');
       const list = await a.run(['list', '--format', 'json']);
       assert.equal(list.code, 0, list.stderr);
       const entry = (JSON.parse(list.stdout) as { id: string; status: string; image?: { digest: string }; volumeProblem?: string }[]).find((e) => e.id === 'iso-old');
@@ -294,7 +295,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       await a.ok(['stop', '--timeout', '1', 'iso-old']);
       assert.equal((await state(a, 'iso-old')).status, 'stopped');
       await a.ok(['delete', 'iso-old']);
-      assert.ok(!existsSync(join(a.root, 'containers', 'iso-old')));
+      assert.ok(!existsSync(join(berthStateDir(a.root), 'containers', 'iso-old')));
       assert.equal(await driver.exists('container', 'iso-old'), false, "0.8.0's volume is removed");
     });
 
@@ -305,7 +306,7 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       const otherConfig = writeConfig(join(tmp.path, 'other.toml'), `driver = "dir"\ndir = "${join(elsewhere, 'storage')}"`, join(elsewhere, 'state'));
       const r = await berth(['--root', a.root, '--config', otherConfig, 'delete', '--force', 'iso-cfg']);
       assert.equal(r.code, 0, r.stderr);
-      assert.ok(!existsSync(join(a.root, 'containers', 'iso-cfg')));
+      assert.ok(!existsSync(join(berthStateDir(a.root), 'containers', 'iso-cfg')));
       assert.equal(await driver.exists('container', volume), false, 'the volume in the recorded storage is gone');
       assert.ok(!existsSync(join(elsewhere, 'storage', 'containers')), 'nothing made in the other storage');
     });

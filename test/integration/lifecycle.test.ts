@@ -13,6 +13,7 @@ import { BERTH_BIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 import type { OciState } from '../../src/runtime/runtime.js';
 import { parentPid } from '../../src/core/proc.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const checkState = validateState();
 
@@ -37,7 +38,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
     });
     after(async () => {
       // No records directory when no test of the suite ran (e.g. all filtered out by a name pattern).
-      const records = join(root, 'containers');
+      const records = join(berthStateDir(root), 'containers');
       for (const id of existsSync(records) ? readdirSync(records) : []) {
         await berth(['--root', root, 'delete', '--force', id]);
       }
@@ -105,7 +106,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
       await b(['delete', id]);
       assert.equal((await berth(['--root', root, 'state', id])).code, 4);
       assert.deepEqual(backendIds(), []);
-      assert.ok(!existsSync(join(root, 'containers', id)), 'no record left');
+      assert.ok(!existsSync(join(berthStateDir(root), 'containers', id)), 'no record left');
     });
 
     test('kill takes names and numbers; --all signals every process', async () => {
@@ -203,7 +204,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
       await b(['delete', '--force', id]);
       await waitFor('init to die', () => !existsSync(`/proc/${pid}/cmdline`) || readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '');
       assert.deepEqual(backendIds(), []);
-      assert.ok(!existsSync(join(root, 'containers', id)));
+      assert.ok(!existsSync(join(berthStateDir(root), 'containers', id)));
     });
 
     test('a create killed half-way: what its orphaned backend finished is the container (delete --force removes it, a second create says it exists); what it did not, the next create replaces', async () => {
@@ -215,7 +216,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
       for (const cleanup of ['delete --force', 'create'] as const) {
         const id = `killed-${backend}-${cleanup.replace(/\W/g, '')}`;
         const child = spawn(BERTH_BIN, ['--root', root, '--runtime', backend, 'create', '--bundle', slow, id], { stdio: 'ignore' });
-        await waitFor('the intent record', () => existsSync(join(root, 'containers', id, 'record.json')));
+        await waitFor('the intent record', () => existsSync(join(berthStateDir(root), 'containers', id, 'record.json')));
         await new Promise((r) => setTimeout(r, 300));
         child.kill('SIGKILL');
         await new Promise((r) => child.on('exit', r));
@@ -228,7 +229,7 @@ for (const { name: backend, skip, ids } of ALL_BACKENDS) {
         assert.equal((await state(id)).status, finished ? 'created' : 'stopped', 'a create finished by its orphaned backend is the container');
         if (cleanup === 'delete --force') {
           await b(['delete', '--force', id]);
-          assert.ok(!existsSync(join(root, 'containers', id)));
+          assert.ok(!existsSync(join(berthStateDir(root), 'containers', id)));
         } else if (finished) {
           const again = await berth(['--root', root, '--runtime', backend, 'create', '--bundle', sleeper, id]);
           assert.equal(again.code, 5, `a second create finds it exists: ${again.stderr}`);
@@ -300,9 +301,9 @@ describe('routing across backends', { skip: missing('crun', 'runc') }, () => {
     // Later verbs follow the record, whatever the rules say now.
     writeFileSync(config, 'default_runtime = "crun"\n[[routes]]\nid_regex = "^legacy-"\nruntime = "crun"\n');
     await b(['start', 'legacy-1']);
-    const runcList = execFileSync('runc', ['--root', join(root, 'runc'), 'list', '-q'], { encoding: 'utf8' });
+    const runcList = execFileSync('runc', ['--root', join(berthStateDir(root), 'runc'), 'list', '-q'], { encoding: 'utf8' });
     assert.equal(runcList.trim(), 'legacy-1');
-    const record = JSON.parse(readFileSync(join(root, 'containers', 'legacy-1', 'record.json'), 'utf8')) as { backend: string; backendReason: string };
+    const record = JSON.parse(readFileSync(join(berthStateDir(root), 'containers', 'legacy-1', 'record.json'), 'utf8')) as { backend: string; backendReason: string };
     assert.equal(record.backend, 'runc');
     assert.match(record.backendReason, /id_glob "legacy-\*"/);
     await b(['delete', '--force', 'legacy-1']);

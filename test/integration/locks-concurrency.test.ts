@@ -14,6 +14,7 @@ import { rootCgroups } from '../helpers/cgroups.js';
 import { missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const skip = missing('crun');
 const tmp = tempDir('berth-locks-');
@@ -64,7 +65,7 @@ describe('locks', { skip }, () => {
     assert.deepEqual(pidsRunning('sleep 1031'), [], 'the hook is gone');
     assert.deepEqual(rootCgroups(root), [], 'no cgroup left');
     assert.equal((await berth(['--root', root, 'state', 'h1'])).code, 4);
-    assert.deepEqual(readdirSync(join(root, 'containers')), [], 'no record, no lock residue');
+    assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), [], 'no record, no lock residue');
   });
 });
 
@@ -154,7 +155,7 @@ describe('concurrency', { skip }, () => {
       });
       // The force delete ran: the container is gone whatever the order, and nothing is left.
       assert.equal((await berth(['--root', root, 'state', 'r'])).code, 4);
-      assert.deepEqual(readdirSync(join(root, 'containers')), []);
+      assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), []);
       assert.deepEqual(rootCgroups(root), []);
     }
   });

@@ -58,7 +58,7 @@ describe('bad input on lxc', { skip }, () => {
   /** No record, no LXC state, no cgroup, no lock file, no mount of the bundle or of ROOT. */
   function assertNothingLeft(root: string, bundleDir: string): void {
     // identity.json is the root's own (it names the root's cgroups), made on first use.
-    const left = walk(root).filter((p) => !['containers/', 'lxc/', 'identity.json'].includes(p) && !/^journal\//.test(p));
+    const left = walk(root).filter((p) => !['@berth/', '@berth/containers/', '@berth/lxc/', '@berth/identity.json'].includes(p) && !/^@berth\/journal\//.test(p));
     assert.deepEqual(left, [], `left under ROOT: ${left.join(', ')}`);
     assert.deepEqual(lxcIds(root), []);
     const cgroups = rootCgroups(root);

@@ -9,6 +9,7 @@ import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, lxcIds } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const lxcCase = ALL_BACKENDS.find((b) => b.name === 'lxc');
 const skip = lxcCase ? lxcCase.skip : 'lxc is not among BERTH_TEST_BACKENDS';
@@ -151,7 +152,7 @@ describe('the OCI → LXC mapping inside real containers', { skip }, () => {
   test('the LXC config berth writes keeps the bundle\'s annotations and uses this host\'s cgroup keys', async () => {
     const annotated = makeBusyboxBundle(join(tmp.path, 'annotated'), { annotations: { 'org.example/team': 'blue' }, edit: (c) => (c.linux.resources = { pids: { limit: 50 } }) });
     await berthOk(root, ['--runtime', 'lxc', 'create', '--bundle', annotated, 'cfg']);
-    const config = readFileSync(join(root, 'lxc', 'cfg', 'config'), 'utf8');
+    const config = readFileSync(join(berthStateDir(root), 'lxc', 'cfg', 'config'), 'utf8');
     assert.match(config, /^# annotation "org\.example\/team" = "blue"$/m);
     const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
     assert.match(config, v2 ? /^lxc\.cgroup2\.pids\.max = 50$/m : /^lxc\.cgroup\.pids\.max = 50$/m);

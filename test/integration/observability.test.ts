@@ -14,6 +14,7 @@ import { berth, berthOk } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { freePort } from '../helpers/daemon.js';
 import { missing, pathWithout } from '../helpers/host.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const skip = missing('crun', 'runc', 'busybox');
 
@@ -64,7 +65,7 @@ describe('observability through the real CLI', { skip }, () => {
     badBundle = makeBusyboxBundle(join(tmp.path, 'bad'), { args: ['/bin/nosuch-program'] });
   });
   after(async () => {
-    for (const id of existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : []) await berth(['--root', root, 'delete', '--force', id]);
+    for (const id of existsSync(join(berthStateDir(root), 'containers')) ? readdirSync(join(berthStateDir(root), 'containers')) : []) await berth(['--root', root, 'delete', '--force', id]);
     tmp.remove();
   });
 
@@ -89,7 +90,7 @@ describe('observability through the real CLI', { skip }, () => {
     assert.match(cause!.argv[0], /\/crun$/);
     assert.ok(cause!.argv.includes('create') && cause!.argv.at(-1) === 'bad1', JSON.stringify(cause!.argv));
     assert.match(cause!.stderr, /nosuch-program/);
-    assert.equal(existsSync(join(root, 'containers', 'bad1')), false, 'no record left');
+    assert.equal(existsSync(join(berthStateDir(root), 'containers', 'bad1')), false, 'no record left');
   });
 
   test('one trace id across a create, continuing TRACEPARENT; spans for the operation, the backend and crun; exported over OTLP/HTTP', async (t) => {
@@ -166,7 +167,7 @@ describe('observability through the real CLI', { skip }, () => {
       const runtime = new Runtime({ root, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: undefined });
       const list = await runtime.list();
       assert.equal(list.find((c) => c.id === 'fb1')?.backend, 'runc');
-      const metrics = new BerthMetrics({ root, version: 't', backends: ['runc'], containers: () => runtime.list(), processMetrics: false });
+      const metrics = new BerthMetrics({ stateDir: runtime.stateDir, version: 't', backends: ['runc'], containers: () => runtime.list(), processMetrics: false });
       const text = await metrics.scrape();
       assert.equal(sample(text, 'berth_backend_fallbacks_total{from="crun-cli",to="runc"}'), 1, text);
       assert.equal(sample(text, 'berth_backend_selected_info{backend="runc",reason="auto"}'), 1);
@@ -181,7 +182,7 @@ describe('observability through the real CLI', { skip }, () => {
       await berthOk(root, ['--runtime', backend, 'run', '--detach', '--bundle', bundle, id]);
       try {
         const runtime = new Runtime({ root, debug: false, systemdCgroup: false, runtimeOverride: undefined, configPath: undefined });
-        const metrics = new BerthMetrics({ root, version: 't', backends: [backend], containers: () => runtime.list(), processMetrics: false });
+        const metrics = new BerthMetrics({ stateDir: runtime.stateDir, version: 't', backends: [backend], containers: () => runtime.list(), processMetrics: false });
         const text = await metrics.scrape();
         const labels = `{id="${id}",backend="${backend}"}`;
         const pids = sample(text, `berth_container_pids${labels}`);
@@ -247,8 +248,8 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
     const root = join(tmp.path, 'damaged');
     appendRecord(root, { op: 'create', id: 'a', backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
     appendFileSync(join(journalDir(root), segmentName(1)), '{"v":1,"time":"2026-'); // torn by a crash
-    mkdirSync(join(root, 'containers', 'broken'), { recursive: true });
-    writeFileSync(join(root, 'containers', 'broken', 'record.json'), '{"version":1,"id":');
+    mkdirSync(join(berthStateDir(root), 'containers', 'broken'), { recursive: true });
+    writeFileSync(join(berthStateDir(root), 'containers', 'broken', 'record.json'), '{"version":1,"id":');
     const { code, report } = await doctor(root);
     assert.ok(code === 1 || code === 2, String(code));
     assert.equal(report.journal.corruptLines, 1);

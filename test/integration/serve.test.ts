@@ -12,6 +12,7 @@ import { tempDir } from '../helpers/bundle.js';
 import { freePort, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
@@ -47,7 +48,7 @@ describe('berth serve', () => {
     appendFileSync(seg, '{"v":1,"time":"2026-11-2'); // truncated by a crash
     // A stray file in the journal directory is not a segment and is ignored.
     writeFileSync(join(journalDir(root), 'notes.txt'), 'hello');
-    mkdirSync(join(root, 'containers'), { recursive: true });
+    mkdirSync(join(berthStateDir(root), 'containers'), { recursive: true });
     const { daemon, url } = await serve(root, join(tmp.path, 'corrupt.log'));
     daemons.push(daemon);
     // serve read the journal once at start; the torn tail is counted at the next read that finds it unchanged.

@@ -18,6 +18,7 @@ import { rootCgroups } from '../helpers/cgroups.js';
 import { ALL_BACKENDS, alive, missing } from '../helpers/host.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const notRoot = process.getuid?.() === 0 ? undefined : 'needs root (mounts a tmpfs as the state root)';
 const OCI_CLI = ALL_BACKENDS.filter((b) => b.tool !== 'lxc');
@@ -73,7 +74,7 @@ function assertNoError(r: BerthResult, what: string): void {
 }
 
 function assertRootEmpty(root: string): void {
-  const left = walk(root).filter((p) => !['containers/', 'crun/', 'runc/', 'identity.json'].includes(p) && !/^journal\//.test(p));
+  const left = walk(root).filter((p) => !['@berth/', '@berth/containers/', '@berth/crun/', '@berth/runc/', '@berth/identity.json'].includes(p) && !/^@berth\/journal\//.test(p));
   assert.deepEqual(left, [], `left behind under the root: ${left.join(', ')}`);
   assert.deepEqual(rootCgroups(root), [], 'container cgroups left behind');
 }
@@ -226,7 +227,7 @@ for (const { name: backend, tool, skip, ids } of OCI_CLI.filter((b) => b.name !=
       const root = join(work.path, `hollow-${seq++}`);
       await berthOk(root, ['--runtime', backend, 'create', '--bundle', bundle, 'real'], { env });
       try {
-        const containers = join(root, 'containers');
+        const containers = join(berthStateDir(root), 'containers');
         mkdirSync(join(containers, 'ghost1'));
         mkdirSync(join(containers, 'ghost2'));
         writeFileSync(join(containers, 'ghost2', 'backend-config.json'), '{}');

@@ -14,6 +14,7 @@ import { missing } from '../../helpers/host.js';
 import { waitFor } from '../../helpers/wait.js';
 import { buildBusyboxOciArchive } from '../../helpers/oci-image.js';
 import { makeRig, TOKEN_ID, type Rig } from '../../doubles/pve/transports.js';
+import { berthStateDir } from '../../../src/core/state-root.js';
 
 function alive(pid: number): boolean {
   const st = readProcStat(pid);
@@ -69,7 +70,7 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.equal(alive(running.pid), false);
     await berthOk(root, ['--config', config, 'delete', 'c1'], { env });
     assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
-    assert.deepEqual(readdirSync(join(root, 'containers')), []);
+    assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), []);
   });
 
   test('bundles the spec allows (root.path ".", a root outside the bundle, ociVersion 1.3.0) run on pve as on the other backends', async () => {
@@ -133,7 +134,7 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
 
     for (const id of ['i1', 'i2']) await berthOk(root, ['--config', config, 'delete', '--force', id], { env });
     assert.deepEqual(rig.double.model.list().filter((c) => c.template !== 1), []);
-    assert.deepEqual(readdirSync(join(root, 'containers')), []);
+    assert.deepEqual(readdirSync(join(berthStateDir(root), 'containers')), []);
     assert.ok(rig.double.model.list().some((c) => Number(c.vmid) === tpl), 'the template stays for the next container');
   });
 

@@ -1,9 +1,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_ID_PATTERN, stateRootIdentity } from '../../../src/core/state-root.js';
+import { ROOT_ID_PATTERN, STATE_DIR_NAME, berthStateDir, isFlatLayout, moveFlatLayout, stateRootIdentity } from '../../../src/core/state-root.js';
 import { InternalError } from '../../../src/core/errors.js';
 import { tempDir } from '../../helpers/bundle.js';
 
@@ -52,5 +52,62 @@ describe('stateRootIdentity', () => {
       writeFileSync(join(root, 'identity.json'), text);
       assert.throws(() => stateRootIdentity(root), (err: unknown) => err instanceof InternalError && /restore it rather than delete it/.test(err.message));
     }
+  });
+});
+
+describe('berthStateDir and the flat layout of berth 0.8', () => {
+  test('a new root keeps everything in <root>/@berth, a name no runc, crun or containerd id may have', () => {
+    const root = fresh();
+    assert.equal(berthStateDir(root), join(root, STATE_DIR_NAME));
+    assert.doesNotMatch(STATE_DIR_NAME, /^[\w+\-.]+$/, 'runc ids match [\\w+-.]+');
+    mkdirSync(root);
+    stateRootIdentity(berthStateDir(root));
+    assert.deepEqual(readdirSync(root), [STATE_DIR_NAME]);
+    assert.equal(isFlatLayout(root), false);
+  });
+
+  test('a 0.8 root (its identity or records at the top) is used as it is', () => {
+    const withIdentity = fresh();
+    stateRootIdentity(withIdentity);
+    assert.equal(berthStateDir(withIdentity), withIdentity);
+    const recordsOnly = fresh();
+    mkdirSync(join(recordsOnly, 'containers', 'c1'), { recursive: true });
+    assert.equal(berthStateDir(recordsOnly), recordsOnly);
+  });
+
+  test('a runc container named "containers" in a shared root is not mistaken for a 0.8 root', () => {
+    const root = fresh();
+    mkdirSync(join(root, 'containers'), { recursive: true });
+    writeFileSync(join(root, 'containers', 'state.json'), '{}');
+    assert.equal(berthStateDir(root), join(root, STATE_DIR_NAME));
+  });
+
+  test('moveFlatLayout moves every entry, keeps the identity, and leaves the top level with @berth alone', () => {
+    const root = fresh();
+    const id = stateRootIdentity(root).id;
+    for (const d of ['containers', 'crun', 'runc', 'lxc', 'journal']) mkdirSync(join(root, d));
+    writeFileSync(join(root, 'journal', 'ops-0000000001.jsonl'), '{}\n');
+    writeFileSync(join(root, 'unrelated'), 'a file berth did not make\n');
+    assert.deepEqual(moveFlatLayout(root), ['journal', 'containers', 'crun', 'runc', 'lxc', 'identity.json']);
+    assert.deepEqual(readdirSync(root).sort(), [STATE_DIR_NAME, 'unrelated']);
+    assert.equal(berthStateDir(root), join(root, STATE_DIR_NAME));
+    assert.equal(stateRootIdentity(berthStateDir(root)).id, id);
+    assert.deepEqual(readdirSync(join(root, STATE_DIR_NAME, 'journal')), ['ops-0000000001.jsonl']);
+  });
+
+  test('a move cut short after the identity moved is finished by the next lookup; before it, the root stays flat', () => {
+    const root = fresh();
+    const id = stateRootIdentity(root).id;
+    mkdirSync(join(root, 'containers'));
+    // Cut short before the identity moved: still flat, nothing lost.
+    const staging = join(root, `.${STATE_DIR_NAME}.moving`);
+    mkdirSync(staging);
+    renameSync(join(root, 'containers'), join(staging, 'containers'));
+    assert.equal(berthStateDir(root), root);
+    // Cut short after it moved, before the last rename.
+    renameSync(join(root, 'identity.json'), join(staging, 'identity.json'));
+    assert.equal(berthStateDir(root), join(root, STATE_DIR_NAME));
+    assert.deepEqual(readdirSync(root), [STATE_DIR_NAME]);
+    assert.equal(stateRootIdentity(berthStateDir(root)).id, id);
   });
 });

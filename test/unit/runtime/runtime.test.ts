@@ -55,7 +55,7 @@ test('operations a backend does not declare fail with BERTH_ERR_UNSUPPORTED, bef
   assert.deepEqual(calls, ['kill'], 'kill needs no capability');
 });
 
-test('each observed operation publishes one outcome; with journal on, it lands in <root>/journal', async (t) => {
+test('each observed operation publishes one outcome; with journal on, it lands in <root>/@berth/journal', async (t) => {
   const tmp = tempDir();
   t.after(tmp.remove);
   const { subscribeOperations } = await import('../../../src/core/channels.js');
@@ -83,7 +83,7 @@ test('each observed operation publishes one outcome; with journal on, it lands i
     { op: 'delete', id: 'nope', backend: undefined, result: 'error', code: 'BERTH_ERR_NOT_FOUND' },
   ];
   assert.deepEqual(seen, expected);
-  const { records, corrupt } = new JournalReader(tmp.path).scan();
+  const { records, corrupt } = new JournalReader(runtime.stateDir).scan();
   assert.equal(corrupt, 0);
   assert.deepEqual(records.map((r) => ({ op: r.op, id: r.id, backend: r.backend, result: r.result, code: r.code })), expected);
 });

@@ -39,7 +39,7 @@ test('every query of the Grafana dashboard uses only metrics berth exports, and 
   const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/grafana/berth-dashboard.json'), 'utf8'));
   const tmp = tempDir();
   t.after(tmp.remove);
-  const metrics = new BerthMetrics({ root: tmp.path, version: '1', backends: ['runc'], containers: async () => [], imageCacheBytes: async () => 0 });
+  const metrics = new BerthMetrics({ stateDir: tmp.path, version: '1', backends: ['runc'], containers: async () => [], imageCacheBytes: async () => 0 });
   const exported = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     exported.add(m.name);

@@ -21,7 +21,7 @@ function sample(text: string, series: string): number | undefined {
 }
 
 function metricsFor(root: string, containers: ContainerSummary[] = []): BerthMetrics {
-  return new BerthMetrics({ root, version: '9.9.9', backends: ['crun', 'runc'], containers: async () => containers, processMetrics: false });
+  return new BerthMetrics({ stateDir: root, version: '9.9.9', backends: ['crun', 'runc'], containers: async () => containers, processMetrics: false });
 }
 
 test('operations, errors and durations are aggregated from the journal, incrementally', async (t) => {
@@ -164,7 +164,7 @@ test('berth_image_cache_bytes is read through its hook at each scrape', async (t
   const tmp = tempDir();
   t.after(tmp.remove);
   let bytes: number | undefined = 1234;
-  const m = new BerthMetrics({ root: tmp.path, version: '1', backends: [], containers: async () => [], processMetrics: false, imageCacheBytes: async () => bytes });
+  const m = new BerthMetrics({ stateDir: tmp.path, version: '1', backends: [], containers: async () => [], processMetrics: false, imageCacheBytes: async () => bytes });
   assert.equal(sample(await m.scrape(), 'berth_image_cache_bytes'), 1234);
   bytes = 99;
   assert.equal(sample(await m.scrape(), 'berth_image_cache_bytes'), 99);
@@ -206,7 +206,7 @@ test('per-container cgroup figures for live containers only, from their cgroups'
   write(join(cg, 'c1/memory.current'), '8192\n');
   write(join(cg, 'c1/pids.current'), '2\n');
   const m = new BerthMetrics({
-    root: tmp.path, version: '1', backends: ['runc'], processMetrics: false, mountinfo: () => `1 0 0:1 / ${cg} rw - cgroup2 cgroup2 rw`, procRoot: join(tmp.path, 'proc'),
+    stateDir: tmp.path, version: '1', backends: ['runc'], processMetrics: false, mountinfo: () => `1 0 0:1 / ${cg} rw - cgroup2 cgroup2 rw`, procRoot: join(tmp.path, 'proc'),
     containers: async () => [
       { id: 'c1', backend: 'runc', status: 'running', pid: 100 },
       { id: 'c2', backend: 'runc', status: 'stopped', pid: 0 },
