@@ -10,6 +10,7 @@ import { makeBusyboxBundle, tempDir } from '../test/helpers/bundle.js';
 import { missing } from '../test/helpers/host.js';
 import { CleanupScope, compare, runCommand, spreadNotes, type Subject } from './measure.js';
 import type { ScenarioResult } from './scenario.js';
+import { berthStateDir } from '../src/core/state-root.js';
 
 export type BackendName = 'crun' | 'runc';
 
@@ -25,7 +26,7 @@ export const CONTAINER_ARGS = ['sleep', '300'];
 /** Removes a container from a berth root, then (in case berth could not) from its backend's root. */
 export async function forceRemoveBerthContainer(root: string, id: string, backend: BackendName): Promise<void> {
   const viaBerth = await runCommand([BERTH_BIN, '--root', root, 'delete', '--force', id], { check: false });
-  await forceRemoveRawContainer(backend, join(root, backend), id);
+  await forceRemoveRawContainer(backend, join(berthStateDir(root), backend), id);
   if (viaBerth.code !== 0 && !/does not exist/.test(viaBerth.stderr)) {
     throw new Error(`berth delete --force ${id}: ${viaBerth.stderr.trim()}`);
   }

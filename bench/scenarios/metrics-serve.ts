@@ -12,6 +12,7 @@ import { waitFor } from '../../test/helpers/wait.js';
 import { iterations } from '../cycle.js';
 import { CleanupScope, compare, median, spreadNotes, type Subject } from '../measure.js';
 import type { ScenarioResult } from '../scenario.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const CONTAINERS = 1000;
 const JOURNAL_RECORDS = 20_000;
@@ -29,7 +30,7 @@ export async function run(): Promise<ScenarioResult> {
     const tmp = tempDir('berth-bench-metrics-');
     scope.add('temp dir', tmp.remove);
     const root = join(tmp.path, 'root');
-    const store = new ContainerStore(root);
+    const store = new ContainerStore(berthStateDir(root));
     const self = readProcStat(process.pid)!.startTime;
     for (let i = 0; i < CONTAINERS; i++) {
       const id = `bench-${i}`;
@@ -43,7 +44,7 @@ export async function run(): Promise<ScenarioResult> {
       lock.release();
     }
     for (let i = 0; i < JOURNAL_RECORDS; i++) {
-      appendRecord(root, { op: ['create', 'start', 'delete'][i % 3]!, id: `bench-${i % CONTAINERS}`, backend: 'crun', result: i % 50 === 0 ? 'error' : 'ok', code: i % 50 === 0 ? 'BERTH_ERR_EXISTS' : undefined, durationS: 0.01 + (i % 100) / 1000, time: new Date().toISOString() });
+      appendRecord(berthStateDir(root), { op: ['create', 'start', 'delete'][i % 3]!, id: `bench-${i % CONTAINERS}`, backend: 'crun', result: i % 50 === 0 ? 'error' : 'ok', code: i % 50 === 0 ? 'BERTH_ERR_EXISTS' : undefined, durationS: 0.01 + (i % 100) / 1000, time: new Date().toISOString() });
     }
     const port = await freePort();
     const serve = startDaemon(BERTH_BIN, ['--root', root, 'serve', '--listen', `127.0.0.1:${port}`], join(tmp.path, 'serve.log'));

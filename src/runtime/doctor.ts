@@ -169,7 +169,7 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
   }
 
   const state = stateReport(runtime);
-  if (!state.exists) checks.push({ level: 'ok', what: 'state', message: `${state.root} does not exist yet (made by the first create)` });
+  if (!state.exists) checks.push({ level: 'ok', what: 'state', message: `${state.root} holds no berth state yet (made by the first create)` });
   else if (!state.writable) {
     checks.push({ level: 'fail', what: 'state', message: `${state.root} is not writable (${state.notWritable ?? 'not a directory'}): no container can be created, started or deleted; state, list, kill, ps and exec still work` });
   }
@@ -248,12 +248,13 @@ async function storageReport(config: StorageConfig): Promise<StorageReport> {
 }
 
 function stateReport(runtime: Runtime): StateReport {
-  const root = runtime.stateDir;
-  const report: StateReport = { root, exists: existsSync(root), writable: false, containers: 0, unreadable: [] };
+  // Named by the root the user gave; what is checked is berth's directory in it.
+  const dir = runtime.stateDir;
+  const report: StateReport = { root: runtime.options.root, exists: existsSync(dir), writable: false, containers: 0, unreadable: [] };
   if (!report.exists) return report;
   try {
-    accessSync(root, constants.W_OK);
-    report.writable = statSync(root).isDirectory();
+    accessSync(dir, constants.W_OK);
+    report.writable = statSync(dir).isDirectory();
   } catch (err) {
     report.writable = false;
     report.notWritable = errnoCode(err) === 'EROFS' ? 'its file system is mounted read-only' : (err as Error).message;

@@ -413,7 +413,7 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
         // No --pid-file: a container created and deleted keeps the caller's pid file (as with runc).
         await setup(c, ['--runtime', backend, 'create', '--bundle', dir, 'big']);
         try {
-          const size = statSync(join(c.root, 'containers/big/record.json')).size;
+          const size = statSync(join(berthStateDir(c.root), 'containers/big/record.json')).size;
           assert.ok(size < 4096, `the record is ${size} bytes`);
         } finally {
           await berth(['--root', c.root, 'delete', '--force', 'big'], { env: baseEnv });

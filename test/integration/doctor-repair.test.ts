@@ -15,6 +15,7 @@ import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { rootCgroups } from '../helpers/cgroups.js';
 import { missing } from '../helpers/host.js';
 import { buildOciLayout, busyboxLayerDir } from '../helpers/oci-image.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const tmp = tempDir('berth-doctor-repair-');
 after(() => tmp.remove());
@@ -140,11 +141,11 @@ describe('doctor --repair: what killed berths left, found, repaired, and gone', 
 
   test('a container directory without a record, and a dead holder\'s lock file: removed', async () => {
     const r = rig();
-    mkdirSync(join(r.root, 'containers', 'ghost'), { recursive: true });
-    writeFileSync(join(r.root, 'containers', 'ghost', 'init.pid'), '999999');
+    mkdirSync(join(berthStateDir(r.root), 'containers', 'ghost'), { recursive: true });
+    writeFileSync(join(berthStateDir(r.root), 'containers', 'ghost', 'init.pid'), '999999');
     await r.repairs(/container directory .*ghost: no record in it/);
-    writeFileSync(join(r.root, 'containers', '.gone.holder'), JSON.stringify({ pid: 999999, command: 'berth create gone' }));
+    writeFileSync(join(berthStateDir(r.root), 'containers', '.gone.holder'), JSON.stringify({ pid: 999999, command: 'berth create gone' }));
     await r.repairs(/lock holder file .*\.gone\.holder: its container directory is gone/);
-    assert.equal(existsSync(join(r.root, 'containers', '.gone.holder')), false);
+    assert.equal(existsSync(join(berthStateDir(r.root), 'containers', '.gone.holder')), false);
   });
 });

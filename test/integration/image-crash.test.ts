@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth, type BerthResult } from '../helpers/berth.js';
 import { openImageCache } from '../../src/images/index.js';
-import { stateRootIdentity } from '../../src/core/state-root.js';
+import { berthStateDir, stateRootIdentity } from '../../src/core/state-root.js';
 import { CRASH_ENV } from '../../src/core/crash-point.js';
 import type { StorageConfig } from '../../src/core/config.js';
 import { busyboxLayerDir, buildOciLayout, type TarEntrySpec } from '../helpers/oci-image.js';
 import { BERTH_BIN } from '../helpers/paths.js';
 import { tempDir } from '../helpers/bundle.js';
 import { CLI_STORAGE_KINDS } from '../helpers/cli-storage.js';
-import { berthStateDir } from '../../src/core/state-root.js';
 
 /** Many small files: an import and a copy that take long enough to be killed half-way. */
 function manyFiles(n: number): TarEntrySpec[] {
@@ -179,7 +178,7 @@ function suite(
     test('a volume that a killed create left without a record: image ls does not count it, delete --force removes it', async () => {
       ok(await run('image', 'import', rig.layout, '--name', 'crash:test'), 'import');
       const cache = await openImageCache({ storage: rig.storage });
-      const rootId = stateRootIdentity(rig.root).id;
+      const rootId = stateRootIdentity(berthStateDir(rig.root)).id;
       // What a create killed between its volume and its record leaves (the window is a few ms):
       // the volume, and the id's directory its lock was taken on.
       await cache.createContainerVolume('crash:test', 'orphan-a', { rootId });

@@ -9,6 +9,7 @@ import { berth, type BerthResult } from '../helpers/berth.js';
 import { busyboxConfig, makeBusyboxBundle, tempDir, walk } from '../helpers/bundle.js';
 import { rootCgroups } from '../helpers/cgroups.js';
 import { ALL_BACKENDS, lxcIds } from '../helpers/host.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const lxcCase = ALL_BACKENDS.find((b) => b.name === 'lxc');
 const skip = lxcCase ? lxcCase.skip : 'lxc is not among BERTH_TEST_BACKENDS';
@@ -63,7 +64,7 @@ describe('bad input on lxc', { skip }, () => {
     assert.deepEqual(lxcIds(root), []);
     const cgroups = rootCgroups(root);
     assert.deepEqual(cgroups, [], 'cgroups of this root left');
-    assert.equal(existsSync(join('/run/lxc/lock', root, 'lxc')), false, 'LXC lock directory left');
+    assert.equal(existsSync(join('/run/lxc/lock', berthStateDir(root), 'lxc')), false, 'LXC lock directory left');
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root) || l.includes(bundleDir) || l.includes(good));
     assert.deepEqual(mounts, []);
   }

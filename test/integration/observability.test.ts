@@ -156,7 +156,7 @@ describe('observability through the real CLI', { skip }, () => {
     const warning = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'cannot export traces');
     assert.equal(warning?.level, 'warn', r.stderr);
     assert.equal(warning?.err.code, 'ECONNREFUSED');
-    const { records } = new JournalReader(root).scan();
+    const { records } = new JournalReader(berthStateDir(root)).scan();
     assert.ok(records.some((rec) => rec.op === 'delete' && rec.id === 'no-collector' && rec.result === 'ok'));
   });
 
@@ -229,7 +229,7 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
 
   test('a sound root: storage free space, state writable and readable, journal without damage, Proxmox not configured', async () => {
     const root = join(tmp.path, 'sound');
-    appendRecord(root, { op: 'create', id: 'a', backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
+    appendRecord(berthStateDir(root), { op: 'create', id: 'a', backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
     const { report } = await doctor(root);
     assert.equal(report.storage.driver, 'dir');
     assert.equal(report.storage.location, join(tmp.path, 'storage'));
@@ -246,8 +246,8 @@ describe('doctor: storage, state and journal health, Proxmox', { skip: missing('
 
   test('a torn journal line and an unreadable record are warnings (exit 1 at least)', async () => {
     const root = join(tmp.path, 'damaged');
-    appendRecord(root, { op: 'create', id: 'a', backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
-    appendFileSync(join(journalDir(root), segmentName(1)), '{"v":1,"time":"2026-'); // torn by a crash
+    appendRecord(berthStateDir(root), { op: 'create', id: 'a', backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
+    appendFileSync(join(journalDir(berthStateDir(root)), segmentName(1)), '{"v":1,"time":"2026-'); // torn by a crash
     mkdirSync(join(berthStateDir(root), 'containers', 'broken'), { recursive: true });
     writeFileSync(join(berthStateDir(root), 'containers', 'broken', 'record.json'), '{"version":1,"id":');
     const { code, report } = await doctor(root);

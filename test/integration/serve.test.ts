@@ -41,13 +41,13 @@ describe('berth serve', () => {
   test('answers /metrics over a corrupted and truncated journal, counting the bad lines; SIGTERM stops it', async () => {
     const root = join(tmp.path, 'corrupt');
     const at = new Date().toISOString();
-    appendRecord(root, { op: 'create', id: 'a', backend: 'crun', result: 'ok', code: undefined, durationS: 0.01, time: at });
-    const seg = join(journalDir(root), segmentName(1));
+    appendRecord(berthStateDir(root), { op: 'create', id: 'a', backend: 'crun', result: 'ok', code: undefined, durationS: 0.01, time: at });
+    const seg = join(journalDir(berthStateDir(root)), segmentName(1));
     appendFileSync(seg, '\u0000\u0000garbage from a bad disk\n{"v":1,"op":"start"\n');
-    appendRecord(root, { op: 'start', id: 'a', backend: 'crun', result: 'ok', code: undefined, durationS: 0.01, time: at });
+    appendRecord(berthStateDir(root), { op: 'start', id: 'a', backend: 'crun', result: 'ok', code: undefined, durationS: 0.01, time: at });
     appendFileSync(seg, '{"v":1,"time":"2026-11-2'); // truncated by a crash
     // A stray file in the journal directory is not a segment and is ignored.
-    writeFileSync(join(journalDir(root), 'notes.txt'), 'hello');
+    writeFileSync(join(journalDir(berthStateDir(root)), 'notes.txt'), 'hello');
     mkdirSync(join(berthStateDir(root), 'containers'), { recursive: true });
     const { daemon, url } = await serve(root, join(tmp.path, 'corrupt.log'));
     daemons.push(daemon);
@@ -72,7 +72,7 @@ describe('berth serve', () => {
 
   test('a thousand containers\' records: every one counted, live ones with their cgroup figures; still serving after more damage', async () => {
     const root = join(tmp.path, 'thousand');
-    const store = new ContainerStore(root);
+    const store = new ContainerStore(berthStateDir(root));
     const self = readProcStat(process.pid)!.startTime;
     const backends = ['crun-cli', 'runc', 'crun-abi'];
     let live = 0;
@@ -89,7 +89,7 @@ describe('berth serve', () => {
       });
       lock.release();
     }
-    for (let i = 0; i < 2000; i++) appendRecord(root, { op: 'create', id: `many-${i % 1000}`, backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
+    for (let i = 0; i < 2000; i++) appendRecord(berthStateDir(root), { op: 'create', id: `many-${i % 1000}`, backend: 'runc', result: 'ok', code: undefined, durationS: 0.01, time: new Date().toISOString() });
     const { daemon, url } = await serve(root, join(tmp.path, 'thousand.log'));
     daemons.push(daemon);
     const text = await (await fetch(url + '/metrics')).text();
@@ -100,7 +100,7 @@ describe('berth serve', () => {
     assert.equal(sample(text, 'berth_backend_selected_info{backend="runc",reason="flag"}'), [...Array(1000).keys()].filter((i) => i % 3 === 1 && i % 2 === 1).length);
     assert.equal(text.split('\n').filter((l) => l.startsWith('berth_container_memory_bytes{')).length, live, 'a memory figure for each live container');
     assert.equal(sample(text, 'berth_operations_total{op="create",backend="runc",result="ok"}'), 2000);
-    appendFileSync(join(journalDir(root), segmentName(1)), '{"v":1,"kind":"storage","op":\n\u0000\n');
+    appendFileSync(join(journalDir(berthStateDir(root)), segmentName(1)), '{"v":1,"kind":"storage","op":\n\u0000\n');
     const again = await fetch(url + '/metrics');
     assert.equal(again.status, 200);
     assert.equal(sample(await again.text(), 'berth_journal_corrupt_lines_total'), 2);

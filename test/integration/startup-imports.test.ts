@@ -12,6 +12,7 @@ import { readProcStat } from '../../src/core/proc.js';
 import { ContainerStore } from '../../src/runtime/container-store.js';
 import { tempDir } from '../helpers/bundle.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const BERTH_JS = join(REPO_ROOT, 'dist/src/bin/berth.js');
 
@@ -45,7 +46,7 @@ test('state and --version load no telemetry, channels or prom-client; delete doe
   t.after(tmp.remove);
   const root = join(tmp.path, 'root');
   // A running container whose "init" is this test process: state reads the record and /proc only.
-  const store = new ContainerStore(root);
+  const store = new ContainerStore(berthStateDir(root));
   const lock = await store.lockForCreate('c1');
   store.write({
     version: 1, id: 'c1', backend: 'crun', backendReason: 'test', bundle: tmp.path, rootfs: tmp.path,

@@ -147,7 +147,7 @@ for (const { name: backend, tool, skip, ids } of OCI_CLI) {
       const { mnt, root } = mountRoot(t, 16);
       await ok(root, ['--runtime', backend, 'run', '-d', '--bundle', bundle, 'alive']);
       const before = await state(root, 'alive');
-      const recordBefore = readFileSync(join(root, 'containers/alive/record.json'), 'utf8');
+      const recordBefore = readFileSync(join(berthStateDir(root), 'containers/alive/record.json'), 'utf8');
       // A bundle whose record is larger than what is left: the write fills the disk part-way.
       const big = makeBusyboxBundle(join(work.path, `big-${seq++}`), { annotations: { big: 'x'.repeat(64 * 1024) } });
       try {
@@ -161,10 +161,10 @@ for (const { name: backend, tool, skip, ids } of OCI_CLI) {
             assert.equal(r.code, 8, `${name}: ${r.stderr}`);
             // 0.8.0: "ENOSPC: no space left on device, write", naming no file.
             assert.match(lastLine(r), new RegExp(`^berth: cannot write ${root}/\\S+: no space left on its file system \\(ENOSPC\\); free some space there and try again$`), name);
-            assert.equal(existsSync(join(root, 'containers/c2')), false, `${name}: no record, torn or whole, and no directory`);
+            assert.equal(existsSync(join(berthStateDir(root), 'containers/c2')), false, `${name}: no record, torn or whole, and no directory`);
             assert.deepEqual(ids(root), ['alive'], `${name}: no ${tool} container c2`);
             assert.deepEqual(await state(root, 'alive'), before);
-            assert.equal(readFileSync(join(root, 'containers/alive/record.json'), 'utf8'), recordBefore);
+            assert.equal(readFileSync(join(berthStateDir(root), 'containers/alive/record.json'), 'utf8'), recordBefore);
           } finally {
             rmSync(filler);
           }

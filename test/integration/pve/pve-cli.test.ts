@@ -126,7 +126,7 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     // No local volume: Proxmox keeps the rootfs, the image's template was only read.
     const images = JSON.parse(await berthOk(root, ['--config', config, 'image', 'ls', '--format', 'json'], { env })) as { digest: string; containers: string[] }[];
     assert.deepEqual(images.map((i) => [i.digest, i.containers]), [[digest, []]]);
-    const record = JSON.parse(readFileSync(join(root, 'containers/i1/record.json'), 'utf8')) as { image: Record<string, unknown> };
+    const record = JSON.parse(readFileSync(join(berthStateDir(root), 'containers/i1/record.json'), 'utf8')) as { image: Record<string, unknown> };
     assert.deepEqual(record.image, { ref: 'busybox:pve', digest });
     const snap = await cli(['snapshot', 'create', 'i1']);
     assert.equal(snap.code, 6, snap.stderr);
@@ -144,7 +144,7 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /image "no-such:image" is not in the cache/);
     assert.deepEqual(rig.double.model.vmids(), before);
-    assert.equal(existsSync(join(root, 'containers/i3')), false);
+    assert.equal(existsSync(join(berthStateDir(root), 'containers/i3')), false);
   });
 
   test('doctor reports whether Proxmox is configured and reachable, and how', async () => {
@@ -162,14 +162,14 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.equal(r.code, 9, r.stderr);
     assert.match(r.stderr, /rejected API token berth@pve!ci: 401 authentication failure/);
     assert.doesNotMatch(r.stderr + r.stdout, /wrong-secret-123/);
-    assert.equal(existsSync(join(root, 'containers/bad')), false);
+    assert.equal(existsSync(join(berthStateDir(root), 'containers/bad')), false);
   });
 
   test('no pct on PATH and no api_url: exit 6 naming why, nothing left', async () => {
     const r = await berth(['--root', root, '--runtime', 'pve', 'create', '--bundle', bundle, 'nopve'], { env: { ...env, PATH: '/usr/bin:/bin' } });
     assert.equal(r.code, 6, r.stderr);
     assert.equal(r.stderr, 'berth: backend pve is not usable: pct is not on PATH (not a Proxmox VE node) and [proxmox] api_url is not set\n');
-    assert.equal(existsSync(join(root, 'containers/nopve')), false);
+    assert.equal(existsSync(join(berthStateDir(root), 'containers/nopve')), false);
   });
 
   test('an unreachable API: exit 11, nothing left', async () => {
@@ -178,6 +178,6 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     const r = await berth(['--root', root, '--config', other, '--runtime', 'pve', 'create', '--bundle', bundle, 'down'], { env });
     assert.equal(r.code, 11, r.stderr);
     assert.match(r.stderr, /cannot reach the Proxmox API at 127\.0\.0\.1:\d+: connection refused/);
-    assert.equal(existsSync(join(root, 'containers/down')), false);
+    assert.equal(existsSync(join(berthStateDir(root), 'containers/down')), false);
   });
 });
