@@ -1,9 +1,9 @@
 // Proxmox through its own tools on the node: `pct` for changes, `pvesh get … --output-format json`
 // for every read (never the human `pct list` table), `pvesm` for template files. pct runs each
 // task in the foreground and prints its log; a failed task exits non-zero with the error last.
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { runTool, type ToolRunner } from '../../core/exec.js';
 import { ProxmoxApiError, ProxmoxTaskError } from './pve-errors.js';
@@ -157,6 +157,9 @@ export class PctTransport implements Proxmox {
   async uploadTemplate(storage: string, file: string, name: string): Promise<string> {
     const volid = `${storage}:vztmpl/${name}`;
     const path = (await this.tool(['pvesm', 'path', volid])).trim();
+    // Proxmox removes the template directory with its last file (free_image's rmdir), and
+    // `pvesm path` names the file whether or not its directory is there.
+    mkdirSync(dirname(path), { recursive: true });
     copyFileSync(file, path);
     return volid;
   }

@@ -9,7 +9,8 @@
 // UPID that is polled at …/tasks/UPID/status and whose log is at …/tasks/UPID/log.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { makeUpid, PveFault, type Caller, type PveModel, type TaskOutcome, type TaskPlan } from './model.js';
 
@@ -178,6 +179,8 @@ function route(
       if (!body.file) throw new PveFault(400, 'Parameter verification failed.', { filename: 'property is missing and it is not optional' });
       if (body.fields.content !== 'vztmpl') throw new PveFault(400, 'Parameter verification failed.', { content: `upload of content type '${body.fields.content}' not supported` });
       const dest = model.uploadTarget(caller, storage, body.file.name);
+      // PVE::API2::Storage::Status upload makes the template directory (make_path) first.
+      mkdirSync(dirname(dest), { recursive: true });
       writeFileSync(dest, body.file.data);
       return task({ type: 'imgcopy', id: '', log: [`target file: ${dest}`, `file size is: ${body.file.data.length}`], poll: () => ({ ok: true }) });
     }

@@ -11,8 +11,8 @@
 // signals something. Tests steer failures through `faults` in state.json.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readProcStat } from '../../../src/core/proc.js';
 
 export interface StorageDef {
@@ -505,6 +505,13 @@ export class PveModel {
     const path = this.vztmplPath(s, volid);
     if (!existsSync(path)) throw new PveFault(500, `volume '${volid}' does not exist`);
     rmSync(path);
+    // PVE::Storage::Plugin::free_image: "try to cleanup directory to not clutter storage with
+    // empty $vmid dirs": rmdir(dirname($path)), which removes an emptied template/cache too.
+    try {
+      rmdirSync(dirname(path));
+    } catch {
+      // not empty
+    }
   }
 
   // ---- helpers ------------------------------------------------------------------------------

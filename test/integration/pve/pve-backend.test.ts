@@ -88,8 +88,10 @@ function imageBundle(dir: string, rig: Rig, digest: string): string {
   return bundle(dir, rig, (c) => (c.annotations = { ...(c.annotations ?? {}), [IMAGE_DIGEST_ANNOTATION]: digest }), `image ${digest}`);
 }
 
+/** The vztmpl files of storage local; Proxmox removes the directory with the last of them. */
 function vztmplFiles(rig: Rig): string[] {
-  return readdirSync(rig.double.model.templateDir('local'));
+  const dir = rig.double.model.templateDir('local');
+  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 /** Nothing of container `id` is left: no map entry, no Proxmox container, no work files. */
