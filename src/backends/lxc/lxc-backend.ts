@@ -125,12 +125,13 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const mode = hostCgroupMode().mode;
     if (mode === 'none') throw failure('create', id, 'no cgroup hierarchy is mounted on this host');
     const hookState = { ociVersion: config.ociVersion, id, bundle, annotations: config.annotations ?? {} };
-    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', '--wait', RT_IN_CONTAINER], pathKind, hookState });
-    for (const d of mapping.degradations) {
-      // Logged with --debug; a container without its seccomp filter is worth a warning always.
-      await log(d.field === 'linux.seccomp' ? 'warn' : 'debug', `lxc: ${d.field} is not honoured exactly: ${d.reason}`, { op: 'create', id, backend: 'lxc' });
-    }
     const dir = dirOf(id);
+    const seccompProfile = join(dir, 'seccomp');
+    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', '--wait', RT_IN_CONTAINER], pathKind, hookState, seccompProfile });
+    for (const d of mapping.degradations) {
+      await log('debug', `lxc: ${d.field} is not honoured exactly: ${d.reason}`, { op: 'create', id, backend: 'lxc' });
+    }
+    if (mapping.seccompPolicy !== undefined) writeFileAtomic(seccompProfile, mapping.seccompPolicy, 0o600);
     const own: LxcConfigEntry[] = [
       // Read-only: the container can use the FIFOs (no write to the file system) but not replace them.
       { key: 'lxc.mount.entry', value: `${dir}/rt ${RT_IN_CONTAINER.slice(1)} none bind,ro,nosuid,nodev,noexec,create=dir 0 0` },

@@ -14,6 +14,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Builder, type Json } from './lxc-builder.js';
 import { mapResources } from './lxc-resources.js';
+import { mapSeccomp } from './lxc-seccomp.js';
 
 export { mapLxcResources } from './lxc-resources.js';
 
@@ -31,6 +32,8 @@ export interface LxcMapping {
   degradations: LxcDegradation[];
   /** The bundle's annotations, kept as they are (LXC has no place for them). */
   annotations: Record<string, string>;
+  /** linux.seccomp as LXC's policy file text, for the caller to write at options.seccompProfile. */
+  seccompPolicy?: string;
 }
 export type PathKind = 'dir' | 'file';
 export interface LxcMappingOptions {
@@ -53,6 +56,8 @@ export interface LxcMappingOptions {
    * backend runs them itself at the spec's moments (lxc-hooks.ts). Without it (pve's raw keys)
    * every kind is mapped to LXC's hooks, with LXC_* variables instead of the state.
    */
+  /** Host path where the caller writes the seccomp policy (lxc.seccomp.profile); without it, not applied. */
+  seccompProfile?: string;
   hookState?: { ociVersion: string; id: string; bundle: string; annotations: Record<string, string> };
 }
 
@@ -138,7 +143,16 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
   mapResources(b, linux, options.cgroupMode);
   mapCgroupsPath(b, linux);
   mapSysctl(b, linux);
-  if (linux.seccomp !== undefined) b.degrade('linux.seccomp', 'OCI seccomp profiles are not translated to LXC\'s format yet: the container runs without the filter');
+  let seccompPolicy: string | undefined;
+  if (linux.seccomp !== undefined) {
+    if (options.seccompProfile === undefined) b.degrade('linux.seccomp', 'the profile is applied by the lxc backend only (its policy file lives in the container\'s directory)');
+    else {
+      const policy = mapSeccomp(linux.seccomp as Json);
+      for (const d of policy.degradations) b.degrade(d.field, d.reason);
+      b.add('lxc.seccomp.profile', options.seccompProfile, 'linux.seccomp');
+      seccompPolicy = policy.text;
+    }
+  }
   mapHooks(b, spec, options.hookState);
   // Applied last among the mount hooks: mount points are made first, user hooks see a writable root.
   if (spec.root.readonly) b.add('lxc.hook.mount', `${HOST_MOUNT} -o remount,bind,ro "\${LXC_ROOTFS_MOUNT}" #`, 'root.readonly');
@@ -150,7 +164,7 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
     if (domain === 'LINUX32') b.add('lxc.arch', 'linux32', 'linux.personality.domain');
     else if (domain !== 'LINUX') throw new InvalidArgumentError(`linux.personality.domain: LXC knows LINUX and LINUX32, not ${domain}`);
   }
-  return { entries: b.entries, degradations: b.degradations, annotations: { ...(spec.annotations ?? {}) } };
+  return { entries: b.entries, degradations: b.degradations, annotations: { ...(spec.annotations ?? {}) }, ...(seccompPolicy === undefined ? {} : { seccompPolicy }) };
 }
 
 interface Namespaces {
