@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { berth, runProgram } from '../helpers/berth.js';
 import { makeBusyboxBundle, tempDir } from '../helpers/bundle.js';
 import { ALL_BACKENDS, lxcIds } from '../helpers/host.js';
+import { berthStateDir } from '../../src/core/state-root.js';
 
 const lxcCase = ALL_BACKENDS.find((b) => b.name === 'lxc');
 const crunCase = ALL_BACKENDS.find((b) => b.name === 'crun-cli');
@@ -72,6 +73,8 @@ describe('linux.seccomp on lxc, against crun', { skip }, () => {
     assert.deepEqual(lxcIds(root), []);
     const list = await berth(['--root', root, 'list', '--quiet']);
     assert.equal(list.stdout.trim(), '');
-    assert.ok(!existsSync(join(tmp.path, 'root', 'lxc')) || readdirSync(join(tmp.path, 'root', 'lxc')).length === 0);
+    const lxcpath = join(berthStateDir(root), 'lxc');
+    assert.ok(existsSync(join(berthStateDir(root), 'containers')), 'the root was used (the check below looks in the right place)');
+    assert.ok(!existsSync(lxcpath) || readdirSync(lxcpath).length === 0, 'no LXC container left');
   });
 });

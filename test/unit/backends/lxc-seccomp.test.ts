@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mapSeccomp } from '../../src/backends/lxc/lxc-seccomp.js';
+import { mapSeccomp } from '../../../src/backends/lxc/lxc-seccomp.js';
 
 const X86 = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
 
