@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the lxc backend's two helpers from native/lxc/ into $BERTH_LXC_HELPERS (default
+# Builds the lxc backend's helpers from native/lxc/ into $BERTH_LXC_HELPERS (default
 # <repo>/.cache/lxc):
 #   berth-lxc-init   static (the image may have no libc): the container's first process; waits to be
 #                    started, then execs the OCI process in place
 #   berth-lxc-start  links liblxc: runs a container in the foreground and exits with its status
+#   berth-lxc-detach starts a program as an orphan (for exec --detach) and prints its pid
 # Needs gcc, libc6-dev (static libc) and lxc-dev (liblxc's header); scripts/install-deps.sh
 # installs them. Idempotent: rebuilds only when a source is newer than its binary.
 #
@@ -33,4 +34,5 @@ build() { # name, extra gcc flags...
 }
 build berth-lxc-init -static
 build berth-lxc-start -llxc
+build berth-lxc-detach
 echo "$OUT"

@@ -2,12 +2,15 @@
 // libc and no shell). LXC starts it as lxc.init.cmd, which LXC splits on spaces without any
 // quoting, so every argument arrives percent-encoded (src/backends/lxc/lxc-mapping.ts encodes):
 //
-//   berth-lxc-init [--stdio FD] [--wait DIR] [--unset NAME]... [--cwd DIR] [--env NAME=VALUE]... -- ARG...
+//   berth-lxc-init [--stdio FD] [--wait DIR] [--report FIFO] [--unset NAME]... [--cwd DIR] [--env NAME=VALUE]... -- ARG...
 //
 // --stdio FD: fds FD, FD+1 and FD+2 become stdin, stdout and stderr (berth-lxc-start keeps the
 // stdio berth was given there, away from liblxc's messages).
 // --wait DIR: before running ARG..., report on the FIFO DIR/report ("ok" or "error: why") and
 // then block on the FIFO DIR/start until `berth start` writes a byte to it (OCI created → running).
+// --report FIFO: for `berth exec --detach`: an error is written to FIFO ("error: why") instead
+// of stderr; before the exec "ok", and FIFO stays open close-on-exec, so berth reads end-of-file
+// once ARG... runs (an exec that fails after "ok" still adds its "error: why").
 // --unset NAME: drop NAME from the environment (LXC itself adds container=lxc).
 // --cwd DIR, --env NAME=VALUE: for `berth exec` through lxc-attach, which has neither; with any
 // --env the environment is exactly the --env list.
@@ -49,14 +52,16 @@ static int decode(char *s) {
 }
 
 static const char *wait_dir;
+static const char *report_fifo;
 
 // Reports to berth (when it waits for us) or to stderr, then exits.
 static void fail(int code, const char *fmt, const char *a, const char *b) {
 	char msg[1024];
 	snprintf(msg, sizeof msg, fmt, a, b);
-	if (wait_dir) {
+	if (wait_dir || report_fifo) {
 		char path[4096];
-		snprintf(path, sizeof path, "%s/report", wait_dir);
+		if (report_fifo) snprintf(path, sizeof path, "%s", report_fifo);
+		else snprintf(path, sizeof path, "%s/report", wait_dir);
 		int fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			dprintf(fd, "error: %s\n", msg);
@@ -109,6 +114,8 @@ int main(int argc, char **argv) {
 			}
 		} else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc) {
 			wait_dir = argv[++i];
+		} else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc) {
+			report_fifo = argv[++i];
 		} else if (strcmp(argv[i], "--unset") == 0 && i + 1 < argc) {
 			unsetenv(argv[++i]);
 		} else if (strcmp(argv[i], "--cwd") == 0 && i + 1 < argc) {
@@ -157,7 +164,12 @@ int main(int argc, char **argv) {
 			if (n == 1) break;
 		}
 	}
+	if (report_fifo) {
+		int fd = open(report_fifo, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || dprintf(fd, "ok\n") < 0) fail(125, "cannot write %s: %s", report_fifo, strerror(errno));
+	}
 	execvp(args[0], args);
+	if (report_fifo) fail(errno == ENOENT ? 127 : 126, "cannot run %s: %s", args[0], strerror(errno));
 	dprintf(2, "berth-lxc-init: cannot run %s: %s\n", args[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 }

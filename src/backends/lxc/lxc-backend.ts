@@ -31,13 +31,11 @@ import { containerPids, isFrozen, removeCgroupDirs } from './lxc-cgroups.js';
 import { encodeInitArg, mapOciToLxc, renderLxcConfig, type LxcConfigEntry, type PathKind } from './lxc-mapping.js';
 import { attachArgv, containerPid } from './lxc-hooks.js';
 import { hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from '../oci-hooks.js';
-import { findLxcTools, INIT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
+import { findLxcTools, INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
 import { lxcExec } from './lxc-exec.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
 
-/** Where berth's FIFO directory appears inside the container (its init: INIT_IN_CONTAINER). */
-const RT_IN_CONTAINER = '/.berth';
 /** A create that takes longer (hooks included) is stuck. */
 const CREATE_TIMEOUT_MS = 60_000;
 /** How long delete waits for the monitor to clean up after the init died. */

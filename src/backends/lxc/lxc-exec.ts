@@ -1,17 +1,17 @@
 // exec on the lxc backend: lxc-attach runs berth-lxc-init in the container, which execs the
-// process with its env, cwd and credentials; --detach finds the attached process's pid (a
-// descendant of lxc-attach in the container's pid namespace) for the caller's pid file.
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// process with its env, cwd and credentials; --detach leaves lxc-attach itself (which exits with
+// the process's status) to the caller's subreaper and names it in the caller's pid file.
+import { chmodSync, closeSync, constants as fsConstants, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open as openAsync } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { sleep } from '../../core/clock.js';
 import { UnsupportedError, type BackendError } from '../../core/errors.js';
-import { runTool, startTool, type StartedTool } from '../../core/exec.js';
+import { runTool } from '../../core/exec.js';
 import { log } from '../../core/log.js';
-import { descendants } from '../../core/proc.js';
+import { readProcStat } from '../../core/proc.js';
 import type { ExecRequest } from '../backend.js';
 import { encodeInitArg } from './lxc-mapping.js';
-import { INIT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
+import { INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
 
 export interface LxcExecContext {
   tools: LxcTools;
@@ -28,7 +28,7 @@ export function lxcExec({ tools, lxcpath, dirOf, requireInit, failure, processEn
   return async function exec(req: ExecRequest): Promise<number> {
     if (req.tty || req.consoleSocket) throw new UnsupportedError('backend lxc cannot give an exec a terminal (--tty, --console-socket)');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to an exec');
-    const initPid = requireInit('exec', req.id);
+    requireInit('exec', req.id);
     let proc: { args: string[]; env: string[]; cwd: string; uid: number; gid: number };
     if (req.processFile) {
       const p = JSON.parse(readFileSync(req.processFile, 'utf8')) as { args?: string[]; env?: string[]; cwd?: string; user?: { uid?: number; gid?: number; additionalGids?: number[] } };
@@ -39,7 +39,9 @@ export function lxcExec({ tools, lxcpath, dirOf, requireInit, failure, processEn
       const env = req.env.length > 0 ? req.env : processEnv(req.id);
       proc = { args: req.args, env, cwd: req.cwd ?? '/', uid: 0, gid: 0 };
     }
-    const initArgs = ['--cwd', proc.cwd, ...proc.env.flatMap((e) => ['--env', e]), '--', ...proc.args];
+    const fifo = join(dirOf(req.id), 'rt', `exec-${process.pid}`);
+    const report = req.detach ? ['--report', `${RT_IN_CONTAINER}/exec-${process.pid}`] : [];
+    const initArgs = [...report, '--cwd', proc.cwd, ...proc.env.flatMap((e) => ['--env', e]), '--', ...proc.args];
     const logFile = join(dirOf(req.id), `exec-${process.pid}.log`);
     const argv = [tools.attach, '-P', lxcpath, '-n', req.id, '-q', '-o', logFile, '-l', 'ERROR', '--clear-env', '-u', String(proc.uid), '-g', String(proc.gid), '--', INIT_IN_CONTAINER, ...initArgs.map(encodeInitArg)];
     const ownError = (): string | undefined => {
@@ -58,52 +60,80 @@ export function lxcExec({ tools, lxcpath, dirOf, requireInit, failure, processEn
         if (r.exitCode !== 0 && own) throw failure('exec', req.id, own);
         return r.exitCode ?? 1;
       }
-      const attach = await startTool(argv);
-      const pid = await findAttached(attach, initPid);
-      if (pid === undefined) {
-        const r = await Promise.race([attach.exited, sleep(100).then(() => undefined)]);
-        throw failure('exec', req.id, ownError() ?? `lxc-attach exited with ${r?.exitCode ?? 'no process'}`);
-      }
-      if (req.pidFile) writeFileSync(req.pidFile, String(pid));
-      attach.unref();
-      return 0;
+      return await detached(argv, req, fifo, ownError);
     } finally {
       rmSync(logFile, { force: true });
     }
   };
-}
 
-/** The attached process: a descendant of lxc-attach inside the container's pid namespace. */
-async function findAttached(attach: StartedTool, initPid: number): Promise<number | undefined> {
-  const nsOf = (pid: number): number | undefined => {
+  /**
+   * exec --detach: lxc-attach runs as an orphan (berth-lxc-detach), so the caller's subreaper
+   * (conmon, containerd's shim) reaps it and sees its exit status, the exec'd process's; the
+   * caller's pid file names it. berth-lxc-init reports on a FIFO: "ok" and end-of-file once the
+   * process runs, "error: why" when it cannot (runc's words, 126/127); lxc-attach ending with
+   * nothing written is an attach failure (its log says why).
+   */
+  async function detached(argv: string[], req: ExecRequest, fifo: string, ownError: () => string | undefined): Promise<number> {
+    const started = `${fifo}.pid`;
+    const made = await runTool(['mkfifo', '-m', '0666', fifo]);
+    if (made.exitCode !== 0) throw failure('exec', req.id, `mkfifo ${fifo}: ${made.stderr.trim()}`);
     try {
-      return pidNamespace(pid);
-    } catch {
-      return undefined;
+      chmodSync(fifo, 0o666); // the process may run as any uid
+      const reading = openAsync(fifo, 'r').then(async (fh) => {
+        try {
+          return (await fh.readFile('utf8')).trim();
+        } finally {
+          await fh.close();
+        }
+      });
+      reading.catch(() => undefined);
+      const r = await runTool([tools.detach, started, ...argv], { stdio: 'inherit' });
+      const pid = r.exitCode === 0 ? Number(readFileSync(started, 'utf8').trim()) : NaN;
+      if (!Number.isInteger(pid) || pid <= 0) {
+        releaseReader(fifo);
+        throw failure('exec', req.id, `berth-lxc-detach exited with ${r.exitCode ?? r.signal} (its message is above)`);
+      }
+      const gone = waitGone(pid);
+      const outcome = await Promise.race([reading.then((text) => ({ text })), gone.promise.then(() => ({ gone: true as const }))]);
+      gone.cancel();
+      let text: string;
+      if ('gone' in outcome) {
+        // The init may have written before lxc-attach ended: what it wrote is still in the FIFO.
+        releaseReader(fifo);
+        text = await reading.catch(() => '');
+      } else text = outcome.text;
+      const lines = text.split('\n');
+      const error = lines.find((l) => l.startsWith('error: '));
+      if (error) throw failure('exec', req.id, error.slice('error: '.length));
+      if (!lines.includes('ok')) throw failure('exec', req.id, ownError() ?? 'lxc-attach ended before the process ran');
+      if (req.pidFile) writeFileSync(req.pidFile, String(pid));
+      return 0;
+    } finally {
+      rmSync(fifo, { force: true });
+      rmSync(started, { force: true });
     }
-  };
-  const containerNs = nsOf(initPid);
-  let exited = false;
-  void attach.exited.then(() => (exited = true));
-  const deadline = Date.now() + 10_000;
-  while (!exited && Date.now() < deadline) {
-    for (const pid of descendants(attach.pid)) if (nsOf(pid) === containerNs && !isAttachHelper(pid)) return pid;
-    await sleep(5);
   }
-  return undefined;
 }
 
-/** The pid namespace of a process, by its inode. */
-function pidNamespace(pid: number): number {
-  return statSync(`/proc/${pid}/ns/pid`).ino;
+/** Resolves once PID is gone or a zombie (it is not berth's child: polled). */
+function waitGone(pid: number): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    const check = (): void => {
+      const st = readProcStat(pid);
+      if (!st || st.state === 'Z') resolve();
+      else timer = setTimeout(check, 10);
+    };
+    check();
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
 }
 
-/** lxc-attach's own intermediate processes carry its name until the payload execs. */
-function isAttachHelper(pid: number): boolean {
+/** Unblocks a reader waiting in open() on a FIFO nobody will write to. */
+function releaseReader(fifo: string): void {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lxc-attach';
+    closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW));
   } catch {
-    return true;
+    // no reader waiting
   }
 }
-

@@ -1,4 +1,4 @@
-// Where the lxc backend's programs are: LXC's own tools (Debian's lxc package) and berth's two
+// Where the lxc backend's programs are: LXC's own tools (Debian's lxc package) and berth's
 // helpers, built by scripts/build-lxc-helpers.sh into <repo>/.cache/lxc (or $BERTH_LXC_HELPERS):
 // berth-lxc-init (static: the container's first process) and berth-lxc-start (runs a container
 // in the foreground through liblxc and exits with its status). Detection reports what is missing.
@@ -20,6 +20,8 @@ export interface LxcTools {
   init: string;
   /** berth-lxc-start: the container's monitor process. */
   launcher: string;
+  /** berth-lxc-detach: starts exec --detach's lxc-attach as an orphan (not berth's child). */
+  detach: string;
 }
 
 export function helpersDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -57,8 +59,10 @@ export function findLxcTools(env: NodeJS.ProcessEnv = process.env): LxcTools {
     if (!executable(path)) throw new BackendUnavailableError(`berth's LXC helper ${path} is missing (build it with scripts/build-lxc-helpers.sh)`);
     return path;
   };
-  return { ...tools, init: helper('berth-lxc-init'), launcher: helper('berth-lxc-start') };
+  return { ...tools, init: helper('berth-lxc-init'), launcher: helper('berth-lxc-start'), detach: helper('berth-lxc-detach') };
 }
 
 /** Where berth-lxc-init appears inside every container (bind-mounted). */
 export const INIT_IN_CONTAINER = '/.berth-init';
+/** Where a container's rt/ directory (berth's FIFOs) appears inside it (bind-mounted read-only). */
+export const RT_IN_CONTAINER = '/.berth';
