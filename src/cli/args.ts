@@ -55,11 +55,24 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, opts: 
       let inline: string | undefined = long ? (eq === -1 ? undefined : tok.slice(eq + 1)) : tok.length > 2 ? tok.slice(2) : undefined;
       if (spec.type === 'boolean') {
         if (inline !== undefined && !long) {
-          // -dt: a cluster of boolean short options
-          for (const ch of tok.slice(1)) {
+          // -dit, -de A=1, -deA=1: a cluster of short options, as getopt reads it: booleans, and
+          // at most one option that takes a value, last, its value the cluster's rest or the
+          // next argument.
+          for (let c = 1; c < tok.length; c++) {
+            const ch = tok[c]!;
             const n = byShort.get(ch);
-            if (!n || specs[n]!.type !== 'boolean') throw new UsageError(`unknown option -${ch} for ${opts.context}`);
-            set(n, true);
+            if (!n || !Object.hasOwn(specs, n)) throw new UsageError(`unknown option -${ch} for ${opts.context}`);
+            if (specs[n]!.type === 'boolean') {
+              set(n, true);
+              continue;
+            }
+            let value: string | undefined = tok.slice(c + 1) || undefined;
+            if (value === undefined) {
+              if (i + 1 >= argv.length) throw new UsageError(`option --${n} (-${ch}) needs a value`);
+              value = argv[++i]!;
+            }
+            set(n, value);
+            break;
           }
           continue;
         }

@@ -35,7 +35,7 @@ const createOptions: OptionSpecs = {
   'no-pivot': { type: 'boolean', description: 'do not use pivot_root to enter the rootfs' },
   'no-new-keyring': { type: 'boolean', description: 'do not create a new session keyring' },
   'preserve-fds': { type: 'string', valueName: 'N', description: 'pass N file descriptors after stdio to the container' },
-  image: { type: 'string', short: 'i', valueName: 'REF|PATH', description: 'make the container from a cached image (ref or digest) or an OCI layout (directory or tar); its args follow the id after --' },
+  image: { type: 'string', valueName: 'REF|PATH', description: 'make the container from a cached image (ref or digest) or an OCI layout (directory or tar); its args follow the id after --' },
   platform: { type: 'string', valueName: 'OS/ARCH', description: 'with --image: the platform to take from a multi-platform image (default linux/amd64)' },
   env: { type: 'string', short: 'e', multiple: true, valueName: 'KEY=VALUE', description: "with --image: set an environment variable over the image's (repeatable)" },
   cwd: { type: 'string', valueName: 'DIR', description: "with --image: working directory, over the image's" },
@@ -53,7 +53,12 @@ export const VERBS: Record<string, VerbSpec> = {
   run: {
     summary: 'create and start a container; in the foreground, wait and exit with its code',
     operands: '<container-id> [-- args...]',
-    options: { ...createOptions, detach: { type: 'boolean', short: 'd', description: 'return once the container has started' } },
+    options: {
+      ...createOptions,
+      detach: { type: 'boolean', short: 'd', description: 'return once the container has started' },
+      // Docker's -it habit. As with runc, a foreground run always gives the process berth's stdin.
+      interactive: { type: 'boolean', short: 'i', description: "accepted for Docker's habit (-it): in the foreground the process always reads berth's stdin" },
+    },
     load: () => import('./run.js'),
   },
   state: { summary: 'print the OCI state of a container as JSON', operands: '<container-id>', options: { help }, load: () => import('./state.js') },

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseOptions, type OptionSpecs } from '../../../src/cli/args.js';
+import { parseOptions, type OptionSpecs, type ParsedOptions } from '../../../src/cli/args.js';
 import { GLOBAL_OPTIONS, VERBS } from '../../../src/cli/verbs.js';
 import { UsageError } from '../../../src/core/errors.js';
 
@@ -61,7 +61,10 @@ describe('parseOptions', () => {
 
   test('a cluster may only hold known boolean options', () => {
     usage(() => parseOptions(['-ax'], specs, { context: 't' }), 'unknown option -x for t');
-    usage(() => parseOptions(['-an'], specs, { context: 't' }), 'unknown option -n for t');
+    // getopt: one option that takes a value may end a cluster, its value the rest or the next argument.
+    assert.deepEqual(parseOptions(['-an', 'x', 'op'], specs, { context: 't' }), { options: { all: true, name: 'x' }, operands: ['op'] });
+    assert.deepEqual(parseOptions(['-anx'], specs, { context: 't' }).options, { all: true, name: 'x' });
+    usage(() => parseOptions(['-an'], specs, { context: 't' }), 'option --name (-n) needs a value');
   });
 
   test('unknown options name the option and the context', () => {
@@ -190,5 +193,16 @@ describe('berth command lines', () => {
         assert.ok(!globalShorts.includes(s), `${verb}: -${s} clashes with a global option`);
       }
     }
+  });
+
+  test("Docker's habits on run (issue 19): -it, -dit and -dte are clusters, never -i taking the rest as an image", () => {
+    const it = parseCommandLine(['run', '-it', '--image', 'busybox', 'c1', '--', 'sh']);
+    const o = (r: { options: ParsedOptions | object }): ParsedOptions => r.options as ParsedOptions;
+    assert.deepEqual([o(it).interactive, o(it).tty, o(it).image, it.operands], [true, true, 'busybox', ['c1', 'sh']]);
+    const dit = o(parseCommandLine(['run', '-dit', '--image', 'busybox', 'c1']));
+    assert.deepEqual([dit.detach, dit.interactive, dit.tty], [true, true, true]);
+    const dte = o(parseCommandLine(['run', '-dte', 'A=1', '--image', 'busybox', 'c1']));
+    assert.deepEqual([dte.detach, dte.tty, dte.env], [true, true, ['A=1']]);
+    assert.equal(VERBS.create!.options.image!.short, undefined, '-i is not --image');
   });
 });
