@@ -154,6 +154,13 @@ export class StorageError extends BerthError {
   }
 }
 
+/** A rollback to a snapshot that later ones follow, refused unless they may be destroyed. */
+export class NewerSnapshotsError extends BerthError {
+  constructor(message: string, readonly newer: readonly string[], options?: { cause?: unknown }) {
+    super('BERTH_ERR_STATE', message, options);
+  }
+}
+
 /** The pool or file system that holds berth's volumes has no space left. */
 export class StorageFullError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {

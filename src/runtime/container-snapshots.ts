@@ -1,7 +1,7 @@
 // Filesystem snapshots of a container made from an image: snapshots of its storage volume
 // (ZFS snapshots, or full copies with the dir driver). Process checkpoints (CRIU) are not here.
 import { nowIso } from '../core/clock.js';
-import { ContainerStateError, UnsupportedError } from '../core/errors.js';
+import { ContainerStateError, NewerSnapshotsError, UnsupportedError } from '../core/errors.js';
 import type { SnapshotInfo, StorageDriver } from '../storage/driver.js';
 import type { ContainerRecord } from './container-store.js';
 import type { Runtime } from './runtime.js';
@@ -57,7 +57,17 @@ export function rollbackSnapshot(runtime: Runtime, id: string, name: string, dis
       subject.backend = record.backend;
       const volume = volumeOf(record);
       assertAllowed('rollback', id, status);
-      await (await snapshotStorage(runtime, record)).rollback(volume, name, { discardNewer });
+      try {
+        await (await snapshotStorage(runtime, record)).rollback(volume, name, { discardNewer });
+      } catch (err) {
+        if (!(err instanceof NewerSnapshotsError)) throw err;
+        // The storage layer names the volume; the user needs the container and the way on.
+        throw new NewerSnapshotsError(
+          `cannot roll container "${id}" back to snapshot "${name}": newer snapshots exist (${err.newer.join(', ')}); \`berth snapshot rollback --discard-newer ${id} ${name}\` destroys them and rolls back`,
+          err.newer,
+          { cause: err },
+        );
+      }
     }),
   );
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { InvalidArgumentError, StorageError, VolumeExistsError, VolumeNotFoundError } from '../../src/core/errors.js';
+import { InvalidArgumentError, NewerSnapshotsError, StorageError, VolumeExistsError, VolumeNotFoundError } from '../../src/core/errors.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { buildTemplate } from '../../src/storage/template-build.js';
 import { makeBusyboxRootfs } from './bundle.js';
@@ -89,7 +89,7 @@ export function storageSuite(label: string, fixture: () => StorageFixture): void
       assert.equal(readFileSync(join(path, 'state'), 'utf8'), 'two');
       assert.equal(existsSync(join(path, 'extra')), false);
 
-      await assert.rejects(d().rollback('ctr-b', 'one'), (err: unknown) => err instanceof StorageError && /later snapshots exist \(two\)/.test(err.message));
+      await assert.rejects(d().rollback('ctr-b', 'one'), (err: unknown) => err instanceof NewerSnapshotsError && /later snapshots exist \(two\)/.test(err.message) && err.newer.join() === 'two');
       await d().rollback('ctr-b', 'one', { discardNewer: true });
       assert.equal(readFileSync(join(path, 'state'), 'utf8'), 'one');
       assert.deepEqual((await d().listSnapshots('ctr-b')).map((s) => s.name), ['one']);

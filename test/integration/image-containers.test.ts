@@ -115,6 +115,13 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       await ok(['snapshot', 'rollback', 'c-a', 'before']);
       assert.ok(!existsSync(join(rootfs, 'after-snapshot')), 'rolled back');
       assert.ok(existsSync(join(rootfs, 'only-in-a')), 'what the snapshot had is kept');
+      // Back past a newer snapshot: refused as a state (exit 5), naming the flag that does it (issue 19).
+      await ok(['snapshot', 'create', 'c-a', 'newer']);
+      const past = await run(['snapshot', 'rollback', 'c-a', 'before']);
+      assert.equal(past.code, 5, past.stderr);
+      assert.match(past.stderr, /cannot roll container "c-a" back to snapshot "before": newer snapshots exist \(newer\); `berth snapshot rollback --discard-newer c-a before` destroys them and rolls back/);
+      await ok(['snapshot', 'rollback', '--discard-newer', 'c-a', 'before']);
+      assert.deepEqual((JSON.parse(await ok(['snapshot', 'ls', 'c-a', '--format', 'json'])) as { name: string }[]).map((l) => l.name), ['before']);
       await ok(['snapshot', 'rm', 'c-a', 'before']);
       assert.deepEqual(JSON.parse(await ok(['snapshot', 'ls', 'c-a', '--format', 'json'])), []);
     });

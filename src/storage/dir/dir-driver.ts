@@ -11,7 +11,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
-import { errnoCode, InvalidArgumentError, StorageError, StorageFullError, UnsupportedError, VolumeExistsError, VolumeNotFoundError } from '../../core/errors.js';
+import { errnoCode, InvalidArgumentError, NewerSnapshotsError, StorageError, StorageFullError, UnsupportedError, VolumeExistsError, VolumeNotFoundError } from '../../core/errors.js';
 import { runTool, type ToolRunner } from '../../core/exec.js';
 import { log } from '../../core/log.js';
 import { Revert } from '../../core/revert.js';
@@ -352,7 +352,7 @@ export class DirDriver implements StorageDriver {
     if (at < 0) throw new VolumeNotFoundError(`snapshot "${snapshot}" of container volume "${id}" does not exist`);
     const later = meta.snapshots.slice(at + 1).map((s) => s.name);
     if (later.length && !options.discardNewer) {
-      throw new StorageError(`cannot roll container volume "${id}" back to "${snapshot}": later snapshots exist (${later.join(', ')}); discard them to go back that far`);
+      throw new NewerSnapshotsError(`cannot roll container volume "${id}" back to "${snapshot}": later snapshots exist (${later.join(', ')})`, later);
     }
     const dir = this.volumeDir('container', id);
     const fresh = join(dir, stagedName(STAGE.rollbackCopy));

@@ -3,7 +3,7 @@
 //   P/containers/<id>           a container volume: a clone of P/images/<name>@template
 // berth's properties are ZFS user properties `berth:<key>` (set locally on the dataset), so the
 // pool itself tells which image a dataset holds. Clones are verified through `origin`.
-import { InvalidArgumentError, StorageError, StorageFullError, UnsupportedError, VolumeExistsError, VolumeNotFoundError } from '../../core/errors.js';
+import { InvalidArgumentError, NewerSnapshotsError, StorageError, StorageFullError, UnsupportedError, VolumeExistsError, VolumeNotFoundError } from '../../core/errors.js';
 import { Revert } from '../../core/revert.js';
 import {
   TEMPLATE_SNAPSHOT,
@@ -353,7 +353,7 @@ export class ZfsDriver implements StorageDriver {
       if (zfsFailure(err) === 'newer-snapshots') {
         const newer = (await this.listSnapshots(id)).map((s) => s.name);
         const later = newer.slice(newer.indexOf(snapshot) + 1);
-        throw new StorageError(`cannot roll container volume "${id}" back to "${snapshot}": later snapshots exist (${later.join(', ')}); discard them to go back that far`, {
+        throw new NewerSnapshotsError(`cannot roll container volume "${id}" back to "${snapshot}": later snapshots exist (${later.join(', ')})`, later, {
           cause: err,
         });
       }
