@@ -30,17 +30,26 @@ async function snapshotStorage(runtime: Runtime, record: ContainerRecord): Promi
   return driver;
 }
 
-/** A default snapshot name from the time, e.g. 2026-11-26T11-05-12Z (valid on every ZFS). */
-export function defaultSnapshotName(now = nowIso()): string {
-  return now.replace(/\.\d+/, '').replace(/:/g, '-');
+/**
+ * A default snapshot name from the time to the millisecond, e.g. 2026-11-26T11-05-12.345Z (valid
+ * on every ZFS); `-2`, `-3` … after it when one of `taken` has it already.
+ */
+export function defaultSnapshotName(taken: readonly string[], now = nowIso()): string {
+  const base = now.replace(/:/g, '-');
+  let name = base;
+  for (let n = 2; taken.includes(name); n++) name = `${base}-${n}`;
+  return name;
 }
 
 export function createSnapshot(runtime: Runtime, id: string, name: string | undefined): Promise<string> {
-  const snapshot = name ?? defaultSnapshotName();
   return runtime.observe('snapshot-create', id, (subject) =>
     runtime.withLocked(id, async (record) => {
       subject.backend = record.backend;
-      await (await snapshotStorage(runtime, record)).snapshot(volumeOf(record), snapshot);
+      const driver = await snapshotStorage(runtime, record);
+      const volume = volumeOf(record);
+      // Chosen under the container's lock, so two creates in one millisecond still get two names.
+      const snapshot = name ?? defaultSnapshotName((await driver.listSnapshots(volume)).map((s) => s.name));
+      await driver.snapshot(volume, snapshot);
       return snapshot;
     }),
   );
