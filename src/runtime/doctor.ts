@@ -7,6 +7,7 @@ import { hostCgroupMode, type CgroupReport } from '../core/cgroup-mode.js';
 import { DETECTED_BACKENDS, pveAvailability, type Availability } from '../backends/availability.js';
 import { AUTO_BACKEND } from '../backends/registry.js';
 import { BackendUnavailableError, errnoCode } from '../core/errors.js';
+import { formatSize } from '../core/sizes.js';
 import { resolveAuto } from './router.js';
 import { crashResidue, type Residue } from './crash-repair.js';
 import { layoutCheck } from './root-layout.js';
@@ -164,7 +165,7 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
     checks.push({
       level: low ? 'warn' : 'ok',
       what: 'storage',
-      message: `${storage.driver} at ${storage.location}: ${formatBytes(storage.availableBytes)} free, berth's volumes use ${formatBytes(storage.usedBytes ?? 0)}${low ? ' (less than 5% free)' : ''}`,
+      message: `${storage.driver} at ${storage.location}: ${formatSize(storage.availableBytes)} free, berth's volumes use ${formatSize(storage.usedBytes ?? 0)}${low ? ' (less than 5% free)' : ''}`,
     });
   }
 
@@ -196,7 +197,7 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
   if (journal.problem) checks.push({ level: 'warn', what: 'journal', message: journal.problem });
   else if (journal.corruptLines > 0) {
     checks.push({ level: 'warn', what: 'journal', message: `${journal.corruptLines} torn or damaged lines in ${journal.dir} (a crash mid-write, or a damaged file); ${journal.records} records readable` });
-  } else checks.push({ level: 'ok', what: 'journal', message: `${count(journal.segments, 'segment')}, ${formatBytes(journal.bytes)}, ${count(journal.records, 'record')}, no damaged lines` });
+  } else checks.push({ level: 'ok', what: 'journal', message: `${count(journal.segments, 'segment')}, ${formatSize(journal.bytes)}, ${count(journal.records, 'record')}, no damaged lines` });
 
   // Not a crun candidate and not expected on every host: informational unless it is usable.
   const proxmox = await proxmoxReport(runtime, config.proxmox);
@@ -293,15 +294,5 @@ async function journalHealth(root: string): Promise<JournalHealth> {
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
 
 export const DOCTOR_EXIT: Record<DoctorReport['status'], number> = { healthy: 0, warnings: 1, failures: 2 };

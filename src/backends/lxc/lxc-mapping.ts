@@ -11,6 +11,7 @@
 // - hooks run through `/bin/sh -c` on the host with LXC's own arguments appended: berth quotes
 //   every word for the shell and ends the command with `#` so the appended words are a comment.
 import { InvalidArgumentError } from '../../core/errors.js';
+import { sizeInBytes } from '../../core/sizes.js';
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Builder, type Json } from './lxc-builder.js';
 import { mapResources } from './lxc-resources.js';
@@ -447,10 +448,11 @@ function mapCapabilities(b: Builder, caps: Json | undefined): void {
   }
 }
 
+/** A tmpfs size= option in bytes, through berth's one size parser. */
 function parseSize(text: string, field: string): number {
-  const m = /^(\d+)([kmg]?)$/i.exec(text);
-  if (!m) throw new InvalidArgumentError(`${field}: size ${JSON.stringify(text)} is not a number of bytes (k, m or g allowed)`);
-  return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+  const bytes = sizeInBytes(text);
+  if (bytes === undefined) throw new InvalidArgumentError(`${field}: size ${JSON.stringify(text)} is not a number of bytes (k, m or g allowed)`);
+  return bytes;
 }
 
 function mapCgroupsPath(b: Builder, linux: Json): void {
