@@ -2,7 +2,7 @@
 import { parseOptions } from '../cli/args.js';
 import type { GlobalOptions, VerbContext } from '../cli/context.js';
 import { GLOBAL_OPTIONS, VERBS } from '../cli/verbs.js';
-import { UsageError } from '../core/errors.js';
+import { RootRequiredError, UsageError } from '../core/errors.js';
 import { configureLog, levelFrom } from '../core/log.js';
 import { inSpan, tracesWanted } from '../core/tracing.js';
 
@@ -60,6 +60,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     id = parsed.operands[0];
+    // Before anything is read or made: one clear message, not EACCES from somewhere inside.
+    if (!spec.anyUser && process.getuid?.() !== 0) {
+      throw new RootRequiredError(
+        `berth needs root: \`berth ${name}\` works with cgroups, namespaces, mounts and the container state under ${globals.root}, which only root may change; run it as root (e.g. \`sudo berth ${name} …\`). \`berth doctor\` checks the host as any user`,
+      );
+    }
     const ctx: VerbContext = { verb: name, globals, options: parsed.options, operands: parsed.operands };
     const handler = (await spec.load()).default;
     // `serve` runs for days and makes no operations of its own: it is not traced.

@@ -11,6 +11,8 @@ export interface VerbSpec {
   stopAtOperand?: boolean;
   /** More lines for `berth <verb> --help` (a verb with subcommands lists them here). */
   details?: string;
+  /** Works for any user (touches nothing of the host's); every other verb needs root. */
+  anyUser?: true;
   load: () => Promise<{ default: VerbHandler }>;
 }
 
@@ -113,12 +115,13 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./list.js'),
   },
   spec: {
+    anyUser: true,
     summary: 'write a default config.json',
     operands: '',
     options: { bundle: { type: 'string', short: 'b', valueName: 'DIR', description: 'where to write it (default: current directory)' }, help },
     load: () => import('./spec.js'),
   },
-  features: { summary: 'print what berth and its default backend support, as JSON', operands: '', options: { help }, load: () => import('./features.js') },
+  features: { summary: 'print what berth and its default backend support, as JSON', operands: '', options: { help }, anyUser: true, load: () => import('./features.js') },
   snapshot: {
     summary: 'filesystem snapshots of a container made from an image: create, ls, rollback, rm',
     operands: 'create <id> [name] | ls <id> | rollback <id> <name> | rm <id> <name>',
@@ -130,6 +133,7 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./snapshot.js'),
   },
   doctor: {
+    anyUser: true,
     summary: 'check the host: cgroups, which backends are usable and why not, what crun (auto) chooses',
     operands: '',
     options: {
@@ -174,6 +178,6 @@ REF is a name given at import, a digest, or a digest prefix of at least 12 hex d
     },
     load: () => import('./image.js'),
   },
-  version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, load: () => import('./version.js') },
-  help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, load: () => import('./help.js') },
+  version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, anyUser: true, load: () => import('./version.js') },
+  help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, anyUser: true, load: () => import('./help.js') },
 };

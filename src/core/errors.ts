@@ -178,6 +178,13 @@ export class NoSpaceError extends BerthError {
   }
 }
 
+/** A verb that changes the host (cgroups, namespaces, mounts, root-owned state) run by another user. */
+export class RootRequiredError extends BerthError {
+  constructor(message: string) {
+    super('BERTH_ERR_PERMISSION', message);
+  }
+}
+
 /** A file system berth must write to (the state root) is mounted read-only (EROFS). */
 export class ReadOnlyFileSystemError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {

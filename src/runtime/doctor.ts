@@ -112,6 +112,11 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
   const backends = DETECTED_BACKENDS.map((n) => ({ ...detection.backends[n] }));
   const checks: Check[] = [];
 
+  const uid = process.getuid?.();
+  if (uid !== undefined && uid !== 0) {
+    checks.push({ level: 'warn', what: 'user', message: `running as uid ${uid}, not root: every verb that makes, changes or reads containers needs root (run it with sudo); what follows is what this user can see` });
+  }
+
   if (cgroup.mode === 'hybrid' && cgroup.v2Controllers.length > 0) {
     checks.push({
       level: 'warn',
