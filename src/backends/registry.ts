@@ -5,6 +5,7 @@
 // already says `crun` (written before crun-abi existed) was made by the crun CLI: opening `crun`
 // gives the crun CLI backend.
 import { BackendUnavailableError, UnknownBackendError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 // availability (libcrun detection, ELF reading) is imported only when a backend is opened or
 // auto-resolved: `state` and `list` never need it.
 import type { ConcreteBackend, HostDetection } from './availability.js';
@@ -40,17 +41,20 @@ const factories: Record<string, Factory> = {
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(factories);
 
+/** The name that means "choose for me" when a new container is routed. */
+export const AUTO_BACKEND = 'crun';
+
+/** Every backend but the auto name: what `version` and `doctor` report on. */
+export const CONCRETE_BACKENDS: readonly string[] = BACKEND_NAMES.filter((n) => n !== AUTO_BACKEND);
+
 /**
  * One backend for each kind of state a backend keeps under berth's root (crun and crun-abi keep
  * crun-cli's): what a container whose record is unreadable is removed through.
  */
 export const STATE_KEEPERS: readonly string[] = ['crun-cli', 'runc', 'lxc', 'pve'];
 
-/** The name that means "choose for me" when a new container is routed. */
-export const AUTO_BACKEND = 'crun';
-
 export function assertKnownBackend(name: string): void {
-  if (!Object.hasOwn(factories, name)) throw new UnknownBackendError(name, BACKEND_NAMES);
+  if (!Object.hasOwn(factories, name)) throw new UnknownBackendError(name, BACKEND_NAMES, didYouMean(name, BACKEND_NAMES));
 }
 
 export async function detectionFor(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): Promise<HostDetection> {

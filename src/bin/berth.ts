@@ -1,7 +1,7 @@
 // berth's entry point: reads the global options and the verb, then imports only that verb.
 import { parseOptions } from '../cli/args.js';
 import type { GlobalOptions, VerbContext } from '../cli/context.js';
-import { GLOBAL_OPTIONS, VERBS } from '../cli/verbs.js';
+import { GLOBAL_OPTIONS, VERBS, unknownVerb } from '../cli/verbs.js';
 import { RootRequiredError, UsageError } from '../core/errors.js';
 import { configureLog, levelFrom } from '../core/log.js';
 import { inSpan, tracesWanted } from '../core/tracing.js';
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     }
     verb = name;
     const spec = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
-    if (!spec) throw new UsageError(`unknown verb "${name}" (see: berth help)`);
+    if (!spec) throw unknownVerb(name);
     // Global options are accepted after the verb too.
     const parsed = parseOptions(rest, { ...GLOBAL_OPTIONS_AFTER_VERB, ...spec.options }, { stopAtOperand: spec.stopAtOperand, context: name });
     globals = toGlobals(parsed.options, globals);

@@ -3,6 +3,7 @@
 // first operand (`exec ID sh -c ...`), and over commander because it costs ~25 ms of start-up
 // on every call (measured), a fifth of Node's own.
 import { UsageError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -51,7 +52,10 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, opts: 
       const key = long ? tok.slice(2, eq === -1 ? undefined : eq) : tok.slice(1, 2);
       const name = long ? key : byShort.get(key);
       const spec = name !== undefined && Object.hasOwn(specs, name) ? specs[name] : undefined;
-      if (!spec || name === undefined) throw new UsageError(`unknown option ${long ? `--${key}` : `-${key}`} for ${opts.context}`);
+      if (!spec || name === undefined) {
+        const hint = long ? didYouMean(key, Object.keys(specs), (s) => `--${s}`) : '';
+        throw new UsageError(`unknown option ${long ? `--${key}` : `-${key}`} for ${opts.context}${hint} (see: berth ${opts.context === 'berth' ? '' : `${opts.context} `}--help)`);
+      }
       let inline: string | undefined = long ? (eq === -1 ? undefined : tok.slice(eq + 1)) : tok.length > 2 ? tok.slice(2) : undefined;
       if (spec.type === 'boolean') {
         if (inline !== undefined && !long) {

@@ -48,7 +48,10 @@ export async function reportFailure(err: unknown, where: { op: string | undefine
     }
   }
   // With a JSON log on stderr, that line already is the message.
-  if (globals.log !== undefined || globals.logFormat !== 'json') process.stderr.write(`berth: ${message}\n`);
+  if (globals.log !== undefined || globals.logFormat !== 'json') {
+    const detail = err instanceof BerthError && err.detail ? `${redactText(err.detail).replace(/^/gm, '  ')}\n` : '';
+    process.stderr.write(`berth: ${message}\n${detail}`);
+  }
   if (globals.debug && err instanceof Error && err.stack) process.stderr.write(`${code}: ${err.stack}\n`);
   return exitCodeFor(err);
 }

@@ -1,7 +1,6 @@
-import { UsageError } from '../core/errors.js';
 import type { OptionSpecs } from './args.js';
 import type { VerbContext } from './context.js';
-import { GLOBAL_OPTIONS, VERBS } from './verbs.js';
+import { GLOBAL_OPTIONS, VERBS, unknownVerb } from './verbs.js';
 
 function optionLines(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, s]) => {
@@ -17,7 +16,7 @@ export function mainHelp(): string {
   const verbs = Object.entries(VERBS)
     .map(([name, v]) => `  ${name.padEnd(width)}  ${v.summary}`)
     .join('\n');
-  return `berth: a runc-compatible OCI container runtime over crun and runc
+  return `berth: a runc-compatible OCI container runtime and manager over crun, runc, LXC and Proxmox VE
 
 Usage: berth [global options] <verb> [options] [operands]
 
@@ -33,7 +32,7 @@ ${optionLines(GLOBAL_OPTIONS)}
 
 export function verbHelp(name: string): string {
   const v = VERBS[name];
-  if (!v) throw new UsageError(`unknown verb "${name}" (see: berth help)`);
+  if (!v) throw unknownVerb(name);
   return `Usage: berth [global options] ${name} [options]${v.operands ? ` ${v.operands}` : ''}
 
 ${v.summary}

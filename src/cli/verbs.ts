@@ -1,4 +1,7 @@
 // The verb table: names, help and options as data, implementations loaded only when used.
+import { AUTO_BACKEND, BACKEND_NAMES } from '../backends/registry.js';
+import { UsageError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import type { OptionSpecs } from './args.js';
 import type { VerbHandler } from './context.js';
 
@@ -16,13 +19,18 @@ export interface VerbSpec {
   load: () => Promise<{ default: VerbHandler }>;
 }
 
+/** The error for a verb berth does not have, with the nearest it has. */
+export function unknownVerb(name: string): UsageError {
+  return new UsageError(`unknown verb "${name}"${didYouMean(name, Object.keys(VERBS))} (see: berth help)`);
+}
+
 export const GLOBAL_OPTIONS: OptionSpecs = {
   root: { type: 'string', valueName: 'DIR', description: 'directory for container state (default /run/berth)' },
   log: { type: 'string', valueName: 'FILE', description: 'write log lines to FILE (default stderr)' },
   'log-format': { type: 'string', valueName: 'text|json', description: 'format of log lines (default text)' },
   debug: { type: 'boolean', description: 'log debug messages, and pass --debug to the backend' },
   'systemd-cgroup': { type: 'boolean', description: 'ask the backend to use the systemd cgroup manager' },
-  runtime: { type: 'string', valueName: 'NAME', description: 'backend for new containers (crun = auto, crun-abi, crun-cli, runc, lxc), over every routing rule' },
+  runtime: { type: 'string', valueName: 'NAME', description: `backend for new containers (${BACKEND_NAMES.join(', ')}; ${AUTO_BACKEND} = auto), over every routing rule` },
   config: { type: 'string', valueName: 'FILE', description: 'config file (default $BERTH_CONFIG, then /etc/berth/config.toml)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', short: 'v', description: 'print the version' },

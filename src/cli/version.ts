@@ -1,4 +1,4 @@
-import { AUTO_ORDER } from '../backends/availability.js';
+import { CONCRETE_BACKENDS } from '../backends/registry.js';
 import { BERTH_VERSION, OCI_SPEC_VERSION } from '../core/version.js';
 import { noOperands, openRuntime, type VerbContext } from './context.js';
 
@@ -12,6 +12,6 @@ export default async function version(ctx: VerbContext): Promise<void> {
   noOperands(ctx);
   const runtime = await openRuntime(ctx);
   let out = versionLines();
-  for (const name of AUTO_ORDER) out += `${name}: ${await runtime.backendVersion(name)}\n`;
+  for (const name of CONCRETE_BACKENDS) out += `${name}: ${await runtime.backendVersion(name)}\n`;
   process.stdout.write(out);
 }

@@ -3,6 +3,7 @@ import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { InvalidConfigError } from './errors.js';
 import { sizeInBytes } from './sizes.js';
+import { didYouMean } from './suggest.js';
 
 const routeSchema = z
   .object({
@@ -149,15 +150,17 @@ export function parseConfig(text: string, path: string): BerthConfig {
   try {
     raw = parseToml(text);
   } catch (err) {
-    throw new InvalidConfigError(`config file ${path} is not valid TOML: ${(err as Error).message.split('\n')[0]}`, {
-      cause: err,
-    });
+    const { line, column } = err as { line?: unknown; column?: unknown };
+    const first = (err as Error).message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+    if (typeof line !== 'number' || typeof column !== 'number') throw new InvalidConfigError(`config file ${path} is not valid TOML: ${first}`, { cause: err });
+    throw new InvalidConfigError(`config file ${path} is not valid TOML (line ${line}, column ${column}): ${first}`, { cause: err, detail: excerpt(text, line, column) });
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue?.path.join('.') || '(top level)';
-    throw new InvalidConfigError(`config file ${path}: ${where}: ${issue?.message ?? 'invalid'}`);
+    const what = issue?.code === z.ZodIssueCode.unrecognized_keys ? unknownKeys(issue.keys, keysAt(configSchema, issue.path)) : issue?.message ?? 'invalid';
+    throw new InvalidConfigError(`config file ${path}: ${where}: ${what}`);
   }
   for (const [i, route] of result.data.routes.entries()) {
     if (route.id_regex === undefined) continue;
@@ -168,4 +171,42 @@ export function parseConfig(text: string, path: string): BerthConfig {
     }
   }
   return result.data;
+}
+
+/**
+ * The faulty line (and the one before it) with a caret under the column. Made here rather than
+ * taken from smol-toml's codeblock, which has no caret when the fault is at the end of the file.
+ */
+function excerpt(text: string, line: number, column: number): string {
+  const lines = text.split('\n');
+  const width = String(line).length;
+  const shown = [];
+  for (let n = Math.max(1, line - 1); n <= line; n++) shown.push(`${String(n).padStart(width)} | ${lines[n - 1] ?? ''}`);
+  return [...shown, `${' '.repeat(width)} | ${' '.repeat(Math.max(0, column - 1))}^`].join('\n');
+}
+
+function unknownKeys(keys: readonly string[], known: readonly string[]): string {
+  const named = keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ');
+  return `unknown key${keys.length > 1 ? 's' : ''} ${named}${known.length > 0 ? ` (keys here: ${known.join(', ')})` : ''}`;
+}
+
+/** The keys of the table at `path` in the schema (through defaults, refinements, arrays and records). */
+function keysAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): string[] {
+  const unwrap = (s: z.ZodTypeAny): z.ZodTypeAny => {
+    for (;;) {
+      if (s instanceof z.ZodEffects) s = s.innerType();
+      else if (s instanceof z.ZodDefault) s = s.removeDefault();
+      else if (s instanceof z.ZodOptional) s = s.unwrap();
+      else return s;
+    }
+  };
+  let s = unwrap(schema);
+  for (const part of path) {
+    if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodTypeAny>)[String(part)] ?? z.never();
+    else if (s instanceof z.ZodArray) s = s.element as z.ZodTypeAny;
+    else if (s instanceof z.ZodRecord) s = s.valueSchema as z.ZodTypeAny;
+    else return [];
+    s = unwrap(s);
+  }
+  return s instanceof z.ZodObject ? Object.keys(s.shape as object) : [];
 }

@@ -28,10 +28,16 @@ export type ErrorCode =
 
 export class BerthError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * Lines for a person, shown under the one-line message on a text stderr (a config file's line
+   * with a caret under the fault); the message alone stays one line for the clients that parse it.
+   */
+  readonly detail: string | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; detail?: string }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    this.detail = options?.detail;
   }
 }
 
@@ -57,7 +63,7 @@ export class InvalidBundleError extends BerthError {
 
 /** berth's own configuration file is unreadable or invalid. */
 export class InvalidConfigError extends BerthError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; detail?: string }) {
     super('BERTH_ERR_INVALID_CONFIG', message, options);
   }
 }
@@ -97,8 +103,8 @@ export class ContainerStateError extends BerthError {
 }
 
 export class UnknownBackendError extends BerthError {
-  constructor(name: string, known: readonly string[]) {
-    super('BERTH_ERR_UNKNOWN_BACKEND', `unknown backend "${name}" (known backends: ${known.join(', ')})`);
+  constructor(name: string, known: readonly string[], suggestion = '') {
+    super('BERTH_ERR_UNKNOWN_BACKEND', `unknown backend "${name}" (known backends: ${known.join(', ')})${suggestion}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Opening a backend from the config: the settings each backend gets, the config's backend
 // names checked against the registry, and a span around each backend call when tracing is on.
 import type { Backend, BackendSettings } from '../backends/backend.js';
+import { didYouMean } from '../core/suggest.js';
 import { BACKEND_NAMES } from '../backends/registry.js';
 import type { BerthConfig } from '../core/config.js';
 import { InvalidConfigError } from '../core/errors.js';
@@ -53,7 +54,7 @@ export function assertConfigNamesKnown(config: BerthConfig, source: string | und
   ] as const;
   for (const [where, name] of named) {
     if (!BACKEND_NAMES.includes(name)) {
-      throw new InvalidConfigError(`config file ${source ?? '(defaults)'}: ${where} names unknown backend "${name}" (known backends: ${BACKEND_NAMES.join(', ')})`);
+      throw new InvalidConfigError(`config file ${source ?? '(defaults)'}: ${where} names unknown backend "${name}" (known backends: ${BACKEND_NAMES.join(', ')})${didYouMean(name, BACKEND_NAMES)}`);
     }
   }
 }

@@ -207,7 +207,7 @@ export async function doctor(runtime: Runtime, opts: { repair?: boolean } = {}):
   // Not a crun candidate and not expected on every host: informational unless it is usable.
   const proxmox = await proxmoxReport(runtime, config.proxmox);
   // Not expected on every host: informational unless it is configured and does not answer.
-  checks.push({ level: proxmox.reachable === false ? 'warn' : 'ok', what: 'proxmox', message: proxmox.message });
+  checks.push({ level: proxmox.reachable === false ? 'warn' : 'ok', what: 'backend pve', message: proxmox.message });
 
   // Last: a move changes where the checks above looked (this runtime's stateDir).
   const layout = layoutCheck(runtime, opts.repair === true);

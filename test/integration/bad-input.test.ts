@@ -60,8 +60,10 @@ async function setup(c: Case, args: string[]): Promise<void> {
 /** One line, "berth: " and the key words; the documented exit code; nothing on stdout. */
 function assertFailure(r: BerthResult, code: number, ...words: Array<string | RegExp>): string {
   const shown = `exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`;
-  assert.match(r.stderr, /^[^\n]*\n$/, `exactly one line on stderr: ${shown}`);
-  const line = r.stderr.slice(0, -1);
+  // One line, the message; a person may get indented lines of detail under it (a config
+  // file's line with a caret).
+  assert.match(r.stderr, /^[^\n]*\n(  [^\n]*\n)*$/, `one line on stderr (and indented detail): ${shown}`);
+  const line = r.stderr.slice(0, r.stderr.indexOf('\n'));
   assert.ok(line.startsWith('berth: '), `stderr starts with "berth: ": ${shown}`);
   for (const w of words) {
     if (typeof w === 'string') assert.ok(line.includes(w), `stderr names ${JSON.stringify(w)}: ${shown}`);
@@ -629,10 +631,10 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
 
     describe('invalid config file', () => {
       const cases: Array<[string, string, Array<string | RegExp>]> = [
-        ['bad TOML', 'default_runtime = "crun\n[[routes]\n', ['is not valid TOML']],
+        ['bad TOML', 'default_runtime = "crun\n[[routes]\n', ['is not valid TOML (line 1, column']],
         ['bad TOML: an unclosed array', 'routes = [\n', ['is not valid TOML']],
-        ['an unknown top-level key', 'default_runtime = "crun"\nfoo = 1\n', ['Unrecognized key', "'foo'"]],
-        ['an unknown key in a runtime table', `[runtimes.${backend}]\npaht = "/usr/bin/${backend}"\n`, [`runtimes.${backend}`, "'paht'"]],
+        ['an unknown top-level key', 'default_runtime = "crun"\nfoo = 1\n', ['unknown key "foo"']],
+        ['an unknown key in a runtime table', `[runtimes.${backend}]\npaht = "/usr/bin/${backend}"\n`, [`runtimes.${backend}: unknown key "paht"; did you mean "path"?`]],
         ['a route without a matcher', `[[routes]]\nruntime = "${backend}"\n`, ['routes.0', 'exactly one of id_glob or id_regex']],
         ['a route with a bad regex', `[[routes]]\nid_regex = "(["\nruntime = "${backend}"\n`, ['routes.0.id_regex is not a valid regular expression']],
         ['a wrong type', 'default_runtime = 7\n', ['default_runtime']],
@@ -643,6 +645,8 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
           const config = configFile(text);
           const r = await run(c, ['--config', config, '--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1']);
           assertFailure(r, INVALID, `config file ${config}`, ...words);
+          // The faulty line, and a caret under the fault.
+          if (name.startsWith('bad TOML')) assert.match(r.stderr, /\n  \d+ \| .*\n  +\| +\^\n$/, r.stderr);
           assertNothingLeft(c);
         });
       }
@@ -657,7 +661,7 @@ for (const { name: backend, tool } of OCI_CLI_BACKENDS) {
         const c = freshCase();
         const config = configFile('foo = 1\n');
         const r = await run(c, ['--runtime', backend, 'create', '--bundle', goodBundle, '--pid-file', c.pidFile, 'c1'], { ...baseEnv, BERTH_CONFIG: config });
-        assertFailure(r, INVALID, `config file ${config}`, "'foo'");
+        assertFailure(r, INVALID, `config file ${config}`, '"foo"');
         assertNothingLeft(c);
       });
     });
@@ -867,7 +871,9 @@ describe('empty backend names: an error, never the default', { skip: missing('cr
 
 describe('bad command lines', { skip: missing('crun', 'runc', 'busybox') }, () => {
   const cases: Array<[string, string[], number, string[]]> = [
-    ['unknown verb', ['frobnicate', 'c1'], USAGE, ['unknown verb "frobnicate"']],
+    ['unknown verb', ['frobnicate', 'c1'], USAGE, ['unknown verb "frobnicate" (see: berth help)']],
+    ['misspelled verb', ['delte', 'c1'], USAGE, ['unknown verb "delte"; did you mean "delete"?']],
+    ['misspelled option', ['create', '--bundel', '/b', 'c1'], USAGE, ['unknown option --bundel for create; did you mean --bundle?']],
     ['unknown global option', ['--nope', 'state', 'c1'], USAGE, ['unknown option --nope']],
     ['unknown verb option', ['state', '--force', 'c1'], USAGE, ['unknown option --force for state']],
     ['missing option value', ['create', 'c1', '--bundle'], USAGE, ['option --bundle needs a value']],

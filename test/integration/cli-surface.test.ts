@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { BACKEND_NAMES, CONCRETE_BACKENDS } from '../../src/backends/registry.js';
 import { VERBS } from '../../src/cli/verbs.js';
 import { berth } from '../helpers/berth.js';
 import { tempDir } from '../helpers/bundle.js';
@@ -44,6 +45,15 @@ describe('version', () => {
     assert.match(r.stdout, /^crun-cli: crun version 1\.\d+.* \(\/.*crun\)$/m);
     assert.match(r.stdout, /^crun-abi: /m);
     assert.match(r.stdout, /^runc: runc version 1\.\d+.* \(\/.*runc\)$/m);
+    // Every backend of the registry, in its order, each once (pve: unavailable without a node).
+    const names = r.stdout.split('\n').slice(2).filter(Boolean).map((l) => l.split(':')[0]);
+    assert.deepEqual(names, CONCRETE_BACKENDS);
+  });
+  test('help lists every backend for --runtime, and doctor checks each', async () => {
+    const help = (await berth(['--help'])).stdout;
+    for (const name of BACKEND_NAMES) assert.match(help, new RegExp(`--runtime NAME .*\\b${name}\\b`), help);
+    const doctor = JSON.parse((await berth(['doctor', '--format', 'json'])).stdout) as { checks: Array<{ what: string }> };
+    for (const name of CONCRETE_BACKENDS) assert.ok(doctor.checks.some((c) => c.what === `backend ${name}`), `doctor checks backend ${name}`);
   });
 });
 

@@ -74,6 +74,14 @@ describe('parseOptions', () => {
     usage(() => parseOptions(['---x'], specs, { context: 'kill' }), 'unknown option');
   });
 
+  test('a misspelled long option gets the nearest one, and the help to read', () => {
+    usage(() => parseOptions(['--nmae', 'x'], specs, { context: 'kill' }), 'unknown option --nmae for kill; did you mean --name? (see: berth kill --help)');
+    usage(() => parseOptions(['--bundel', 'b', 'id'], VERBS.create!.options, { context: 'create' }), 'did you mean --bundle?');
+    usage(() => parseOptions(['--roto', '/r'], GLOBAL_OPTIONS, { context: 'berth', stopAtOperand: true }), 'unknown option --roto for berth; did you mean --root? (see: berth --help)');
+    // Nothing near: no guess.
+    assert.throws(() => parseOptions(['--xyzzy'], specs, { context: 'kill' }), (err: Error) => !err.message.includes('did you mean'));
+  });
+
   test('missing values', () => {
     usage(() => parseOptions(['--name'], specs, { context: 't' }), 'option --name needs a value');
     usage(() => parseOptions(['-n'], specs, { context: 't' }), 'option --name needs a value');

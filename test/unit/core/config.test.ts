@@ -89,7 +89,7 @@ path = "/usr/local/bin/crun"
       invalid(`[storage]\ndriver = "zfs"\ndataset = ${JSON.stringify(bad)}`, 'storage.dataset');
     }
     invalid('[storage]\ndir = "relative/path"', 'storage.dir', 'absolute');
-    invalid('[storage]\ndriver = "dir"\npool = "x"', 'storage', "'pool'");
+    invalid('[storage]\ndriver = "dir"\npool = "x"', 'storage', '"pool"');
   });
 
   test('[storage] max_image_size: a size or a number of bytes; anything else names the key', () => {
@@ -110,10 +110,31 @@ path = "/usr/local/bin/crun"
     invalid('[runtimes.crun\npath = "x"', 'is not valid TOML');
   });
 
+  test('bad TOML names the line and column, and shows the line with a caret', () => {
+    assert.throws(() => parseConfig('a = 1\n[storage]\ndriver = "dir\n', '/etc/b.toml'), (err: InvalidConfigError) => {
+      assert.match(err.message, /^config file \/etc\/b\.toml is not valid TOML \(line 3, column \d+\): control characters/);
+      assert.ok(!err.message.includes('\n'), 'the message stays one line; the excerpt is the detail');
+      const lines = (err.detail ?? '').split('\n');
+      const column = Number(/column (\d+)/.exec(err.message)![1]);
+      // The caret under the end of the unterminated string, where the newline is.
+      assert.equal(column, 'driver = "dir'.length + 1);
+      assert.deepEqual(lines, ['2 | [storage]', '3 | driver = "dir', `  | ${' '.repeat(column - 1)}^`]);
+      return true;
+    });
+  });
+
   test('unknown keys, at every level', () => {
-    invalid('foo = 1', '(top level)', "'foo'");
-    invalid('[runtimes.crun]\npaht = "/x"', 'runtimes.crun', "'paht'");
-    invalid('[[routes]]\nid_glob = "a"\nruntime = "crun"\nweight = 3', 'routes.0', "'weight'");
+    invalid('foo = 1', '(top level)', 'unknown key "foo" (keys here: default_runtime, libcrun_path, routes, runtimes, storage, log, proxmox, limits)');
+    invalid('[runtimes.crun]\npaht = "/x"', 'runtimes.crun: unknown key "paht"; did you mean "path"? (keys here: path)');
+    invalid('[[routes]]\nid_glob = "a"\nruntime = "crun"\nweight = 3', 'routes.0', '"weight"');
+  });
+
+  test('a misspelled key gets the nearest one of its table', () => {
+    invalid('default_runtmie = "runc"', '(top level): unknown key "default_runtmie"; did you mean "default_runtime"?');
+    invalid('[storage]\ndrvier = "zfs"', 'storage: unknown key "drvier"; did you mean "driver"?');
+    invalid('[proxmox]\nvmid_rnage = "100-200"', 'proxmox: unknown key "vmid_rnage"; did you mean "vmid_range"?');
+    invalid('[[routes]]\nid_glbo = "a"\nruntime = "crun"', 'routes.0: unknown key "id_glbo"; did you mean "id_glob"?');
+    invalid('[storge]\ndriver = "dir"', '(top level): unknown key "storge"; did you mean "storage"?');
   });
 
   test('wrong types and empty values', () => {
@@ -197,7 +218,7 @@ describe('loadConfig', () => {
     assert.equal(parseConfig('[limits]\nconfig_json_max_bytes = 1048576\n', 'x').limits?.config_json_max_bytes, 1048576);
     invalid('[limits]\nconfig_json_max_bytes = 0\n', 'limits.config_json_max_bytes');
     invalid('[limits]\nconfig_json_max_bytes = "4M"\n', 'limits.config_json_max_bytes');
-    invalid('[limits]\nconfig_json = 1\n', 'limits', "'config_json'");
+    invalid('[limits]\nconfig_json = 1\n', 'limits', '"config_json"');
   });
 
   test('an invalid file is an error', async () => {

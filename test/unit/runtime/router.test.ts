@@ -14,11 +14,11 @@ const rules: RouteRule[] = [
   { id_glob: 'w*', runtime: 'crun' },
 ];
 
-function unknown(fn: () => unknown, name: string): void {
+function unknown(fn: () => unknown, name: string, suggestion = ''): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof UnknownBackendError, String(err));
     assert.equal(err.code, 'BERTH_ERR_UNKNOWN_BACKEND');
-    assert.equal(err.message, `unknown backend "${name}" (known backends: crun, crun-abi, crun-cli, runc, lxc, pve)`);
+    assert.equal(err.message, `unknown backend "${name}" (known backends: crun, crun-abi, crun-cli, runc, lxc, pve)${suggestion}`);
     return true;
   });
 }
@@ -91,7 +91,11 @@ describe('route: an unknown backend name is an error, never a fallback', () => {
     assert.equal(route({ id: 'a', override: undefined, annotation: undefined, config: config([{ id_glob: 'web-*', runtime: 'gvisor' }]) }).backend, 'crun');
   });
   test('names are case-sensitive', () => {
-    unknown(() => route({ id: 'a', override: 'CRUN', annotation: undefined, config: config() }), 'CRUN');
+    unknown(() => route({ id: 'a', override: 'CRUN', annotation: undefined, config: config() }), 'CRUN', '; did you mean "crun"?');
+  });
+  test('a misspelled name gets the nearest known one', () => {
+    unknown(() => route({ id: 'a', override: 'rnuc', annotation: undefined, config: config() }), 'rnuc', '; did you mean "runc"?');
+    unknown(() => route({ id: 'a', override: 'crun-ab', annotation: undefined, config: config() }), 'crun-ab', '; did you mean "crun-abi"?');
   });
   test('names of Object.prototype properties are unknown', () => {
     unknown(() => route({ id: 'a', override: 'constructor', annotation: undefined, config: config() }), 'constructor');

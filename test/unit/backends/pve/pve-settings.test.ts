@@ -45,7 +45,7 @@ describe('[proxmox] config', () => {
     bad('token_file = "relative"', /proxmox\.token_file: must be an absolute path/);
     bad('fingerprint = "abc"', /proxmox\.fingerprint: must be a SHA-256 fingerprint/);
     bad('transport = "ssh"', /proxmox\.transport/);
-    bad('bogus = 1', /Unrecognized key/);
+    bad('bogus = 1', /unknown key "bogus"/);
   });
 });
 
