@@ -2,6 +2,7 @@
 // zfs-fuse pool: `create/run --image` (a cached ref and a layout path), user overrides over the
 // image's defaults, two containers as independent clones, snapshots, and delete leaving nothing.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -71,6 +72,17 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
       ]);
       assert.equal(out, 'hi /tmp 1000:1001 box\n');
       assert.deepEqual(await s.storage.list('container'), [], 'a foreground run leaves no volume');
+    });
+
+    test('run -t --image under a terminal: the bytes the process wrote, as raw crun gives them (no NUL first; issue 19)', { skip: missing('crun', 'script') }, async (t) => {
+      const out = await onTerminal([BERTH_BIN, '--root', s.root, '--config', s.config, 'run', '-t', '--image', 'busybox:test', 'c-tty', '--', 'sh', '-c', 'tty; echo out']);
+      assert.match(out, /^\/dev\/pts\/\d+\r\nout\r\n$/, JSON.stringify(out));
+      // The yardstick: crun in the foreground with process.terminal, same command.
+      const work = tempDir('berth-tty-crun-');
+      t.after(work.remove);
+      const bundle = makeBusyboxBundle(join(work.path, 'b'), { args: ['sh', '-c', 'tty; echo out'], terminal: true });
+      const raw = await onTerminal(['crun', '--root', join(work.path, 'state'), 'run', '--bundle', bundle, 'c-tty']);
+      assert.equal(out.replace(/\d+/, 'N'), raw.replace(/\d+/, 'N'));
     });
 
     for (const b of ALL_BACKENDS) {
@@ -219,3 +231,18 @@ suite('a zfs-fuse pool', missing('crun', 'busybox') ?? zfsSkipReason(), async ()
     },
   };
 });
+
+/**
+ * argv on a pseudo-terminal (util-linux `script`), what it wrote there. stdin stays open until the
+ * command ends: at end of input `script` itself writes a NUL to the terminal, for any command.
+ */
+async function onTerminal(argv: string[]): Promise<string> {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', quoted, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('latin1').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdin.end();
+  assert.equal(code, 0, `${argv.join(' ')} on a terminal: exit ${code}, output ${JSON.stringify(out)}`);
+  return out;
+}
