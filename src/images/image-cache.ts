@@ -20,7 +20,7 @@ import { parseDigest } from './digest.js';
 import { ImageIndex, type IndexEntry } from './image-index.js';
 import { pendingCacheRepairs, REMOVING, repairTemplate, repairUnfinished, reportIndexRepair, type PendingCacheRepair } from './cache-repair.js';
 import { crashPoint } from '../core/crash-point.js';
-import { formatPlatform, parsePlatform } from './platform.js';
+import { formatPlatform, parsePlatform, platformMatches } from './platform.js';
 import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
@@ -138,7 +138,7 @@ class StorageImageCache implements ImageCache {
       if (found.length === 1) return found[0]!;
       if (found.length > 1) throw new InvalidArgumentError(`digest prefix "${ref}" is ambiguous: ${found.map((r) => r.digest).join(', ')}`);
     }
-    throw new ImageNotFoundError(`image "${ref}" is not in the cache (${this.driver.location}); import it with: berth image import PATH --name ${ref}`);
+    throw new ImageNotFoundError(`image "${ref}" is not in the cache (${this.driver.location})${sameRepository(ref, records)}; import it with: berth image import PATH --name ${ref}`);
   }
 
   async import(source: string, options: ImportOptions = {}): Promise<ImageRecord & { hit: boolean }> {
@@ -332,6 +332,17 @@ class StorageImageCache implements ImageCache {
     platform: string | undefined,
     use: (image: ImageInfo, template: VolumeInfo) => Promise<T>,
   ): Promise<{ image: ImageInfo; hit: boolean; result: T }> {
+    // A ref names one image of one platform: another platform asked for is not in the cache.
+    const want = platform === undefined ? undefined : parsePlatform(platform);
+    const wanted = use;
+    use = async (image, template) => {
+      if (want && !platformMatches(image.platform, want)) {
+        throw new ImageNotFoundError(
+          `image "${refOrPath}" in the cache is ${formatPlatform(image.platform)}, not ${formatPlatform(want)}: import the ${formatPlatform(want)} image from its layout under its own name (berth image import PATH --platform ${formatPlatform(want)} --name NAME), or give the layout's path to --image with --platform`,
+        );
+      }
+      return wanted(image, template);
+    };
     const indexed = this.indexedEntry(refOrPath);
     if (indexed !== undefined) {
       const done = await this.index.withDigestLock(indexed.digest, async () => {
@@ -429,4 +440,12 @@ export async function openImageCache(options: { storage: StorageConfig; stateDir
   if (!stateDir.startsWith('/')) throw new InvalidArgumentError(`the image state directory must be an absolute path, not ${JSON.stringify(stateDir)}`);
   const driver = options.at ? await openStorageAt(options.at) : await openStorage(options.storage);
   return new StorageImageCache(driver, new ImageIndex(stateDir), options.storage.max_image_size ?? DEFAULT_MAX_IMAGE_SIZE);
+}
+
+/** `; the cache has REPO:OTHER` when other tags of the ref's repository are cached, else nothing. */
+function sameRepository(ref: string, records: readonly ImageRecord[]): string {
+  const repository = (r: string): string => r.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+  const repo = repository(ref);
+  const others = records.flatMap((r) => r.refs).filter((r) => r !== ref && repository(r) === repo);
+  return others.length === 0 ? '' : `; the cache has ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}`;
 }

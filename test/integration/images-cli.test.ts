@@ -82,8 +82,23 @@ describe('berth image', { skip: missing('busybox') }, () => {
   test('exit codes: unknown image 4, image in use 5, bad layout 3, usage 2', async () => {
     let r = await img('inspect', 'nope:1');
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /image "nope:1" is not in the cache/);
+    assert.match(r.stderr, /image "nope:1" is not in the cache \([^)]*\); import it with/);
+    // Another tag of a cached repository: the message names what the cache has (issue 19).
+    r = await img('inspect', 'bb:9');
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /image "bb:9" is not in the cache \([^)]*\); the cache has bb:1, bb:2; import it with/);
     const cache = await openImageCache({ storage: { driver: 'dir', dir: storageDir }, stateDir });
+    // A cached ref is one platform's image: another platform is not silently given it.
+    const host = JSON.parse((await img('inspect', 'bb:1')).stdout).platform as { os: string; architecture: string };
+    await assert.rejects(cache.createContainerVolume('bb:1', 'cli-other-platform', { platform: 'linux/s390x' }), (err: Error) => {
+      assert.equal((err as { code?: string }).code, 'BERTH_ERR_NOT_FOUND');
+      assert.ok(err.message.includes(`image "bb:1" in the cache is ${host.os}/${host.architecture}, not linux/s390x`), err.message);
+      return true;
+    });
+    assert.deepEqual((await cache.containerVolumes()).map((v) => v.id), [], 'nothing made for the refused platform');
+    await cache.destroyContainerVolume('cli-matching-platform');
+    await cache.createContainerVolume('bb:1', 'cli-matching-platform', { platform: `${host.os}/${host.architecture}` });
+    await cache.destroyContainerVolume('cli-matching-platform');
     await cache.createContainerVolume('bb:1', 'cli-c1');
     r = await img('rm', 'bb:1');
     assert.equal(r.code, 5);
