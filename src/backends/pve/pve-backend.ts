@@ -101,6 +101,7 @@ export class PveBackend implements Backend {
       bridge: this.o.bridge,
       unprivileged: this.o.unprivileged,
       hasOciOptions: versionAtLeast(version.version, '9.1'),
+      callerIsRoot: this.o.proxmox.isRoot,
       mapOciToLxc: this.o.mapOciToLxc,
       rootId: stateRootIdentity(this.o.root).id,
     });

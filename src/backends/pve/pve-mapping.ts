@@ -27,6 +27,8 @@ export interface PveMappingInput {
   unprivileged: boolean;
   /** The host is Proxmox VE 9.1 or later: it has the entrypoint and env options. */
   hasOciOptions: boolean;
+  /** berth acts as root@pam (pct on the node), not through an API token: it may set root-only options. */
+  callerIsRoot: boolean;
   mapOciToLxc: MapOciToLxc;
   /** Options an image brings (its Entrypoint/Cmd, Env, …): the user's spec always wins. */
   imageDefaults?: PveOptions;
@@ -63,7 +65,6 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   const linux = (spec.linux ?? {}) as LinuxSection;
   const options: PveOptions = {};
   const lxc: RawLxcEntry[] = [];
-  const rootOnly: string[] = [];
   const degradations: { field: string; reason: string }[] = [];
 
   // hostname
@@ -91,7 +92,9 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   // user namespace → unprivileged (+ the features an unprivileged app container needs)
   const userns = (linux.namespaces ?? []).some((n) => n.type === 'user');
   const unprivileged = userns || input.unprivileged;
-  if (unprivileged) options.features = 'nesting=1,keyctl=1';
+  // keyctl lets the container's keyctl(2) work (else ENOSYS from Proxmox's seccomp profile); only
+  // root@pam may set it, so through an API token the container has nesting alone.
+  if (unprivileged) options.features = input.callerIsRoot ? 'nesting=1,keyctl=1' : 'nesting=1';
 
   // process → PVE 9.1's entrypoint/env where the host has them, else raw lxc.* keys
   // Proxmox mounts the container's own volume as its root (lxc.rootfs.path is Proxmox's, not
@@ -124,7 +127,6 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
       if (!m.source?.startsWith('/')) throw new InvalidBundleError(`mount ${m.destination}: a bind mount needs an absolute source`);
       const ro = opts.includes('ro') ? ',ro=1' : '';
       options[`mp${mp}`] = `${m.source},mp=${m.destination}${ro}`;
-      rootOnly.push(`mp${mp} (bind mount of ${m.source})`);
       mp++;
     } else if (m.type === 'tmpfs') {
       const dest = m.destination.replace(/^\//, '');
@@ -143,10 +145,33 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   options.description = describe(input.id, input.rootId, spec.annotations ?? {});
   options.tags = input.rootId ? `berth;berth-root-${input.rootId}` : 'berth';
 
-  for (const e of lxc) rootOnly.push(e.key);
   degradations.push(...raw.degradations.filter((d) => !d.field.startsWith('linux.resources')));
   // The user's own settings beat what an image brings (Proxmox 9.1's own OCI import gets this wrong).
-  return { options: { ...(input.imageDefaults ?? {}), ...options }, lxc, unprivileged, rootOnly: [...new Set(rootOnly)], degradations };
+  const all = { ...(input.imageDefaults ?? {}), ...options };
+  return { options: all, lxc, unprivileged, rootOnly: rootOnlySettings(all, lxc, unprivileged), degradations };
+}
+
+/**
+ * What of these settings only root@pam may make, as pve-container's check_ct_modify_config_perm
+ * and the create API decide it: a bind mount (a mount point that is a host path), device
+ * passthrough, feature flags other than nesting alone (any for a privileged container), a
+ * hookscript; and raw lxc.* keys, which the API cannot set at all (only the node's config file).
+ */
+export function rootOnlySettings(options: PveOptions, lxc: readonly RawLxcEntry[], unprivileged: boolean): string[] {
+  const found: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (/^mp\d+$/.test(key) && String(value).split(',')[0]!.startsWith('/')) found.push(`${key} (bind mount of ${String(value).split(',')[0]})`);
+    else if (/^dev\d+$/.test(key)) found.push(`${key} (device passthrough)`);
+    else if (key === 'hookscript') found.push('hookscript');
+    else if (key === 'features') {
+      const flags = String(value).split(',').filter(Boolean).map((f) => f.split('='));
+      const nestingAlone = flags.length === 1 && flags[0]![0] === 'nesting' && flags[0]![1] !== '0';
+      if (!unprivileged || !nestingAlone) found.push(`features ${String(value)}${unprivileged ? ' (only nesting alone is open to API tokens)' : ' (of a privileged container)'}`);
+    }
+  }
+  for (const e of lxc) found.push(e.key);
+  return [...new Set(found)];
 }
 
 /** A DNS name Proxmox accepts: the spec's hostname, else one made from the id. */

@@ -84,7 +84,19 @@ const CT_OPTIONS = new Set([
 const CT_OPTIONS_91 = new Set(['entrypoint', 'env']);
 const CREATE_ONLY = new Set(['ostemplate', 'storage', 'password', 'pool', 'force', 'restore', 'unique', 'start', 'ssh-public-keys', 'ignore-unpack-errors', 'bwlimit']);
 const INDEXED = /^(mp|net|dev|unused)\d+$/;
-const NON_ROOT_FEATURES = new Set(['nesting', 'keyctl', 'fuse']);
+
+/**
+ * check_ct_modify_config_perm (pve-container src/PVE/LXC.pm) on `features`: a new container (or
+ * one without features) may get exactly `nesting` set; an existing one may change nesting only.
+ */
+function featuresChangeBeyondNesting(old: string | undefined, next: string): boolean {
+  const parse = (v: string): Map<string, string> => new Map(v.split(',').filter(Boolean).map((f) => [f.split('=')[0]!, f.split('=')[1] ?? '']));
+  const now = parse(next);
+  if (old === undefined || old === '') return !(now.size === 1 && now.has('nesting') && now.get('nesting') !== '0') && now.size > 0;
+  const before = parse(old);
+  for (const k of new Set([...before.keys(), ...now.keys()])) if (k !== 'nesting' && (before.get(k) ?? '') !== (now.get(k) ?? '')) return true;
+  return false;
+}
 
 export function defaultState(node = 'pve'): DoubleState {
   return {
@@ -541,13 +553,12 @@ export class PveModel {
     if (caller.user === 'root@pam') return;
     for (const [k, v] of Object.entries(params)) {
       if (/^mp\d+$/.test(k) && v.split(',')[0]!.startsWith('/')) throw new PveFault(500, 'Only root can pass arbitrary filesystem paths.');
-      if (/^dev\d+$/.test(k)) throw new PveFault(403, 'Permission check failed (changing device passthrough is only allowed for root@pam)');
+      if (/^dev\d+$/.test(k)) throw new PveFault(403, 'Permission check failed (configuring device passthrough is only allowed for root@pam)');
+      if (k === 'hookscript') throw new PveFault(403, 'Permission check failed (changing the hookscript is only allowed for root@pam)');
       if (k === 'features') {
         const unprivileged = (conf?.options.unprivileged ?? params.unprivileged) === '1';
         if (!unprivileged) throw new PveFault(403, 'Permission check failed (changing feature flags for privileged container is only allowed for root@pam)');
-        const names = v.split(',').map((f) => f.split('=')[0]!);
-        const bad = names.filter((n) => !NON_ROOT_FEATURES.has(n));
-        if (bad.length) throw new PveFault(403, `Permission check failed (changing feature flags (except nesting, keyctl and fuse) is only allowed for root@pam)`);
+        if (featuresChangeBeyondNesting(conf?.options.features, v)) throw new PveFault(403, 'Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)');
       }
     }
   }

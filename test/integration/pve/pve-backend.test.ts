@@ -135,7 +135,10 @@ for (const transport of ['pct', 'api'] as const) {
       assert.equal(conf.cpulimit, '0.5');
       assert.equal(conf.cores, '2');
       assert.equal(conf.unprivileged, '1');
-      assert.equal(conf.features, 'nesting=1,keyctl=1');
+      // An API token may set nesting alone (pve-container's check_ct_modify_config_perm, in the
+      // double): keyctl only through pct, as root@pam. Before, the API create was refused after
+      // the template and clone were made (issue 17).
+      assert.equal(conf.features, transport === 'pct' ? 'nesting=1,keyctl=1' : 'nesting=1');
       assert.equal(conf.net0, 'name=eth0,bridge=vmbr0,ip=dhcp');
       assert.match(conf.tags!, /^berth;berth-root-[0-9a-f]{10}$/);
       assert.match(conf.description!, /^berth container web-1\nberth root: [0-9a-f]{10}/);
@@ -446,6 +449,20 @@ for (const transport of ['pct', 'api'] as const) {
           ctx.rig.double.update((s) => delete s.faults.hangTasks);
         }
         assertNothingLeft(ctx, 'slow', before);
+      });
+
+      test('the double, as pve-container: a token may set nesting alone; keyctl or fuse is root@pam only', async () => {
+        const made = await ctx.backend.createFromBundle('features', bundle(join(dirs.path, 'b-features'), ctx.rig, undefined, 'features'));
+        for (const features of ['nesting=1,keyctl=1', 'nesting=1,fuse=1']) {
+          await assert.rejects(ctx.rig.proxmox.setConfig(made.vmid, { features }), (err: Error) => {
+            assert.ok(err instanceof ProxmoxPermissionError, `${err.name}: ${err.message}`);
+            assert.match(err.message, /changing feature flags \(except nesting\) is only allowed for root@pam/);
+            return true;
+          });
+        }
+        await ctx.rig.proxmox.setConfig(made.vmid, { features: 'nesting=0' });
+        assert.equal((ctx.rig.double.model.config(made.vmid) as Record<string, string>).features, 'nesting=0');
+        await ctx.backend.delete('features', false);
       });
 
       test('bad input: a token without permission (403) → a permission error, nothing left', async () => {

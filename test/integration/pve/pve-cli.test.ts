@@ -154,7 +154,7 @@ describe('berth --runtime pve (CLI → API double)', { skip: missing('busybox', 
     assert.equal(report.proxmox.reachable, true, report.proxmox.message);
     assert.match(report.proxmox.message, new RegExp(`^reachable \\(transport = "api" \\(${rig.api!.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\\): pve: Proxmox VE `));
     const none = await berth(['--root', root, 'doctor'], { env: { ...env, PATH: '/usr/bin:/bin' } });
-    assert.match(none.stdout, /^ok +proxmox: not configured: pct is not on PATH \(not a Proxmox VE node\) and \[proxmox\] api_url is not set$/m);
+    assert.match(none.stdout, /^ok +backend pve: not configured: pct is not on PATH \(not a Proxmox VE node\) and \[proxmox\] api_url is not set$/m);
   });
 
   test('a bad token: exit 9, the token id named, the secret nowhere, nothing left', async () => {

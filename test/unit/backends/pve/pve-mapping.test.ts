@@ -1,7 +1,7 @@
 // One test per row of the OCI → Proxmox table in docs/backends/proxmox.md.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mapOciToPve, type PveMappingInput } from '../../../../src/backends/pve/pve-mapping.js';
+import { rootOnlySettings, mapOciToPve, type PveMappingInput } from '../../../../src/backends/pve/pve-mapping.js';
 import { versionAtLeast } from '../../../../src/backends/pve/proxmox.js';
 import { defaultRuntimeConfig } from '../../../../src/core/oci/default-spec.js';
 import type { RuntimeConfig } from '../../../../src/core/oci/runtime-config.js';
@@ -18,14 +18,14 @@ function spec(edit?: (c: Record<string, any>) => void): RuntimeConfig {
 }
 
 function map(edit?: (c: Record<string, any>) => void, over: Partial<PveMappingInput> = {}) {
-  return mapOciToPve({ id: 'web-1', spec: spec(edit), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc, ...over });
+  return mapOciToPve({ id: 'web-1', spec: spec(edit), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, callerIsRoot: true, mapOciToLxc, ...over });
 }
 
 describe('OCI → Proxmox mapping', () => {
   test('hostname: the spec\'s, else one made from the id; an invalid one is refused', () => {
     assert.equal(map((c) => (c.hostname = 'api.example')).options.hostname, 'api.example');
     assert.equal(map((c) => delete c.hostname).options.hostname, 'web-1');
-    assert.equal(mapOciToPve({ id: 'Under_Score.ID', spec: spec((c) => delete c.hostname), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc }).options.hostname, 'under-score-id');
+    assert.equal(mapOciToPve({ id: 'Under_Score.ID', spec: spec((c) => delete c.hostname), bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, callerIsRoot: true, mapOciToLxc }).options.hostname, 'under-score-id');
     assert.throws(() => map((c) => (c.hostname = 'bad_host!')), { code: 'BERTH_ERR_INVALID_BUNDLE', message: /hostname "bad_host!"/ });
   });
 
@@ -58,7 +58,8 @@ describe('OCI → Proxmox mapping', () => {
     assert.equal(m.options.entrypoint, "/app/server --port 8080 'a b'");
     assert.equal(m.options.env, 'PATH=/bin\0MODE=prod');
     assert.deepEqual(m.lxc, []);
-    assert.deepEqual(m.rootOnly, []);
+    assert.deepEqual(m.rootOnly, ['features nesting=1,keyctl=1 (only nesting alone is open to API tokens)'], 'keyctl: root@pam only');
+    assert.deepEqual(map(undefined, { callerIsRoot: false }).rootOnly, [], 'through an API token: nesting alone, nothing root-only');
   });
 
   test('process args/env before 9.1 → raw lxc.init.cmd and lxc.environment from the LXC mapping (root only)', () => {
@@ -69,7 +70,7 @@ describe('OCI → Proxmox mapping', () => {
       { key: 'lxc.environment', value: 'PATH=/bin' },
       { key: 'lxc.environment', value: 'MODE=prod' },
     ]);
-    assert.deepEqual(m.rootOnly, ['lxc.init.cmd', 'lxc.environment']);
+    assert.deepEqual(m.rootOnly.filter((r) => r.startsWith('lxc.')), ['lxc.init.cmd', 'lxc.environment']);
     // LXC splits lxc.init.cmd on blanks without quoting: an argument with a blank is refused, named.
     assert.throws(() => map(undefined, { hasOciOptions: false }), { code: 'BERTH_ERR_UNSUPPORTED', message: /process\.args\[3\] "a b" cannot be passed through lxc\.init\.cmd/ });
     assert.throws(() => map(undefined, { hasOciOptions: false, mapOciToLxc: () => ({ entries: [], degradations: [] }) }), { code: 'BERTH_ERR_UNSUPPORTED' });
@@ -99,7 +100,7 @@ describe('OCI → Proxmox mapping', () => {
     assert.equal(m.options.mp0, '/srv/data,mp=/data,ro=1');
     assert.equal(m.options.mp1, '/var/cache/x,mp=/cache');
     assert.deepEqual(m.lxc, [{ key: 'lxc.mount.entry', value: 'tmpfs run tmpfs nosuid,create=dir 0 0' }]);
-    assert.deepEqual(m.rootOnly, ['mp0 (bind mount of /srv/data)', 'mp1 (bind mount of /var/cache/x)', 'lxc.mount.entry']);
+    assert.deepEqual(m.rootOnly.filter((r) => !r.startsWith('features')), ['mp0 (bind mount of /srv/data)', 'mp1 (bind mount of /var/cache/x)', 'lxc.mount.entry']);
     assert.equal(Object.keys(map().options).filter((k) => k.startsWith('mp')).length, 0, '/proc, /dev, /sys … need no mount point');
   });
 
@@ -114,6 +115,9 @@ describe('OCI → Proxmox mapping', () => {
   test('user namespace → unprivileged with nesting and keyctl; privileged only when both spec and config say so', () => {
     const userns = map((c) => c.linux.namespaces.push({ type: 'user' }), { unprivileged: false });
     assert.deepEqual([userns.unprivileged, userns.options.features], [true, 'nesting=1,keyctl=1']);
+    // Proxmox lets an API token set nesting alone (check_ct_modify_config_perm): no keyctl then.
+    const token = map((c) => c.linux.namespaces.push({ type: 'user' }), { unprivileged: false, callerIsRoot: false });
+    assert.deepEqual([token.unprivileged, token.options.features, token.rootOnly], [true, 'nesting=1', []]);
     const priv = map(undefined, { unprivileged: false });
     assert.deepEqual([priv.unprivileged, priv.options.features], [false, undefined]);
   });
@@ -140,5 +144,18 @@ describe('OCI → Proxmox mapping', () => {
     assert.equal(versionAtLeast('9.0.11', '9.1'), false);
     assert.equal(versionAtLeast('10.0', '9.1'), true);
     assert.equal(versionAtLeast('8.4.1', '9.1'), false);
+  });
+});
+
+describe('rootOnlySettings: what pve-container leaves to root@pam', () => {
+  test('bind mounts, devices, hookscript, features beyond nesting alone, raw lxc keys', () => {
+    assert.deepEqual(rootOnlySettings({ mp0: '/srv,mp=/srv', mp1: 'local-zfs:subvol-1-disk-1,mp=/d' }, [], true), ['mp0 (bind mount of /srv)']);
+    assert.deepEqual(rootOnlySettings({ dev0: '/dev/fuse' }, [], true), ['dev0 (device passthrough)']);
+    assert.deepEqual(rootOnlySettings({ hookscript: 'local:snippets/h.pl' }, [], true), ['hookscript']);
+    assert.deepEqual(rootOnlySettings({ features: 'nesting=1' }, [], true), []);
+    assert.deepEqual(rootOnlySettings({ features: 'nesting=0' }, [], true), ['features nesting=0 (only nesting alone is open to API tokens)']);
+    assert.deepEqual(rootOnlySettings({ features: 'fuse=1' }, [], true), ['features fuse=1 (only nesting alone is open to API tokens)']);
+    assert.deepEqual(rootOnlySettings({ features: 'nesting=1' }, [], false), ['features nesting=1 (of a privileged container)']);
+    assert.deepEqual(rootOnlySettings({}, [{ key: 'lxc.init.cwd', value: '/x' }, { key: 'lxc.init.cwd', value: '/y' }], true), ['lxc.init.cwd']);
   });
 });
