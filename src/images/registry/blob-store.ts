@@ -3,7 +3,7 @@
 // STATE_DIR/images/tmp through the digest check and is renamed into place only when the digest
 // and size are right: a mismatch or a truncated body leaves nothing behind.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, fsyncSync, linkSync, copyFileSync, mkdirSync, openSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -38,14 +38,12 @@ export class BlobStore {
     mkdirSync(this.tmp, { recursive: true });
     mkdirSync(join(final, '..'), { recursive: true });
     const temp = join(this.tmp, `blob-${randomBytes(6).toString('hex')}`);
+    // Opened here, not by the stream: the file exists before the first byte, so a failed
+    // pipeline's removal below cannot race the stream's own (asynchronous) open.
+    const fd = openSync(temp, 'wx');
     try {
-      await pipeline(body, new DigestVerifier(digest, size, what), createWriteStream(temp, { flags: 'wx' }));
-      const fd = openSync(temp, 'r');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      // flush: fsync before close, so a renamed blob is on disk whole.
+      await pipeline(body, new DigestVerifier(digest, size, what), createWriteStream(temp, { fd, flush: true }));
       renameSync(temp, final);
       return final;
     } catch (err) {

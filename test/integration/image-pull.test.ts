@@ -1,0 +1,260 @@
+// berth image pull against a real registry: Debian's docker-registry (distribution 2.8) on
+// 127.0.0.1 with its own config and storage in a temp dir, loaded by skopeo from OCI layouts the
+// test builds. Pull by tag and by digest (the digest is skopeo's), a run from the pulled image,
+// shared layers not fetched twice (counted in the registry's access log), a two-platform index,
+// a missing tag, a corrupted blob, plain http without --tls-verify=false, and htpasswd (bcrypt)
+// basic auth with no, wrong and right credentials — with a debug log free of the password.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { berth } from '../helpers/berth.js';
+import { tempDir } from '../helpers/bundle.js';
+import { freePort, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { missing } from '../helpers/host.js';
+import { buildOciLayout, busyboxLayerDir, ociArch, type BuiltLayout } from '../helpers/oci-image.js';
+import { waitFor } from '../helpers/wait.js';
+
+const skip = missing('docker-registry', 'skopeo', 'htpasswd', 'busybox');
+const tmp = tempDir('berth-image-pull-');
+const storageDir = join(tmp.path, 'storage');
+const stateDir = join(tmp.path, 'state');
+const root = join(tmp.path, 'root');
+const config = join(tmp.path, 'config.toml');
+writeFileSync(config, `default_runtime = "crun-cli"\n\n[storage]\ndriver = "dir"\ndir = "${storageDir}"\nstate_dir = "${stateDir}"\n`);
+const policy = join(tmp.path, 'policy.json');
+writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+const run = (...args: string[]) => berth(['--root', root, '--config', config, ...args], { timeoutMs: 120_000 });
+
+interface Registry {
+  host: string;
+  daemon: Daemon;
+  dir: string;
+  /** Access-log GETs of a blob so far. */
+  blobGets(digest: string): number;
+}
+
+const registries: Registry[] = [];
+
+async function startRegistry(name: string, htpasswd?: string): Promise<Registry> {
+  const dir = join(tmp.path, name);
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const port = await freePort();
+  const auth = htpasswd ? `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${htpasswd}\n` : '';
+  writeFileSync(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+  );
+  const daemon = startDaemon('docker-registry', ['serve', join(dir, 'config.yml')], join(dir, 'registry.log'));
+  const host = `127.0.0.1:${port}`;
+  await waitFor(`docker-registry on ${host}`, async () => {
+    try {
+      const res = await fetch(`http://${host}/v2/`);
+      return res.status === 200 || res.status === 401 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 20_000);
+  const reg: Registry = {
+    host,
+    daemon,
+    dir,
+    blobGets: (digest) => daemon.output().split('\n').filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${digest} `)).length,
+  };
+  registries.push(reg);
+  return reg;
+}
+
+function skopeo(...args: string[]): string {
+  return execFileSync('skopeo', ['--policy', policy, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function rawManifest(ref: string, ...extra: string[]): Buffer {
+  return execFileSync('skopeo', ['--policy', policy, 'inspect', '--raw', '--tls-verify=false', ...extra, `docker://${ref}`]);
+}
+
+/** The manifest digest as the registry has it: sha256 of `skopeo inspect --raw`. */
+function registryDigest(ref: string, ...extra: string[]): string {
+  return `sha256:${createHash('sha256').update(rawManifest(ref, ...extra)).digest('hex')}`;
+}
+
+/** The digest of one platform's manifest in the index the registry has (`skopeo inspect --raw`). */
+function indexEntry(ref: string, architecture: string): string {
+  const index = JSON.parse(rawManifest(ref).toString('utf8')) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
+  const found = index.manifests.filter((m) => m.platform.architecture === architecture);
+  assert.equal(found.length, 1, `one ${architecture} entry in ${JSON.stringify(index)}`);
+  return found[0]!.digest;
+}
+
+function leftovers(): string[] {
+  const dir = join(stateDir, 'images', 'tmp');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+const other = ociArch() === 'arm64' ? 'amd64' : 'arm64';
+let reg: Registry;
+let two: BuiltLayout;
+let multi: BuiltLayout;
+
+before(async () => {
+  if (skip) return;
+  const rootfs = busyboxLayerDir(join(tmp.path, 'rootfs'));
+  mkdirSync(join(tmp.path, 'two'));
+  // Two images sharing their first (busybox) layer; the second layer is each one's own.
+  two = await buildOciLayout(join(tmp.path, 'two'), {
+    images: ['a', 'b'].map((t) => ({
+      tag: t,
+      config: { Cmd: ['sh', '-c', `cat /etc/which; echo from-${t}`], Env: ['PATH=/bin'] },
+      layers: [{ dir: rootfs, compression: 'gzip' as const }, { entries: [{ name: 'etc/which', content: `image ${t}\n` }], compression: 'gzip' as const }],
+    })),
+  });
+  mkdirSync(join(tmp.path, 'multi'));
+  multi = await buildOciLayout(join(tmp.path, 'multi'), {
+    nested: true,
+    images: [ociArch(), other].map((architecture) => ({ platform: { os: 'linux', architecture }, layers: [{ entries: [{ name: `etc/arch-${architecture}`, content: architecture }], compression: 'gzip' as const }] })),
+  });
+  // skopeo's oci:DIR:TAG finds the nested index by its tag.
+  const index = JSON.parse(readFileSync(join(multi.layout, 'index.json'), 'utf8')) as { manifests: Array<Record<string, unknown>> };
+  index.manifests[0]!.annotations = { 'org.opencontainers.image.ref.name': 'multi' };
+  writeFileSync(join(multi.layout, 'index.json'), JSON.stringify(index));
+
+  reg = await startRegistry('open');
+  for (const t of ['a', 'b']) skopeo('copy', '--dest-tls-verify=false', `oci:${two.layout}:${t}`, `docker://${reg.host}/pull/app:${t}`);
+  skopeo('copy', '--all', '--dest-tls-verify=false', `oci:${multi.layout}:multi`, `docker://${reg.host}/pull/multi:1`);
+});
+
+after(async () => {
+  await run('delete', '--force', 'pulled-a');
+  for (const r of registries) await r.daemon.stop();
+  tmp.remove();
+});
+
+describe('berth image pull from docker-registry', { skip }, () => {
+  test('by tag: the digest skopeo reports, shown by ls and inspect, and a container runs from it', async () => {
+    const ref = `${reg.host}/pull/app:a`;
+    const digest = registryDigest(ref);
+    const r = await run('image', 'pull', ref, '--tls-verify=false');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^pulled ${ref} ${digest} `));
+    const ls = await run('image', 'ls');
+    assert.match(ls.stdout, new RegExp(`^${ref.replace(/[.]/g, '\\.')}\\s+${digest.slice(7, 19)}\\s`, 'm'));
+    const inspect = JSON.parse((await run('image', 'inspect', ref)).stdout) as { digest: string; refs: string[] };
+    assert.equal(inspect.digest, digest);
+    assert.deepEqual(inspect.refs, [ref]);
+    const out = await run('run', '--image', ref, 'pulled-a');
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, 'image a\nfrom-a\n');
+    assert.deepEqual(leftovers(), []);
+  });
+
+  test('a second image sharing a layer: the shared layer is not fetched again; the same image again fetches nothing', async () => {
+    const shared = two.layers[1]![0]!.digest;
+    assert.equal(shared, two.layers[0]![0]!.digest, 'the test images share their first layer');
+    const own = two.layers[1]![1]!.digest;
+    const before = reg.blobGets(shared);
+    assert.equal(before, 1, 'the first pull fetched the shared layer once');
+    const r = await run('image', 'pull', `${reg.host}/pull/app:b`, '--tls-verify=false');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(reg.blobGets(shared), before, 'no GET of the shared layer');
+    assert.equal(reg.blobGets(own), 1, "b's own layer fetched once");
+    const again = await run('image', 'pull', `${reg.host}/pull/app:b`, '--tls-verify=false');
+    assert.match(again.stdout, /^already cached /);
+    assert.equal(reg.blobGets(own), 1);
+  });
+
+  test('by digest: @sha256: names the same image, recorded under its digest name', async () => {
+    const digest = registryDigest(`${reg.host}/pull/app:a`);
+    const ref = `${reg.host}/pull/app@${digest}`;
+    const r = await run('image', 'pull', ref, '--tls-verify=false');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^already cached ${ref} ${digest} `));
+    const inspect = JSON.parse((await run('image', 'inspect', ref)).stdout) as { digest: string; refs: string[] };
+    assert.equal(inspect.digest, digest);
+    assert.ok(inspect.refs.includes(ref) && inspect.refs.includes(`${reg.host}/pull/app:a`), inspect.refs.join(','));
+  });
+
+  test("an index of two platforms: the host's by default, --platform the other, an absent one listed", async () => {
+    const ref = `${reg.host}/pull/multi:1`;
+    const mine = indexEntry(ref, ociArch());
+    const theirs = indexEntry(ref, other);
+    assert.notEqual(mine, theirs);
+    let r = await run('image', 'pull', ref, '--tls-verify=false');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(` ${mine} `));
+    r = await run('image', 'pull', ref, '--tls-verify=false', '--platform', `linux/${other}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(` ${theirs} `));
+    const inspect = JSON.parse((await run('image', 'inspect', theirs)).stdout) as { platform: { architecture: string } };
+    assert.equal(inspect.platform.architecture, other);
+    r = await run('image', 'pull', ref, '--tls-verify=false', '--platform', 'linux/s390x');
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, new RegExp(`has no image for linux/s390x \\(it has: linux/${ociArch()}, linux/${other}\\); choose one with --platform`));
+  });
+
+  test('a missing tag, a bad reference, plain http without --tls-verify=false: clear errors, nothing cached', async () => {
+    const count = (JSON.parse((await run('image', 'ls', '--format', 'json')).stdout) as unknown[]).length;
+    let r = await run('image', 'pull', `${reg.host}/pull/app:nope`, '--tls-verify=false');
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`registry ${reg.host} has no manifest nope in pull/app \\(HTTP 404.*check the name and tag`));
+    r = await run('image', 'pull', `${reg.host}/Pull/app`, '--tls-verify=false');
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /upper-case letters in "Pull"/);
+    r = await run('image', 'pull', `${reg.host}/pull/app:a`);
+    assert.equal(r.code, 11, r.stderr);
+    assert.match(r.stderr, /use --tls-verify=false/);
+    assert.equal((JSON.parse((await run('image', 'ls', '--format', 'json')).stdout) as unknown[]).length, count);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  test('a blob the registry serves corrupted: a digest mismatch, no blob stored, no image cached', async () => {
+    mkdirSync(join(tmp.path, 'bad'));
+    const bad = await buildOciLayout(join(tmp.path, 'bad'), { images: [{ tag: 'x', layers: [{ entries: [{ name: 'etc/bad', content: randomBytes(8192) }], compression: 'gzip' }] }] });
+    skopeo('copy', '--dest-tls-verify=false', `oci:${bad.layout}:x`, `docker://${reg.host}/pull/bad:x`);
+    // The layer as the registry stores it (skopeo may recompress what it pushes).
+    const layer = (JSON.parse(rawManifest(`${reg.host}/pull/bad:x`).toString('utf8')) as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+    const data = join(reg.dir, 'data/docker/registry/v2/blobs/sha256', layer.slice(7, 9), layer.slice(7), 'data');
+    const bytes = readFileSync(data);
+    const at = bytes.length - 600;
+    bytes.writeUInt8(bytes[at]! ^ 0xff, at);
+    writeFileSync(data, bytes);
+    const r = await run('image', 'pull', `${reg.host}/pull/bad:x`, '--tls-verify=false');
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`layer ${layer} from ${reg.host}/pull/bad:x: digest mismatch`));
+    assert.equal(existsSync(join(stateDir, 'images/blobs/sha256', layer.slice(7))), false);
+    const digest = registryDigest(`${reg.host}/pull/bad:x`);
+    assert.equal(existsSync(join(storageDir, 'images', digest)), false);
+    assert.equal((await run('image', 'inspect', digest)).code, 4);
+    assert.deepEqual(leftovers(), []);
+  });
+});
+
+describe('berth image pull with htpasswd basic auth', { skip }, () => {
+  let secure: Registry;
+  const password = 'S3cret-pw-for-berth';
+  before(async () => {
+    const file = join(tmp.path, 'htpasswd');
+    writeFileSync(file, execFileSync('htpasswd', ['-Bbn', 'puller', password], { encoding: 'utf8' }));
+    secure = await startRegistry('secure', file);
+    skopeo('copy', '--dest-tls-verify=false', '--dest-creds', `puller:${password}`, `oci:${two.layout}:a`, `docker://${secure.host}/auth/app:a`);
+  });
+
+  test('no credentials and wrong ones: exit 9 naming --creds; right ones pull, and the debug log has no secret', async () => {
+    const ref = `${secure.host}/auth/app:a`;
+    let r = await run('image', 'pull', ref, '--tls-verify=false');
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /needs credentials .*--creds USER:PASSWORD/);
+    r = await run('image', 'pull', ref, '--tls-verify=false', '--creds', 'puller:wrong-password');
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /refused the credentials .*HTTP 401.*check --creds/);
+    const logFile = join(tmp.path, 'pull-debug.log');
+    r = await berth(['--root', root, '--config', config, '--debug', '--log', logFile, 'image', 'pull', ref, '--tls-verify=false', '--creds', `puller:${password}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${registryDigest(ref, '--creds', `puller:${password}`)}`));
+    const logged = readFileSync(logFile, 'utf8') + r.stderr;
+    assert.match(logged, /GET http:\/\/127\.0\.0\.1:\d+\/v2\/auth\/app\/manifests\/a → 200/, 'the debug log shows the requests');
+    assert.equal(logged.includes(password), false);
+    assert.equal(logged.includes(Buffer.from(`puller:${password}`).toString('base64')), false);
+  });
+});
