@@ -6,7 +6,8 @@
 // basic auth with no, wrong and right credentials — with a debug log free of the password.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -38,14 +39,21 @@ interface Registry {
 
 const registries: Registry[] = [];
 
-async function startRegistry(name: string, htpasswd?: string): Promise<Registry> {
+/** `auth:` of the registry's config: none, htpasswd (basic), or token (bearer). */
+type RegistryAuth = { htpasswd: string } | { token: { realm: string; cert: string } } | undefined;
+
+async function startRegistry(name: string, authBy?: RegistryAuth, dataDir?: string): Promise<Registry> {
   const dir = join(tmp.path, name);
   mkdirSync(join(dir, 'data'), { recursive: true });
   const port = await freePort();
-  const auth = htpasswd ? `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${htpasswd}\n` : '';
+  const auth = !authBy
+    ? ''
+    : 'htpasswd' in authBy
+      ? `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${authBy.htpasswd}\n`
+      : `auth:\n  token:\n    realm: ${authBy.token.realm}\n    service: berth-test\n    issuer: berth-test-issuer\n    rootcertbundle: ${authBy.token.cert}\n`;
   writeFileSync(
     join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir ?? join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
   );
   const daemon = startDaemon('docker-registry', ['serve', join(dir, 'config.yml')], join(dir, 'registry.log'));
   const host = `127.0.0.1:${port}`;
@@ -236,7 +244,7 @@ describe('berth image pull with htpasswd basic auth', { skip }, () => {
   before(async () => {
     const file = join(tmp.path, 'htpasswd');
     writeFileSync(file, execFileSync('htpasswd', ['-Bbn', 'puller', password], { encoding: 'utf8' }));
-    secure = await startRegistry('secure', file);
+    secure = await startRegistry('secure', { htpasswd: file });
     skopeo('copy', '--dest-tls-verify=false', '--dest-creds', `puller:${password}`, `oci:${two.layout}:a`, `docker://${secure.host}/auth/app:a`);
   });
 
@@ -256,5 +264,64 @@ describe('berth image pull with htpasswd basic auth', { skip }, () => {
     assert.match(logged, /GET http:\/\/127\.0\.0\.1:\d+\/v2\/auth\/app\/manifests\/a → 200/, 'the debug log shows the requests');
     assert.equal(logged.includes(password), false);
     assert.equal(logged.includes(Buffer.from(`puller:${password}`).toString('base64')), false);
+  });
+});
+
+/** A JWT as distribution's token auth verifies it: RS256, the signing cert in x5c, an access claim. */
+function signToken(key: string, certDer: Buffer, repository: string): string {
+  const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64({ alg: 'RS256', typ: 'JWT', x5c: [certDer.toString('base64')] });
+  const claims = b64({ iss: 'berth-test-issuer', sub: 'puller', aud: 'berth-test', exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access: [{ type: 'repository', name: repository, actions: ['pull'] }] });
+  return `${header}.${claims}.${sign('sha256', Buffer.from(`${header}.${claims}`), key).toString('base64url')}`;
+}
+
+describe('berth image pull with a bearer token service', { skip: skip ?? missing('openssl') }, () => {
+  let tokened: Registry;
+  let tokenServer: Server;
+  const password = 'T0ken-service-pw';
+  const issued: string[] = [];
+  const asked: string[] = [];
+  before(async () => {
+    const dir = join(tmp.path, 'token');
+    mkdirSync(dir);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=berth-token'], { stdio: 'ignore' });
+    const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+    const der = new X509Certificate(readFileSync(join(dir, 'cert.pem'))).raw;
+    // The token service: checks the basic credentials, answers a token for the scope asked.
+    tokenServer = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      asked.push(url.search);
+      if (req.headers.authorization !== `Basic ${Buffer.from(`puller:${password}`).toString('base64')}`) {
+        res.writeHead(401).end('{"details":"bad credentials"}');
+        return;
+      }
+      const repository = /^repository:([^:]+):pull$/.exec(url.searchParams.get('scope') ?? '')?.[1] ?? '';
+      const token = signToken(key, der, repository);
+      issued.push(token);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
+    });
+    await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));
+    const port = (tokenServer.address() as { port: number }).port;
+    // Serves the open registry's storage: the images pushed there, behind token auth.
+    tokened = await startRegistry('tokened', { token: { realm: `http://127.0.0.1:${port}/token`, cert: join(dir, 'cert.pem') } }, join(reg.dir, 'data'));
+  });
+  after(() => new Promise<void>((resolve) => (tokenServer ? tokenServer.close(() => resolve()) : resolve())));
+
+  test('the challenge leads to the token service; wrong credentials exit 9; the token is never logged', async () => {
+    const ref = `${tokened.host}/pull/app:b`;
+    let r = await run('image', 'pull', ref, '--tls-verify=false', '--creds', 'puller:nope');
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /token service .* refused the credentials .*HTTP 401/);
+    const logFile = join(tmp.path, 'token-debug.log');
+    r = await berth(['--root', root, '--config', config, '--debug', '--log', logFile, 'image', 'pull', ref, '--tls-verify=false', '--creds', `puller:${password}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^already cached ${ref} ${registryDigest(`${reg.host}/pull/app:b`)} `));
+    assert.ok(asked.some((q) => q.includes('service=berth-test') && q.includes('scope=repository%3Apull%2Fapp%3Apull')), asked.join(' '));
+    assert.ok(issued.length >= 1);
+    const logged = readFileSync(logFile, 'utf8') + r.stderr;
+    assert.match(logged, /\(token\) → 200/);
+    for (const t of issued) assert.equal(logged.includes(t), false, 'no token in the log');
+    assert.equal(logged.includes(password), false);
   });
 });
