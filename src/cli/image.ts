@@ -1,4 +1,4 @@
-// berth image import|ls|inspect|rm|prune: parses and prints; the work is src/images.
+// berth image pull|import|ls|inspect|rm|prune: parses and prints; the work is src/images.
 import { UsageError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { readableRecords, volumeReports } from '../runtime/container-volume.js';
@@ -95,6 +95,17 @@ export default async function image(ctx: VerbContext): Promise<void> {
       process.stdout.write(`${r.hit ? 'already cached' : 'imported'} ${r.digest}${r.refs.length ? ` (${r.refs.join(', ')})` : ''} ${formatSize(r.size)}\n`);
       return;
     }
+    case 'pull': {
+      only(ctx, sub, ['platform', 'creds', 'tls-verify']);
+      const ref = operand(ctx, sub, 'image reference ([REGISTRY/]REPO[:TAG|@sha256:DIGEST])');
+      const cache = await openCache(ctx);
+      const onProgress = progress();
+      const tlsVerify = ctx.options['tls-verify'];
+      const r = await cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, onProgress });
+      if (onProgress) process.stderr.write('\r\x1b[K');
+      process.stdout.write(`${r.hit ? 'already cached' : 'pulled'} ${r.name} ${r.digest} ${formatSize(r.size)}\n`);
+      return;
+    }
     case 'ls':
     case 'list': {
       only(ctx, sub, ['format']);
@@ -140,8 +151,8 @@ export default async function image(ctx: VerbContext): Promise<void> {
       return;
     }
     case undefined:
-      throw new UsageError('image needs a subcommand: import, ls, inspect, rm or prune (see: berth image --help)');
+      throw new UsageError('image needs a subcommand: pull, import, ls, inspect, rm or prune (see: berth image --help)');
     default:
-      throw new UsageError(`unknown image subcommand "${sub}": use import, ls, inspect, rm or prune (see: berth image --help)`);
+      throw new UsageError(`unknown image subcommand "${sub}": use pull, import, ls, inspect, rm or prune (see: berth image --help)`);
   }
 }

@@ -162,9 +162,12 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./serve.js'),
   },
   image: {
-    summary: 'manage the image cache: import OCI layouts, list, inspect, remove, prune',
-    operands: '<import|ls|inspect|rm|prune> [operands]',
+    summary: 'manage the image cache: pull from a registry, import OCI layouts, list, inspect, remove, prune',
+    operands: '<pull|import|ls|inspect|rm|prune> [operands]',
     details: `Subcommands:
+  pull [REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false]
+                      fetch an image from a registry (default docker.io, tag latest) and
+                      cache it as import does; prints the resolved manifest digest
   import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
                       unpack an OCI layout (directory or tar) into a template, once per digest
   ls [--format table|json]
@@ -177,7 +180,9 @@ export const VERBS: Record<string, VerbSpec> = {
 REF is a name given at import, a digest, or a digest prefix of at least 12 hex digits.`,
     options: {
       name: { type: 'string', short: 'n', valueName: 'REF', description: 'import: the name to give the image' },
-      platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'import: the platform to take from a multi-platform layout (default: this host)' },
+      platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'pull, import: the platform to take from a multi-platform image (default: this host)' },
+      creds: { type: 'string', valueName: 'USER:PASS', description: 'pull: credentials for the registry (basic, or for its token service)' },
+      'tls-verify': { type: 'boolean', description: 'pull: --tls-verify=false skips certificate checks and allows plain http' },
       format,
       force: { type: 'boolean', description: 'rm: park an image that containers still use' },
       'older-than': { type: 'string', valueName: 'DURATION', description: 'prune: images unused for longer (s, m, h, d)' },

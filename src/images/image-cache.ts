@@ -21,7 +21,7 @@ import { ImageIndex, type IndexEntry } from './image-index.js';
 import { pendingCacheRepairs, REMOVING, repairTemplate, repairUnfinished, reportIndexRepair, type PendingCacheRepair } from './cache-repair.js';
 import { crashPoint } from '../core/crash-point.js';
 import { formatPlatform, parsePlatform, platformMatches } from './platform.js';
-import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
+import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, PullOptions, PullResult, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
@@ -193,6 +193,19 @@ class StorageImageCache implements ImageCache {
     const record = (await this.list()).find((r) => r.digest === digest);
     if (!record) throw new ImageNotFoundError(`image ${digest} was removed while it was being imported`);
     return { ...record, hit };
+  }
+
+  async pull(ref: string, options: PullOptions = {}): Promise<PullResult> {
+    // Loaded only by a pull: the registry client (and undici) costs the other verbs nothing.
+    const { pullImage } = await import('./registry/pull.js');
+    return pullImage(this, this.index.dir, ref, options);
+  }
+
+  async addName(digest: string, name: string): Promise<ImageRecord> {
+    await this.addRef(digest, validateRef(name));
+    const record = (await this.list()).find((r) => r.digest === digest);
+    if (!record) throw new ImageNotFoundError(`image ${digest} was removed while it was being named`);
+    return record;
   }
 
   /** Gives `ref` to `digest` (taken from any other image, as a tag moves) and unparks it. */

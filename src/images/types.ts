@@ -84,9 +84,34 @@ export interface ImportOptions {
   onProgress?: (p: { done: number; total: number; what: string }) => void;
 }
 
+export interface PullOptions {
+  platform?: string;
+  /** USER:PASSWORD */
+  creds?: string;
+  tlsVerify?: boolean;
+  onProgress?: (p: { done: number; total: number; what: string }) => void;
+}
+
+export interface PullResult extends ImageRecord {
+  hit: boolean;
+  /** The name recorded for it: registry/repo:tag or registry/repo@digest. */
+  name: string;
+  /** Layers fetched from the registry (the rest were in the blob store already). */
+  fetched: number;
+  /** Layers the image has. */
+  layers: number;
+}
+
 export interface ImageCache {
   /** Imports an OCI layout (directory or tar); an image already cached is a hit, refs merged. */
   import(source: string, options?: ImportOptions): Promise<ImageRecord & { hit: boolean }>;
+  /**
+   * Pulls REF ([registry/]repo[:tag|@digest]) from its registry into the cache, through import;
+   * the image gets the name registry/repo:tag (or @digest). An image already cached is a hit.
+   */
+  pull(ref: string, options?: PullOptions): Promise<PullResult>;
+  /** Gives the cached image `digest` the name `name` (moved from any other image, as a tag moves). */
+  addName(digest: string, name: string): Promise<ImageRecord>;
   /** The cached images; repairs what a killed berth left first (cache-repair.ts). */
   list(op?: string): Promise<ImageRecord[]>;
   /** What list() would repair, without repairing it (for `doctor`). */

@@ -225,6 +225,9 @@ export async function buildOciLayout(workDir: string, spec: LayoutSpec): Promise
   mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
   const manifests: Descriptor[] = [];
   const allLayers: Descriptor[][] = [];
+  // A directory used by several images is tarred once: GNU tar's pax headers carry access
+  // times, so a second tar of it would differ, and the images would share no layer.
+  const dirTars = new Map<string, Buffer>();
   for (const [n, image] of spec.images.entries()) {
     const layers: Descriptor[] = [];
     const diffIds: string[] = [];
@@ -232,8 +235,11 @@ export async function buildOciLayout(workDir: string, spec: LayoutSpec): Promise
       let plain: Buffer;
       if (l.dir) {
         const file = join(workDir, `layer-${n}-${i}.tar`);
-        execFileSync('tar', ['-C', l.dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', file, '.']);
-        plain = readFileSync(file);
+        if (!dirTars.has(l.dir)) {
+          execFileSync('tar', ['-C', l.dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', file, '.']);
+          dirTars.set(l.dir, readFileSync(file));
+        }
+        plain = dirTars.get(l.dir)!;
       } else {
         plain = await tarOf(l.entries ?? []);
       }

@@ -36,6 +36,7 @@ import {
   type ErrorCode,
 } from '../../../src/core/errors.js';
 import { EXIT_CODES, exitCodeFor } from '../../../src/cli/exit.js';
+import { RegistryAuthError, RegistryTimeoutError, RegistryUnreachableError } from '../../../src/images/registry/registry-errors.js';
 import { ProxmoxApiError, ProxmoxAuthError, ProxmoxPermissionError, ProxmoxTaskError, ProxmoxTimeoutError, ProxmoxUnreachableError } from '../../../src/backends/pve/pve-errors.js';
 
 interface Row {
@@ -98,6 +99,10 @@ const table: Row[] = [
     keepsCause: true,
     exit: 1,
   },
+  // The registry client's own classes (src/images/registry/registry-errors.ts).
+  { cls: RegistryAuthError, make: (cause) => new RegistryAuthError('401', { cause }), code: 'BERTH_ERR_AUTH', message: '401', keepsCause: true, exit: 9 },
+  { cls: RegistryUnreachableError, make: (cause) => new RegistryUnreachableError('down', { cause }), code: 'BERTH_ERR_UNREACHABLE', message: 'down', keepsCause: true, exit: 11 },
+  { cls: RegistryTimeoutError, make: (cause) => new RegistryTimeoutError('slow', { cause }), code: 'BERTH_ERR_TIMEOUT', message: 'slow', keepsCause: true, exit: 12 },
   // The Proxmox backend's own classes (src/backends/pve/pve-errors.ts) carry the codes below.
   { cls: ProxmoxAuthError, make: (cause) => new ProxmoxAuthError('401', { cause }), code: 'BERTH_ERR_AUTH', message: '401', keepsCause: true, exit: 9 },
   { cls: ProxmoxPermissionError, make: (cause) => new ProxmoxPermissionError('403', { cause }), code: 'BERTH_ERR_PERMISSION', message: '403', keepsCause: true, exit: 10 },

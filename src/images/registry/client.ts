@@ -1,0 +1,218 @@
+// A distribution-spec (OCI registry API v2) client over undici: manifests by tag or digest with
+// content negotiation, blobs as streams, authentication on the registry's challenge, redirects
+// followed (a blob may live on another host: no Authorization goes there). undici rather than
+// Node's global fetch: its Agent carries the timeouts and the TLS options (--tls-verify=false).
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { ImageNotFoundError } from '../../core/errors.js';
+import { log } from '../../core/log.js';
+import { MEDIA_TYPES } from '../media-types.js';
+import { basicHeader, parseChallenge, tokenFrom, tokenUrl, type Credentials } from './auth.js';
+import { apiHost, formatReference, isLoopbackHost, type ImageReference } from './reference.js';
+import { RegistryAuthError, RegistryTimeoutError, RegistryUnreachableError } from './registry-errors.js';
+
+export interface ClientOptions {
+  credentials?: Credentials;
+  /** false: https without certificate checks, falling back to plain http (skopeo's tls-verify=false). */
+  tlsVerify?: boolean;
+  /** Per request: connect and headers; a body may pause this long between chunks. */
+  timeoutMs?: number;
+}
+
+/** Every manifest type berth reads, the lists first (the registry picks what it has). */
+export const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(', ');
+
+/** Manifests and indexes above this are refused rather than buffered. */
+const MAX_MANIFEST = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+
+export interface FetchedManifest {
+  mediaType: string;
+  /** The registry's Docker-Content-Digest header, if it sent one (checked by the caller). */
+  headerDigest: string | undefined;
+  body: Buffer;
+}
+
+type Body = Dispatcher.ResponseData['body'];
+
+export class RegistryClient {
+  private readonly agent: Agent;
+  private base: string | undefined;
+  private authorization: string | undefined;
+  private readonly what: string;
+
+  constructor(
+    private readonly ref: ImageReference,
+    private readonly options: ClientOptions = {},
+  ) {
+    const timeout = options.timeoutMs ?? 30_000;
+    this.agent = new Agent({ connect: { rejectUnauthorized: options.tlsVerify !== false, timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+    this.what = `registry ${ref.registry}`;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async getManifest(reference: string): Promise<FetchedManifest> {
+    const res = await this.get(`manifests/${reference}`, MANIFEST_ACCEPT, `manifest ${reference}`);
+    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const length = Number(res.headers['content-length'] ?? 0);
+    if (length > MAX_MANIFEST) {
+      res.body.destroy();
+      throw new RegistryUnreachableError(`${this.what}: manifest ${reference} is ${length} bytes, too large for a manifest`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of res.body) {
+      size += (c as Buffer).length;
+      if (size > MAX_MANIFEST) {
+        res.body.destroy();
+        throw new RegistryUnreachableError(`${this.what}: manifest ${reference} is more than ${MAX_MANIFEST} bytes, too large for a manifest`);
+      }
+      chunks.push(c as Buffer);
+    }
+    const digest = res.headers['docker-content-digest'];
+    return { mediaType, headerDigest: typeof digest === 'string' ? digest : undefined, body: Buffer.concat(chunks) };
+  }
+
+  /** The blob's bytes as a stream (verified by the caller while it streams). */
+  async getBlob(digest: string): Promise<Readable> {
+    const res = await this.get(`blobs/${digest}`, '*/*', `blob ${digest}`);
+    return res.body;
+  }
+
+  /** GET /v2/<repo>/<path>, authenticating on a 401 challenge, following redirects. */
+  private async get(path: string, accept: string, what: string): Promise<{ headers: Record<string, string | string[] | undefined>; body: Body }> {
+    const base = await this.baseUrl();
+    let url = new URL(`${base}/v2/${this.ref.repository}/${path}`);
+    let res = await this.send(url, accept, true);
+    if (res.statusCode === 401) {
+      await this.authenticate(res, `repository:${this.ref.repository}:pull`);
+      res = await this.send(url, accept, true);
+      if (res.statusCode === 401) {
+        await drain(res.body);
+        throw new RegistryAuthError(`${this.what} refused the credentials for ${formatReference(this.ref)} (HTTP 401): check --creds USER:PASSWORD`);
+      }
+    }
+    for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && res.headers.location; hops++) {
+      await drain(res.body);
+      if (hops >= MAX_REDIRECTS) throw new RegistryUnreachableError(`${this.what}: more than ${MAX_REDIRECTS} redirects for ${what}`);
+      const next = new URL(String(res.headers.location), url);
+      res = await this.send(next, accept, next.host === url.host);
+      url = next;
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return { headers: res.headers, body: res.body };
+    const text = await snippet(res.body);
+    if (res.statusCode === 404) {
+      throw new ImageNotFoundError(`${this.what} has no ${what} in ${this.ref.repository} (HTTP 404${text ? `: ${text}` : ''}); check the name and tag of ${formatReference(this.ref)}`);
+    }
+    if (res.statusCode === 403) throw new RegistryAuthError(`${this.what} denies access to ${formatReference(this.ref)} (HTTP 403${text ? `: ${text}` : ''}); check --creds`);
+    throw new RegistryUnreachableError(`${this.what} answered HTTP ${res.statusCode} for ${what}${text ? `: ${text}` : ''}`);
+  }
+
+  private async send(url: URL, accept: string, withAuth: boolean): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { accept, 'user-agent': 'berth' };
+    if (withAuth && this.authorization) headers.authorization = this.authorization;
+    try {
+      const res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
+      await log('debug', `GET ${url.href} → ${res.statusCode}`, { op: 'image-pull' });
+      return res;
+    } catch (err) {
+      throw this.networkError(err, url);
+    }
+  }
+
+  private networkError(err: unknown, url: URL): Error {
+    const code = (err as { code?: string }).code ?? '';
+    if (/TIMEOUT/.test(code)) return new RegistryTimeoutError(`${this.what} did not answer ${url.pathname} in time (${code})`, { cause: err });
+    const tls = /CERT|SSL|TLS|SELF_SIGNED|EPROTO/i.test(`${code} ${(err as Error).message}`);
+    const hint = tls && this.options.tlsVerify !== false ? '; for a registry without a trusted certificate (or plain http) use --tls-verify=false' : '';
+    return new RegistryUnreachableError(`cannot reach ${this.what} (${url.protocol}//${url.host}): ${(err as Error).message}${hint}`, { cause: err });
+  }
+
+  /**
+   * https://HOST, or with --tls-verify=false the first of https (unverified) and http that
+   * answers /v2/ (a loopback registry, the usual insecure one, is tried on http first).
+   */
+  private async baseUrl(): Promise<string> {
+    if (this.base) return this.base;
+    const host = apiHost(this.ref);
+    if (this.options.tlsVerify !== false) return (this.base = `https://${host}`);
+    const order = isLoopbackHost(host) ? ['http', 'https'] : ['https', 'http'];
+    let first: unknown;
+    for (const scheme of order) {
+      try {
+        const res = await this.send(new URL(`${scheme}://${host}/v2/`), 'application/json', false);
+        await drain(res.body);
+        return (this.base = `${scheme}://${host}`);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    throw first;
+  }
+
+  private async authenticate(res: Dispatcher.ResponseData, scope: string): Promise<void> {
+    await drain(res.body);
+    const header = res.headers['www-authenticate'];
+    const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
+    const creds = this.options.credentials;
+    if (challenge?.scheme === 'basic') {
+      if (!creds) throw new RegistryAuthError(`${this.what} needs credentials for ${formatReference(this.ref)} (HTTP 401, basic): give them with --creds USER:PASSWORD`);
+      this.authorization = basicHeader(creds);
+      return;
+    }
+    if (challenge?.scheme !== 'bearer') {
+      throw new RegistryAuthError(`${this.what} answered HTTP 401 for ${formatReference(this.ref)} with no usable challenge (${challenge?.scheme ?? 'none'})`);
+    }
+    const url = tokenUrl(challenge, scope);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'berth' };
+    if (creds) headers.authorization = basicHeader(creds);
+    let tokenRes: Dispatcher.ResponseData;
+    try {
+      tokenRes = await request(url, { method: 'GET', headers, dispatcher: this.agent });
+    } catch (err) {
+      throw this.networkError(err, url);
+    }
+    await log('debug', `GET ${url.origin}${url.pathname} (token) → ${tokenRes.statusCode}`, { op: 'image-pull' });
+    if (tokenRes.statusCode === 401 || tokenRes.statusCode === 403) {
+      await drain(tokenRes.body);
+      throw new RegistryAuthError(`the token service of ${this.what} (${url.host}) refused ${creds ? 'the credentials' : 'anonymous access'} for ${formatReference(this.ref)} (HTTP ${tokenRes.statusCode})${creds ? ': check --creds USER:PASSWORD' : ': give credentials with --creds USER:PASSWORD'}`);
+    }
+    if (tokenRes.statusCode !== 200) throw new RegistryAuthError(`the token service of ${this.what} (${url.host}) answered HTTP ${tokenRes.statusCode}: ${await snippet(tokenRes.body)}`);
+    let token: string | undefined;
+    try {
+      token = tokenFrom(await tokenRes.body.json());
+    } catch {
+      token = undefined;
+    }
+    if (!token) throw new RegistryAuthError(`the token service of ${this.what} (${url.host}) sent no token`);
+    this.authorization = `Bearer ${token}`;
+  }
+}
+
+async function drain(body: Body): Promise<void> {
+  try {
+    await body.dump();
+  } catch {
+    // the connection is dropped instead: nothing to keep
+  }
+}
+
+/** The first 200 characters of an error body (the registry's JSON errors name the cause). */
+async function snippet(body: Body): Promise<string> {
+  let text: string;
+  try {
+    text = (await body.text()).trim();
+  } catch {
+    return '';
+  }
+  try {
+    const parsed = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    if (Array.isArray(parsed.errors) && parsed.errors.length) return parsed.errors.map((e) => [e.code, e.message].filter(Boolean).join(' ')).join('; ').slice(0, 200);
+  } catch {
+    // not the registry's JSON error: the text as it is
+  }
+  return text.slice(0, 200);
+}

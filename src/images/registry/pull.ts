@@ -1,0 +1,114 @@
+// `berth image pull`: resolves a reference on its registry to one image manifest (an index or
+// manifest list is narrowed to the platform), brings the config and the layers that the blob
+// store does not have yet (each verified while it streams), lays them out as an OCI layout in a
+// staging directory under STATE_DIR/images/tmp, and hands that to the cache's own import, so a
+// pulled image is unpacked, verified and cached exactly as an imported one.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImageError } from '../../core/errors.js';
+import { log } from '../../core/log.js';
+import { parseDigest } from '../digest.js';
+import { parsePlatform } from '../platform.js';
+import type { ImageCache, PullOptions, PullResult } from '../types.js';
+import { parseCredentials } from './auth.js';
+import { BlobStore } from './blob-store.js';
+import { RegistryClient } from './client.js';
+import { manifestKind, parseJsonObject, parseManifest, selectPlatform, type RemoteDescriptor } from './manifest-select.js';
+import { formatReference, manifestReference, parseReference } from './reference.js';
+
+/** Layers fetched at once: a small fixed bound (retries and a configurable bound are later work). */
+const PARALLEL_LAYERS = 3;
+
+function digestOf(body: Buffer, algorithm: 'sha256' | 'sha512'): string {
+  return `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`;
+}
+
+/** The body must hash to `expected` (a digest ref or an index entry): a registry is not trusted. */
+function checkManifest(body: Buffer, expected: string | undefined, what: string): string {
+  const algorithm = expected ? parseDigest(expected, what).algorithm : 'sha256';
+  const actual = digestOf(body, algorithm);
+  if (expected && actual !== expected) throw new ImageError(`${what}: digest mismatch: the registry's content hashes to ${actual}, not ${expected}`);
+  return actual;
+}
+
+async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async (): Promise<void> => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, queue.length) }, worker));
+}
+
+export async function pullImage(cache: ImageCache, imagesDir: string, text: string, options: PullOptions = {}): Promise<PullResult> {
+  const ref = parseReference(text);
+  const want = parsePlatform(options.platform);
+  const client = new RegistryClient(ref, { credentials: options.creds === undefined ? undefined : parseCredentials(options.creds), tlsVerify: options.tlsVerify });
+  const name = formatReference(ref);
+  const store = new BlobStore(imagesDir);
+  try {
+    const top = await client.getManifest(manifestReference(ref));
+    const topDigest = checkManifest(top.body, ref.digest, `manifest ${name}`);
+    if (!ref.digest && top.headerDigest && top.headerDigest.startsWith('sha256:') && top.headerDigest !== topDigest) {
+      throw new ImageError(`manifest ${name}: the registry says its digest is ${top.headerDigest}, the content hashes to ${topDigest}`);
+    }
+    let doc = parseJsonObject(top.body, `manifest ${name}`);
+    let manifest: RemoteDescriptor = { mediaType: top.mediaType, digest: topDigest, size: top.body.length };
+    let body = top.body;
+    if (manifestKind(doc, top.mediaType) === 'index') {
+      const chosen = selectPlatform(doc, want, `the image index of ${name}`);
+      const fetched = await client.getManifest(chosen.digest);
+      checkManifest(fetched.body, chosen.digest, `manifest ${chosen.digest}`);
+      if (fetched.body.length !== chosen.size) throw new ImageError(`manifest ${chosen.digest}: ${fetched.body.length} bytes, the index says ${chosen.size}`);
+      doc = parseJsonObject(fetched.body, `manifest ${chosen.digest}`);
+      if (manifestKind(doc, fetched.mediaType) !== 'manifest') throw new ImageError(`the index entry ${chosen.digest} of ${name} is not an image manifest`);
+      manifest = chosen;
+      body = fetched.body;
+    }
+    const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : manifest.mediaType;
+    const image = parseManifest(doc, `manifest ${manifest.digest}`);
+    await log('debug', `${name} resolves to ${manifest.digest} (${image.layers.length} layers)`, { op: 'image-pull' });
+
+    // Already cached: only the name is new; no blob is fetched.
+    const cached = (await cache.list('image-pull')).find((r) => r.digest === manifest.digest && !r.parked);
+    if (cached) {
+      const named = await cache.addName(manifest.digest, name);
+      return { ...named, hit: true, name, fetched: 0, layers: image.layers.length };
+    }
+
+    const staging = join(store.tmp, `pull-${randomBytes(6).toString('hex')}`);
+    try {
+      const blobPath = (d: string): string => {
+        const p = parseDigest(d, 'blob');
+        return join(staging, 'blobs', p.algorithm, p.hex);
+      };
+      mkdirSync(join(staging, 'blobs'), { recursive: true });
+      writeFileSync(join(staging, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      mkdirSync(join(blobPath(manifest.digest), '..'), { recursive: true });
+      writeFileSync(blobPath(manifest.digest), body);
+      let fetched = 0;
+      const total = image.layers.reduce((n, l) => n + l.size, 0);
+      let done = 0;
+      const bring = async (d: RemoteDescriptor, what: string): Promise<void> => {
+        if (!store.has(d.digest, d.size)) {
+          await store.put(d.digest, d.size, await client.getBlob(d.digest), `${what} ${d.digest} from ${name}`);
+          if (what === 'layer') fetched++;
+        }
+        store.placeAt(d.digest, blobPath(d.digest));
+        done += what === 'layer' ? d.size : 0;
+        options.onProgress?.({ done, total, what: `pulling ${name}` });
+      };
+      await bring(image.config, 'image config');
+      await inBatches(image.layers, PARALLEL_LAYERS, (l) => bring(l, 'layer'));
+      const entry = { mediaType, digest: manifest.digest, size: manifest.size, ...(manifest.platform ? { platform: manifest.platform } : {}) };
+      writeFileSync(join(staging, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry] }));
+      await log('debug', `${name}: ${fetched} of ${image.layers.length} layers fetched, the rest were stored`, { op: 'image-pull' });
+      const imported = await cache.import(staging, { name, platform: options.platform, onProgress: options.onProgress });
+      return { ...imported, name, fetched, layers: image.layers.length };
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  } finally {
+    await client.close();
+  }
+}
