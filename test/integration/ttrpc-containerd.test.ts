@@ -1,22 +1,31 @@
 // berth's ttrpc client against a real Go ttrpc server: containerd 1.6 itself, which listens on
 // `<grpc address>.ttrpc` for shims' events (containerd.services.events.ttrpc.v1.Events/Forward).
 // `ctr events` is the witness: what it prints went through containerd's ttrpc decoding, its event
-// exchange and its gRPC event stream. Run under the machine-wide lock:
+// exchange and its gRPC event stream. And containerd's runc shim (containerd-shim-runc-v2, a Go
+// ttrpc server of the Task service): berth's client drives a real task through it with the
+// generated Task messages. Run under the machine-wide lock:
 //   flock /tmp/berth-itest.lock node --test dist/test/integration/ttrpc-containerd.test.js
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { TaskExitSchema } from '../../src/shim/proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { Events } from '../../src/shim/proto/gen/github.com/containerd/containerd/api/services/ttrpc/events/v1/events_pb.js';
+import { Status as TaskStatus } from '../../src/shim/proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
+import { Task } from '../../src/shim/proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
 import { TtrpcClient } from '../../src/shim/ttrpc/client.js';
 import { Code, TtrpcError } from '../../src/shim/ttrpc/status.js';
+import { tempDir } from '../helpers/bundle.js';
 import { startContainerd, type Containerd } from '../helpers/containerd.js';
 import { missing } from '../helpers/host.js';
+import { buildBusyboxOciArchive, importImage } from '../helpers/oci-image.js';
 import { waitFor } from '../helpers/wait.js';
 
 const skip = missing('containerd', 'ctr');
+const skipShim = skip ?? missing('containerd-shim-runc-v2', 'runc', 'tar');
 const EVENTS = 'containerd.services.events.ttrpc.v1.Events';
 
 let cd: Containerd;
@@ -105,4 +114,42 @@ test("containerd's own statuses come back: InvalidArgument for a zero timestamp,
   await assert.rejects(client.invoke('containerd.task.v2.Task', 'State', new Uint8Array()), (err: unknown) => err instanceof TtrpcError && err.code === Code.Unimplemented && err.message === 'service containerd.task.v2.Task');
   // The connection is still good after errors.
   await client.callMethod(Events.method.forward, { envelope: { timestamp: timestampFromDate(new Date()), namespace: cd.namespace, topic: '/tasks/exit', event: taskExit('after-errors', 2, 3) } });
+});
+
+test("containerd's runc shim answers berth's Task calls: Connect, State, Pids, Wait across a Kill, NotFound, Unimplemented", { skip: skipShim, timeout: 120_000 }, async (t) => {
+  const work = tempDir('berth-ttrpc-shim-');
+  t.after(() => work.remove());
+  const image = await importImage(cd, buildBusyboxOciArchive(join(work.path, 'image')));
+  const id = 'berth-ttrpc-task';
+  await cd.ctrOk(['run', '-d', image, id, 'sleep', '300']);
+  // containerd 1.6 keeps the shim's address in the task's bundle.
+  const address = readFileSync(join(cd.dir, 'state/io.containerd.runtime.v2.task', cd.namespace, id, 'address'), 'utf8').trim();
+  assert.match(address, /^unix:\/\//);
+  const shim = await TtrpcClient.connect(address.slice('unix://'.length));
+  t.after(() => shim.close());
+
+  const conn = await shim.callMethod(Task.method.connect, { id });
+  const row = (await cd.ctrOk(['task', 'ls'])).split('\n').find((l) => l.startsWith(id + ' '));
+  assert.equal(conn.taskPid, Number(row?.trim().split(/\s+/)[1]), `Connect's task pid is the one ctr task ls shows (${row})`);
+  assert.ok(conn.shimPid > 0 && conn.shimPid !== conn.taskPid);
+
+  const state = await shim.callMethod(Task.method.state, { id });
+  assert.deepEqual([state.id, state.pid, state.status], [id, conn.taskPid, TaskStatus.RUNNING]);
+  assert.ok(state.bundle.endsWith(`/${cd.namespace}/${id}`), `bundle ${state.bundle}`);
+  const pids = await shim.callMethod(Task.method.pids, { id });
+  assert.ok(pids.processes.some((p) => p.pid === conn.taskPid), `Pids lists ${conn.taskPid}`);
+
+  // Wait goes first and is answered last: the Go server replies out of order on one connection.
+  const waited = shim.callMethod(Task.method.wait, { id });
+  await shim.callMethod(Task.method.kill, { id, signal: 9 });
+  const exit = await waited;
+  assert.equal(exit.exitStatus, 137);
+  assert.ok(exit.exitedAt && exit.exitedAt.seconds > 0n, 'exited_at is set');
+  assert.equal((await shim.callMethod(Task.method.state, { id })).status, TaskStatus.STOPPED);
+
+  await assert.rejects(shim.callMethod(Task.method.state, { id: 'no-such-task' }), (err: unknown) => err instanceof TtrpcError && err.code === Code.NotFound && /container not created/.test(err.message));
+  await assert.rejects(shim.invoke('containerd.task.v2.Task', 'Frobnicate', new Uint8Array()), { code: Code.Unimplemented, message: 'method Frobnicate' });
+  shim.close();
+  await cd.ctrOk(['task', 'delete', id]);
+  await cd.ctrOk(['container', 'delete', id]);
 });
