@@ -39,3 +39,20 @@ test('layers import downward only', () => {
   }
   assert.deepEqual(violations, []);
 });
+
+test('the ttrpc transport and the generated messages stand alone: nothing of berth outside src/shim', () => {
+  const violations: string[] = [];
+  let seen = 0;
+  for (const dir of ['shim/ttrpc', 'shim/proto']) {
+    for (const file of sources(join(SRC, dir))) {
+      // The generated code quotes with ", berth's own with '.
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*(["'])(\.{1,2}\/[^"']+)\1/g)) {
+        seen++;
+        const target = relative(join(SRC, 'shim'), resolve(dirname(file), m[2]!));
+        if (target.startsWith('..')) violations.push(`${relative(REPO_ROOT, file)} imports ${m[2]}`);
+      }
+    }
+  }
+  assert.ok(seen >= 10, `found only ${seen} relative imports: the pattern misses them`);
+  assert.deepEqual(violations, []);
+});
