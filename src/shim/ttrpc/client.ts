@@ -89,7 +89,9 @@ export class TtrpcClient {
       }
       this.pending.set(id, p);
       try {
-        this.conn.send(id, MessageType.Request, toBinary(RequestSchema, request));
+        if (!this.conn.send(id, MessageType.Request, toBinary(RequestSchema, request))) {
+          this.settle(id)?.reject(this.closeError ?? new TtrpcError(Code.Unavailable, 'ttrpc: connection closed'));
+        }
       } catch (err) {
         this.settle(id)?.reject(err as Error);
       }
