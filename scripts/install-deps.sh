@@ -11,7 +11,9 @@ set -euo pipefail
 # openssl: the Proxmox API double's test certificates; tar: the pve backend packs rootfs tarballs for templates.
 # lxc, lxc-dev, gcc, libc6-dev: the lxc backend and its two small helpers (scripts/build-lxc-helpers.sh).
 # docker-registry, skopeo, apache2-utils (htpasswd): the registry that `berth image pull` is tested against.
-PACKAGES=(crun runc busybox-static containerd podman docker.io golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev docker-registry skopeo apache2-utils)
+# golang-github-containerd-{containerd,ttrpc}-dev: containerd's and ttrpc's .proto/Go sources, which
+# scripts/gen-shim-proto.sh regenerates the shim's protobuf code from (the build uses the committed output).
+PACKAGES=(crun runc busybox-static containerd podman docker.io golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev docker-registry skopeo apache2-utils golang-github-containerd-containerd-dev golang-github-containerd-ttrpc-dev)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }

@@ -1,4 +1,4 @@
-// The layering rule of DESIGN.md, checked on the sources: cli → runtime → backends | storage |
+// The layering rule of DESIGN.md, checked on the sources: cli | shim → runtime → backends | storage |
 // images | telemetry → core (images → storage). A layer imports only from itself and the layers below it.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ const SRC = join(REPO_ROOT, 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   bin: ['cli', 'core'],
   cli: ['runtime', 'backends', 'storage', 'images', 'telemetry', 'core'],
+  shim: ['runtime', 'backends', 'storage', 'images', 'telemetry', 'core'],
   runtime: ['backends', 'storage', 'images', 'telemetry', 'core'],
   backends: ['core'],
   images: ['storage', 'core'],
@@ -36,5 +37,22 @@ test('layers import downward only', () => {
       if (target !== layer && !allowed.includes(target)) violations.push(`${relative(REPO_ROOT, file)} imports ${m[1]} (src/${target})`);
     }
   }
+  assert.deepEqual(violations, []);
+});
+
+test('the ttrpc transport and the generated messages stand alone: nothing of berth outside src/shim', () => {
+  const violations: string[] = [];
+  let seen = 0;
+  for (const dir of ['shim/ttrpc', 'shim/proto']) {
+    for (const file of sources(join(SRC, dir))) {
+      // The generated code quotes with ", berth's own with '.
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*(["'])(\.{1,2}\/[^"']+)\1/g)) {
+        seen++;
+        const target = relative(join(SRC, 'shim'), resolve(dirname(file), m[2]!));
+        if (target.startsWith('..')) violations.push(`${relative(REPO_ROOT, file)} imports ${m[2]}`);
+      }
+    }
+  }
+  assert.ok(seen >= 10, `found only ${seen} relative imports: the pattern misses them`);
   assert.deepEqual(violations, []);
 });

@@ -1,0 +1,68 @@
+// containerd-shim-berth-v2's entry: parses containerd's command line and dispatches the action.
+// The actions themselves (start: launch or join the resident shim and print its address;
+// delete: clean up after a dead shim and print a DeleteResponse; serve: the Task service over
+// ttrpc) are the next slices of issue 16: for now each says so and fails.
+import { UsageError } from '../core/errors.js';
+import { BERTH_VERSION } from '../core/version.js';
+import { HelpRequested, parseShimArgs, shimUsage, type ShimArgs } from './args.js';
+
+export const SHIM_PROGRAM = 'containerd-shim-berth-v2';
+
+export interface ShimIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const processIo: ShimIo = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  env: process.env,
+};
+
+/** What each action does once it exists; until then, a clear failure. */
+type ActionHandler = (args: ShimArgs, io: ShimIo) => Promise<number>;
+
+const notYet =
+  (what: string): ActionHandler =>
+  async () => {
+    throw new Error(`${what} is not implemented yet (issue 16)`);
+  };
+
+export const ACTIONS: Record<ShimArgs['action'], ActionHandler> = {
+  start: notYet(`${SHIM_PROGRAM} start`),
+  delete: notYet(`${SHIM_PROGRAM} delete`),
+  serve: notYet(`${SHIM_PROGRAM}'s Task service`),
+};
+
+/**
+ * Runs the shim; resolves to its exit status. As containerd's Go shims do: a usage error prints
+ * the message and the usage and is 2, -h is 0, a failing action prints `<id>: <error>` on stderr
+ * (containerd shows start's stdout and stderr together) and is 1.
+ */
+export async function runShim(argv: readonly string[], io: ShimIo = processIo): Promise<number> {
+  let args: ShimArgs;
+  try {
+    args = parseShimArgs(argv, io.env);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stderr(shimUsage(SHIM_PROGRAM));
+      return 0;
+    }
+    if (err instanceof UsageError) {
+      io.stderr(`${SHIM_PROGRAM}: ${err.message}\n${shimUsage(SHIM_PROGRAM)}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.version) {
+    io.stdout(`${SHIM_PROGRAM}:\n  Version:  ${BERTH_VERSION}\n\n`);
+    return 0;
+  }
+  try {
+    return await ACTIONS[args.action](args, io);
+  } catch (err) {
+    io.stderr(`${args.id}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
