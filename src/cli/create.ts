@@ -1,11 +1,12 @@
 import { UsageError } from '../core/errors.js';
 import { createContainer, type CreateOptions } from '../runtime/container-create.js';
 import type { ImageRequest } from '../runtime/image-bundle.js';
+import { parsePullPolicy } from '../runtime/image-pull-policy.js';
 import { containerId, countOption, flag, openRuntime, stringOption, type VerbContext } from './context.js';
 import { parseSize } from './units.js';
 
 /** Options that shape a container made from an image; with a bundle, its config.json decides. */
-const IMAGE_ONLY = ['platform', 'env', 'cwd', 'user', 'hostname', 'memory', 'cpus', 'tty'];
+const IMAGE_ONLY = ['platform', 'pull', 'env', 'cwd', 'user', 'hostname', 'memory', 'cpus', 'tty'];
 
 function imageRequest(ctx: VerbContext, ref: string, args: string[]): ImageRequest {
   if (stringOption(ctx, 'bundle') !== undefined) throw new UsageError('--image and --bundle exclude each other: a container comes from one or the other');
@@ -15,6 +16,7 @@ function imageRequest(ctx: VerbContext, ref: string, args: string[]): ImageReque
   return {
     ref,
     platform: stringOption(ctx, 'platform'),
+    pull: parsePullPolicy(stringOption(ctx, 'pull')),
     overrides: {
       args,
       env: (ctx.options.env as string[] | undefined) ?? [],

@@ -61,7 +61,7 @@ function ago(iso: string | undefined): string {
 
 /** Unknown times as null in JSON, so the keys are always there. */
 function forJson(r: ImageRecord): Record<string, unknown> {
-  return { ...r, created: r.created ?? null, lastUsed: r.lastUsed ?? null };
+  return { ...r, created: r.created ?? null, lastUsed: r.lastUsed ?? null, source: r.source ?? null };
 }
 
 /**
@@ -76,6 +76,12 @@ async function warnVolumes(runtime: Runtime, records: ImageRecord[]): Promise<vo
   }
   const own = (await volumeReports(runtime, readableRecords(runtime))).values();
   for (const p of own) if (p.health === 'missing' || p.health === 'unreachable') await log('warn', `container "${p.id}": ${p.problem}`, { op: 'image-ls', id: p.id });
+}
+
+/** The pulled ref with the digest it resolved to (short), and the mirror that served it. */
+function sourceOf(s: NonNullable<ImageRecord['source']>): string {
+  const pinned = s.ref.includes('@') ? s.ref : `${s.ref}@${s.digest.slice(0, 19)}`;
+  return s.mirror ? `${pinned} (via ${s.mirror})` : pinned;
 }
 
 function refsOf(r: ImageRecord): string {
@@ -96,12 +102,12 @@ export default async function image(ctx: VerbContext): Promise<void> {
       return;
     }
     case 'pull': {
-      only(ctx, sub, ['platform', 'creds', 'tls-verify']);
+      only(ctx, sub, ['platform', 'creds', 'tls-verify', 'digest-only']);
       const ref = operand(ctx, sub, 'image reference ([REGISTRY/]REPO[:TAG|@sha256:DIGEST])');
       const cache = await openCache(ctx);
       const onProgress = progress();
       const tlsVerify = ctx.options['tls-verify'];
-      const r = await cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, onProgress });
+      const r = await cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, digestOnly: flag(ctx, 'digest-only') || undefined, onProgress });
       if (onProgress) process.stderr.write('\r\x1b[K');
       process.stdout.write(`${r.hit ? 'already cached' : 'pulled'} ${r.name} ${r.digest} ${formatSize(r.size)}\n`);
       return;
@@ -119,8 +125,8 @@ export default async function image(ctx: VerbContext): Promise<void> {
         return;
       }
       printTable(
-        ['REF', 'DIGEST', 'SIZE', 'CREATED', 'LAST USED', 'CONTAINERS'],
-        records.map((r) => [refsOf(r), r.digest.slice(7, 19), formatSize(r.size), ago(r.created), ago(r.lastUsed), String(r.containers.length)]),
+        ['REF', 'DIGEST', 'SIZE', 'CREATED', 'LAST USED', 'CONTAINERS', 'SOURCE', 'PULLED'],
+        records.map((r) => [refsOf(r), r.digest.slice(7, 19), formatSize(r.size), ago(r.created), ago(r.lastUsed), String(r.containers.length), r.source ? sourceOf(r.source) : 'import', ago(r.source?.pulled)]),
       );
       return;
     }

@@ -54,6 +54,7 @@ const createOptions: OptionSpecs = {
   memory: { type: 'string', short: 'm', valueName: 'SIZE', description: 'with --image: memory limit, e.g. 512M' },
   cpus: { type: 'string', valueName: 'N', description: 'with --image: CPU limit, e.g. 1.5' },
   tty: { type: 'boolean', short: 't', description: 'with --image: give the process a terminal' },
+  pull: { type: 'string', valueName: 'missing|always|never', description: 'with --image: pull REF from its registry when not cached (missing; the default for a REF naming its registry), every time (always), or never (the default for a short name)' },
   help,
 };
 
@@ -165,13 +166,16 @@ export const VERBS: Record<string, VerbSpec> = {
     summary: 'manage the image cache: pull from a registry, import OCI layouts, list, inspect, remove, prune',
     operands: '<pull|import|ls|inspect|rm|prune> [operands]',
     details: `Subcommands:
-  pull [REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false]
-                      fetch an image from a registry (default docker.io, tag latest) and
-                      cache it as import does; prints the resolved manifest digest
+  pull [REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false] [--digest-only]
+                      fetch an image from a registry (default docker.io or [registries]
+                      default, tag latest) and cache it as import does; prints the resolved
+                      manifest digest. Credentials: --creds, else $REGISTRY_AUTH_FILE,
+                      $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json
   import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
                       unpack an OCI layout (directory or tar) into a template, once per digest
   ls [--format table|json]
-                      the cached images: refs, digest, size, created, last used, containers
+                      the cached images: refs, digest, size, created, last used, containers,
+                      and where a pulled one came from (source ref, pulled when)
   inspect REF         the image's record and config as JSON
   rm REF [--force]    remove an image; --force parks one that containers still use
   prune [--older-than DURATION] [--max-size SIZE]
@@ -183,6 +187,7 @@ REF is a name given at import, a digest, or a digest prefix of at least 12 hex d
       platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'pull, import: the platform to take from a multi-platform image (default: this host)' },
       creds: { type: 'string', valueName: 'USER:PASS', description: 'pull: credentials for the registry (basic, or for its token service)' },
       'tls-verify': { type: 'boolean', description: 'pull: --tls-verify=false skips certificate checks and allows plain http' },
+      'digest-only': { type: 'boolean', description: 'pull: refuse a tag (the error names the digest to pull instead)' },
       format,
       force: { type: 'boolean', description: 'rm: park an image that containers still use' },
       'older-than': { type: 'string', valueName: 'DURATION', description: 'prune: images unused for longer (s, m, h, d)' },

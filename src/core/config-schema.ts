@@ -125,6 +125,27 @@ const proxmoxSchema = z
   .refine((p) => !(p.insecure && (p.ca_file || p.fingerprint)), { message: 'insecure = true contradicts ca_file/fingerprint' })
   .refine((p) => p.transport !== 'api' || p.api_url !== undefined, { message: 'transport = "api" needs api_url' });
 
+/** A registry as a reference names it: host[:port] (no scheme, no path). */
+const registryHost = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/, 'must be a registry host[:port] such as "docker.io" or "127.0.0.1:5000" (no scheme, no path)');
+
+/** `[registries]`: where image pulls go (docs/configuration.md, docs/images.md). */
+const registriesSchema = z
+  .object({
+    /** The registry of a short name (`alpine`, `org/app`); default docker.io. */
+    default: registryHost.optional(),
+    /** Per registry, mirrors tried in order before it; the next (at last the registry itself) on any error. */
+    mirrors: z.record(registryHost, z.array(registryHost)).optional(),
+    /** Registries spoken to without certificate checks, or over plain http. */
+    insecure: z.array(registryHost).optional(),
+    /** Layers fetched at once (default 3). */
+    parallel_layers: z.number().int().min(1).max(16).optional(),
+    /** Refuse pulls by tag (as --digest-only does). */
+    digest_only: z.boolean().optional(),
+  })
+  .strict();
+
 const configSchema = z
   .object({
     default_runtime: z.string().min(1).default('crun'),
@@ -137,6 +158,7 @@ const configSchema = z
     log: logSchema.optional(),
     proxmox: proxmoxSchema.optional(),
     limits: limitsSchema.optional(),
+    registries: registriesSchema.optional(),
   })
   .strict();
 
@@ -144,6 +166,7 @@ export type BerthConfig = z.infer<typeof configSchema>;
 export type RouteRule = z.infer<typeof routeSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ProxmoxConfig = z.infer<typeof proxmoxSchema>;
+export type RegistriesConfig = z.infer<typeof registriesSchema>;
 
 export function parseConfig(text: string, path: string): BerthConfig {
   let raw: unknown;

@@ -5,7 +5,7 @@ import { InvalidConfigError, errnoCode } from './errors.js';
 import { fileKind, readRegularFile } from './regular-file.js';
 import type { BerthConfig } from './config-schema.js';
 
-export type { BerthConfig, ProxmoxConfig, RouteRule, StorageConfig } from './config-schema.js';
+export type { BerthConfig, ProxmoxConfig, RegistriesConfig, RouteRule, StorageConfig } from './config-schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/berth/config.toml';
 

@@ -36,6 +36,12 @@ export class DigestVerifier extends Transform {
     this.hash = createHash(parseDigest(expected, what).algorithm);
   }
 
+  /** Counts bytes that are already on disk (a resumed download) without passing them on. */
+  absorb(chunk: Buffer): void {
+    this.count += chunk.length;
+    this.hash.update(chunk);
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.count += chunk.length;
     if (this.size !== undefined && this.count > this.size) {

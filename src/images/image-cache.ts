@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { publishImageCache } from '../core/channels.js';
-import type { StorageConfig } from '../core/config.js';
+import type { RegistriesConfig, StorageConfig } from '../core/config.js';
 import { ImageInUseError, ImageNotFoundError, InvalidArgumentError, StorageError, VolumeExistsError, VolumeNotFoundError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { log } from '../core/log.js';
@@ -21,7 +21,7 @@ import { ImageIndex, type IndexEntry } from './image-index.js';
 import { pendingCacheRepairs, REMOVING, repairTemplate, repairUnfinished, reportIndexRepair, type PendingCacheRepair } from './cache-repair.js';
 import { crashPoint } from '../core/crash-point.js';
 import { formatPlatform, parsePlatform, platformMatches } from './platform.js';
-import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImportOptions, PullOptions, PullResult, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
+import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImageSource, ImportOptions, PullOptions, PullResult, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
@@ -52,6 +52,8 @@ class StorageImageCache implements ImageCache {
     private readonly index: ImageIndex,
     /** The unpacking cap in bytes ([storage] max_image_size). */
     private readonly maxBytes: number,
+    /** [registries]: default registry, mirrors, insecure hosts for pulls. */
+    private readonly registries: RegistriesConfig,
   ) {}
 
   containerVolumeName(containerId: string, rootId?: string): string {
@@ -83,6 +85,7 @@ class StorageImageCache implements ImageCache {
       platform: { os: os ?? '', architecture: architecture ?? '', ...(variant ? { variant } : {}) },
       config: configFromProperties(p) ?? entry?.config ?? {},
       parked: p.parked === '1',
+      source: p.source ? { ref: p.source, digest: p['source-digest'] ?? '', pulled: p.pulled ?? '', ...(p.mirror ? { mirror: p.mirror } : {}) } : undefined,
     };
   }
 
@@ -198,7 +201,13 @@ class StorageImageCache implements ImageCache {
   async pull(ref: string, options: PullOptions = {}): Promise<PullResult> {
     // Loaded only by a pull: the registry client (and undici) costs the other verbs nothing.
     const { pullImage } = await import('./registry/pull.js');
-    return pullImage(this, this.index.dir, ref, options);
+    return pullImage(this, this.index.dir, ref, { ...options, registries: options.registries ?? this.registries });
+  }
+
+  async recordSource(digest: string, source: ImageSource): Promise<void> {
+    await this.index.withDigestLock(digest, () =>
+      this.driver.setProperties('image', digest, { source: source.ref, 'source-digest': source.digest, pulled: source.pulled, mirror: source.mirror }),
+    );
   }
 
   async addName(digest: string, name: string): Promise<ImageRecord> {
@@ -448,11 +457,11 @@ class StorageImageCache implements ImageCache {
  * The image cache over the configured storage, or over `at` (the storage a container record
  * names, for its delete); its index lives under `stateDir` (default /var/lib/berth).
  */
-export async function openImageCache(options: { storage: StorageConfig; stateDir?: string; at?: StorageLocation }): Promise<ImageCache> {
+export async function openImageCache(options: { storage: StorageConfig; registries?: RegistriesConfig; stateDir?: string; at?: StorageLocation }): Promise<ImageCache> {
   const stateDir = options.stateDir ?? options.storage.state_dir ?? DEFAULT_STATE_DIR;
   if (!stateDir.startsWith('/')) throw new InvalidArgumentError(`the image state directory must be an absolute path, not ${JSON.stringify(stateDir)}`);
   const driver = options.at ? await openStorageAt(options.at) : await openStorage(options.storage);
-  return new StorageImageCache(driver, new ImageIndex(stateDir), options.storage.max_image_size ?? DEFAULT_MAX_IMAGE_SIZE);
+  return new StorageImageCache(driver, new ImageIndex(stateDir), options.storage.max_image_size ?? DEFAULT_MAX_IMAGE_SIZE, options.registries ?? {});
 }
 
 /** `; the cache has REPO:OTHER` when other tags of the ref's repository are cached, else nothing. */

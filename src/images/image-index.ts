@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { errnoCode } from '../core/errors.js';
 import { isDirectoryLocked, lockDirectory, type Lock } from '../core/lock.js';
-import type { ImageConfigSummary } from './types.js';
+import type { ImageConfigSummary, ImageSource } from './types.js';
 
 export interface IndexEntry {
   digest: string;
@@ -21,6 +21,7 @@ export interface IndexEntry {
   configDigest: string | undefined;
   config: ImageConfigSummary;
   parked: boolean;
+  source?: ImageSource;
 }
 
 interface IndexFile {

@@ -1,4 +1,5 @@
 // The image cache's public types (the API other layers build on; see docs/images.md).
+import type { RegistriesConfig } from '../core/config.js';
 import type { StorageLocation } from '../storage/driver.js';
 import type { PendingCacheRepair } from './cache-repair.js';
 
@@ -37,6 +38,20 @@ export interface ImageInfo {
   config: ImageConfigSummary;
   /** Removed with --force while containers still used it: destroyed with its last container volume. */
   parked: boolean;
+  /** Where the last pull of it came from; undefined for an image only ever imported from a layout. */
+  source: ImageSource | undefined;
+}
+
+/** A pull's provenance, recorded on the template. */
+export interface ImageSource {
+  /** The reference pulled, normalized: registry/repo:tag or registry/repo@digest. */
+  ref: string;
+  /** What the reference resolved to on the registry (the index digest for a multi-platform image). */
+  digest: string;
+  /** RFC 3339. */
+  pulled: string;
+  /** The mirror that served it, when not the registry itself. */
+  mirror?: string;
 }
 
 export interface ImageRecord extends ImageInfo {
@@ -89,6 +104,10 @@ export interface PullOptions {
   /** USER:PASSWORD */
   creds?: string;
   tlsVerify?: boolean;
+  /** Refuse a tag (exit 3, naming the digest it resolves to). */
+  digestOnly?: boolean;
+  /** Default: the cache's own ([registries] of the config). */
+  registries?: RegistriesConfig;
   onProgress?: (p: { done: number; total: number; what: string }) => void;
 }
 
@@ -110,6 +129,8 @@ export interface ImageCache {
    * the image gets the name registry/repo:tag (or @digest). An image already cached is a hit.
    */
   pull(ref: string, options?: PullOptions): Promise<PullResult>;
+  /** Records where a pulled image came from (shown by ls and inspect). */
+  recordSource(digest: string, source: ImageSource): Promise<void>;
   /** Gives the cached image `digest` the name `name` (moved from any other image, as a tag moves). */
   addName(digest: string, name: string): Promise<ImageRecord>;
   /** The cached images; repairs what a killed berth left first (cache-repair.ts). */

@@ -15,12 +15,15 @@ import type { ImageInfo, StorageLocation } from '../images/types.js';
 import type { ContainerImage } from './container-store.js';
 import { specFromImage, type ImageOverrides } from './image-spec.js';
 import { resolveImageUser } from './image-user.js';
+import { refForCreate, type PullPolicy } from './image-pull-policy.js';
 import type { Runtime } from './runtime.js';
 
 export interface ImageRequest {
   /** A cached image's ref or digest, or the path of an OCI layout (directory or tar). */
   ref: string;
   platform: string | undefined;
+  /** --pull; undefined: missing for a REF that names its registry, never otherwise. */
+  pull?: PullPolicy;
   overrides: ImageOverrides;
 }
 
@@ -33,6 +36,8 @@ export interface ImageBundle {
 
 export async function makeImageBundle(runtime: Runtime, id: string, request: ImageRequest, revert: Revert, backend: { ownsRootfs: boolean }): Promise<ImageBundle> {
   const images = await runtime.images();
+  // Pulled (or found cached) first: the volume is made from the name the cache has it under.
+  const wanted = await refForCreate(images, request.ref, request.pull, request.platform, (await runtime.config()).registries?.default);
   let source: { path: string; image: ImageInfo; volume: string | undefined };
   // We hold the id's create lock and no live record exists: any volume of this id is what an
   // interrupted create left behind (createContainerVolume replaces one itself).
@@ -40,11 +45,11 @@ export async function makeImageBundle(runtime: Runtime, id: string, request: Ima
   let storage: StorageLocation | undefined;
   if (backend.ownsRootfs) {
     await images.destroyContainerVolume(id, { rootId });
-    const t = await images.templateRootfs(request.ref, { platform: request.platform });
+    const t = await images.templateRootfs(wanted, { platform: request.platform });
     source = { path: t.path, image: t.image, volume: undefined };
   } else {
     revert.add('container volume', async () => void (await images.destroyContainerVolume(id, { rootId })));
-    const v = await images.createContainerVolume(request.ref, id, { platform: request.platform, rootId });
+    const v = await images.createContainerVolume(wanted, id, { platform: request.platform, rootId });
     crashPoint('create:volume'); // made, not yet named by a record: see orphan-volumes.ts
     source = { path: v.path, image: v.image, volume: v.volume };
     storage = v.storage;
@@ -57,7 +62,7 @@ export async function makeImageBundle(runtime: Runtime, id: string, request: Ima
   // the template is read-only: a backend that owns the rootfs makes them in its own.
   if (source.volume !== undefined) for (const path of volumes) mkdirSync(resolveInRoot(source.path, path), { recursive: true });
 
-  const ref = source.image.refs.includes(request.ref) ? request.ref : source.image.refs[0];
+  const ref = source.image.refs.includes(wanted) ? wanted : source.image.refs[0];
   const spec = specFromImage({ id, rootfs: source.path, digest: source.image.digest, ref, image: config, overrides: request.overrides, user });
   const dir = join(runtime.store.dir(id), 'bundle');
   mkdirSync(dir, { recursive: true });

@@ -137,7 +137,7 @@ export class Runtime {
 
   /** The image cache on the configured storage, loaded only by the verbs that use images. */
   images(): Promise<ImageCache> {
-    this.imagesPromise ??= this.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage }));
+    this.imagesPromise ??= this.config().then(async (config) => (await import('../images/index.js')).openImageCache({ storage: config.storage, registries: config.registries }));
     return this.imagesPromise;
   }
 

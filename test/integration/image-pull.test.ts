@@ -6,17 +6,16 @@
 // basic auth with no, wrong and right credentials — with a debug log free of the password.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { randomBytes, sign, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berth } from '../helpers/berth.js';
 import { tempDir } from '../helpers/bundle.js';
-import { freePort, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missing } from '../helpers/host.js';
 import { buildOciLayout, busyboxLayerDir, ociArch, type BuiltLayout } from '../helpers/oci-image.js';
-import { waitFor } from '../helpers/wait.js';
+import { skopeoWith, startRegistry as startRegistryIn, type Registry, type RegistryAuth } from '../helpers/registry.js';
 
 const skip = missing('docker-registry', 'skopeo', 'htpasswd', 'busybox');
 const tmp = tempDir('berth-image-pull-');
@@ -25,67 +24,15 @@ const stateDir = join(tmp.path, 'state');
 const root = join(tmp.path, 'root');
 const config = join(tmp.path, 'config.toml');
 writeFileSync(config, `default_runtime = "crun-cli"\n\n[storage]\ndriver = "dir"\ndir = "${storageDir}"\nstate_dir = "${stateDir}"\n`);
-const policy = join(tmp.path, 'policy.json');
-writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
 const run = (...args: string[]) => berth(['--root', root, '--config', config, ...args], { timeoutMs: 120_000 });
 
-interface Registry {
-  host: string;
-  daemon: Daemon;
-  dir: string;
-  /** Access-log GETs of a blob so far. */
-  blobGets(digest: string): number;
-}
-
 const registries: Registry[] = [];
-
-/** `auth:` of the registry's config: none, htpasswd (basic), or token (bearer). */
-type RegistryAuth = { htpasswd: string } | { token: { realm: string; cert: string } } | undefined;
+const { skopeo, rawManifest, registryDigest } = skopeoWith(tmp.path);
 
 async function startRegistry(name: string, authBy?: RegistryAuth, dataDir?: string): Promise<Registry> {
-  const dir = join(tmp.path, name);
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const port = await freePort();
-  const auth = !authBy
-    ? ''
-    : 'htpasswd' in authBy
-      ? `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${authBy.htpasswd}\n`
-      : `auth:\n  token:\n    realm: ${authBy.token.realm}\n    service: berth-test\n    issuer: berth-test-issuer\n    rootcertbundle: ${authBy.token.cert}\n`;
-  writeFileSync(
-    join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir ?? join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
-  );
-  const daemon = startDaemon('docker-registry', ['serve', join(dir, 'config.yml')], join(dir, 'registry.log'));
-  const host = `127.0.0.1:${port}`;
-  await waitFor(`docker-registry on ${host}`, async () => {
-    try {
-      const res = await fetch(`http://${host}/v2/`);
-      return res.status === 200 || res.status === 401 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, 20_000);
-  const reg: Registry = {
-    host,
-    daemon,
-    dir,
-    blobGets: (digest) => daemon.output().split('\n').filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${digest} `)).length,
-  };
+  const reg = await startRegistryIn(tmp.path, name, authBy, dataDir);
   registries.push(reg);
   return reg;
-}
-
-function skopeo(...args: string[]): string {
-  return execFileSync('skopeo', ['--policy', policy, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function rawManifest(ref: string, ...extra: string[]): Buffer {
-  return execFileSync('skopeo', ['--policy', policy, 'inspect', '--raw', '--tls-verify=false', ...extra, `docker://${ref}`]);
-}
-
-/** The manifest digest as the registry has it: sha256 of `skopeo inspect --raw`. */
-function registryDigest(ref: string, ...extra: string[]): string {
-  return `sha256:${createHash('sha256').update(rawManifest(ref, ...extra)).digest('hex')}`;
 }
 
 /** The digest of one platform's manifest in the index the registry has (`skopeo inspect --raw`). */
@@ -265,9 +212,49 @@ describe('berth image pull with htpasswd basic auth', { skip }, () => {
     assert.equal(logged.includes(password), false);
     assert.equal(logged.includes(Buffer.from(`puller:${password}`).toString('base64')), false);
   });
+  test('credentials from auth files: skopeo login into $REGISTRY_AUTH_FILE, a docker config.json under $HOME; --creds wins; wrong ones exit 9 naming the file; none logged', async () => {
+    const ref = `${secure.host}/auth/app:a`;
+    const home = join(tmp.path, 'login-home');
+    mkdirSync(home, { recursive: true });
+    const env = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+      const e: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...extra };
+      delete e.XDG_RUNTIME_DIR;
+      if (!extra.REGISTRY_AUTH_FILE) delete e.REGISTRY_AUTH_FILE;
+      return e;
+    };
+    const pull = (extra: Record<string, string>, ...args: string[]) => berth(['--root', root, '--config', config, ...args, 'image', 'pull', ref, '--tls-verify=false'], { env: env(extra), timeoutMs: 120_000 });
+    // skopeo writes the file as podman login does.
+    const authFile = join(tmp.path, 'skopeo-auth.json');
+    skopeo('login', '--tls-verify=false', '--authfile', authFile, '-u', 'puller', '-p', password, secure.host);
+    assert.ok(JSON.parse(readFileSync(authFile, 'utf8')).auths[secure.host], 'skopeo login wrote an entry for the host');
+    const logFile = join(tmp.path, 'authfile-debug.log');
+    let r = await pull({ REGISTRY_AUTH_FILE: authFile }, '--debug', '--log', logFile);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^(pulled|already cached) /);
+    const logged = readFileSync(logFile, 'utf8') + r.stderr;
+    assert.match(logged, /manifests\/a → 200/);
+    assert.equal(logged.includes(password), false);
+    assert.equal(logged.includes(Buffer.from(`puller:${password}`).toString('base64')), false);
+    // docker's config.json, keyed as docker login writes a registry with a port: a URL.
+    const wrong = { auths: { [`https://${secure.host}/v1/`]: { auth: Buffer.from('puller:not-the-password').toString('base64') } } };
+    mkdirSync(join(home, '.docker'), { recursive: true });
+    writeFileSync(join(home, '.docker/config.json'), JSON.stringify(wrong));
+    r = await pull({});
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, new RegExp(`refused the credentials .*check the entry for ${secure.host.replace(/\./g, '\\.')} in ${join(home, '.docker/config.json').replace(/\./g, '\\.')} \\(or give --creds`));
+    assert.equal(r.stderr.includes('not-the-password'), false);
+    // --creds wins over the wrong file; $REGISTRY_AUTH_FILE comes before it.
+    r = await berth(['--root', root, '--config', config, 'image', 'pull', ref, '--tls-verify=false', '--creds', `puller:${password}`], { env: env({}), timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    r = await pull({ REGISTRY_AUTH_FILE: authFile });
+    assert.equal(r.code, 0, r.stderr);
+    writeFileSync(join(home, '.docker/config.json'), JSON.stringify({ auths: { [`https://${secure.host}/v1/`]: { auth: Buffer.from(`puller:${password}`).toString('base64') } } }));
+    r = await pull({});
+    assert.equal(r.code, 0, r.stderr);
+  });
 });
 
-/** A JWT as distribution's token auth verifies it: RS256, the signing cert in x5c, an access claim. */
+/** A JWT as distribution's token auth verifies it/** A JWT as distribution's token auth verifies it: RS256, the signing cert in x5c, an access claim. */
 function signToken(key: string, certDer: Buffer, repository: string): string {
   const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);

@@ -1,21 +1,29 @@
 // Pulled blobs, kept by digest under STATE_DIR/images/blobs/<alg>/<hex>: a layer another image
 // already brought is not downloaded again. A blob streams into a temp file under
 // STATE_DIR/images/tmp through the digest check and is renamed into place only when the digest
-// and size are right: a mismatch or a truncated body leaves nothing behind.
+// and size are right: a mismatch leaves nothing behind; a body that broke off is resumed with
+// a Range request (at once, and by the next pull from STATE_DIR/images/partial).
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, createWriteStream, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ImageError } from '../../core/errors.js';
+import { log } from '../../core/log.js';
 import { DigestVerifier, parseDigest } from '../digest.js';
+import { RegistryUnreachableError } from './registry-errors.js';
+import { retryableError, retryDelay, sleep } from './retry.js';
 
 export class BlobStore {
   readonly blobs: string;
   readonly tmp: string;
+  /** Interrupted downloads by digest (`<alg>-<hex>`), resumed by the next pull. */
+  readonly partial: string;
 
   constructor(imagesDir: string) {
     this.blobs = join(imagesDir, 'blobs');
     this.tmp = join(imagesDir, 'tmp');
+    this.partial = join(imagesDir, 'partial');
   }
 
   path(digest: string): string {
@@ -32,21 +40,71 @@ export class BlobStore {
     }
   }
 
-  /** Streams `body` to the store, verified against digest and size; the path once it is there. */
-  async put(digest: string, size: number, body: Readable, what: string): Promise<string> {
+  /** Where an interrupted download of `digest` waits to be resumed. */
+  partialPath(digest: string): string {
+    const d = parseDigest(digest, 'blob');
+    return join(this.partial, `${d.algorithm}-${d.hex}`);
+  }
+
+  /**
+   * Brings blob `digest` into the store through the digest and size check; the path once it is
+   * there. `open(offset)` asks the registry for the bytes from `offset` (a Range request) and
+   * says where its stream really starts. A body that breaks off (reset, timeout) is resumed from
+   * what arrived, up to `attempts` times; a download that still fails is kept under partial/ for
+   * the next pull to resume. A digest or size mismatch removes everything.
+   */
+  async put(digest: string, size: number, open: (offset: number) => Promise<{ body: Readable; start: number }>, what: string, attempts = 5): Promise<string> {
     const final = this.path(digest);
     mkdirSync(this.tmp, { recursive: true });
     mkdirSync(join(final, '..'), { recursive: true });
     const temp = join(this.tmp, `blob-${randomBytes(6).toString('hex')}`);
-    // Opened here, not by the stream: the file exists before the first byte, so a failed
-    // pipeline's removal below cannot race the stream's own (asynchronous) open.
-    const fd = openSync(temp, 'wx');
+    // Claimed by a rename: two pulls of one blob never append to the same file.
+    let have = 0;
     try {
-      // flush: fsync before close, so a renamed blob is on disk whole.
-      await pipeline(body, new DigestVerifier(digest, size, what), createWriteStream(temp, { fd, flush: true }));
-      renameSync(temp, final);
-      return final;
+      renameSync(this.partialPath(digest), temp);
+      have = statSync(temp).size;
+      if (have > size) {
+        truncateSync(temp, 0);
+        have = 0;
+      }
+    } catch {
+      // Opened here, not by a stream: the file exists before the first byte, so a failed
+      // pipeline's removal below cannot race the stream's own (asynchronous) open.
+      closeSync(openSync(temp, 'wx'));
+    }
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const verifier = new DigestVerifier(digest, size, what);
+        const { body, start } = await open(have);
+        if (start !== have) {
+          // The registry sent the blob from its start (no Range support): begin again.
+          truncateSync(temp, 0);
+          have = 0;
+        }
+        if (have > 0) for await (const chunk of createReadStream(temp)) verifier.absorb(chunk as Buffer);
+        try {
+          // flush: fsync before close, so a renamed blob is on disk whole.
+          await pipeline(body, verifier, createWriteStream(temp, { flags: 'a', flush: true }));
+          renameSync(temp, final);
+          return final;
+        } catch (err) {
+          if (!retryableError(err)) throw err;
+          have = statSync(temp).size;
+          if (attempt >= attempts) {
+            mkdirSync(this.partial, { recursive: true });
+            renameSync(temp, this.partialPath(digest));
+            throw new RegistryUnreachableError(`${what}: the download broke off after ${have} of ${size} bytes (${(err as { code?: string }).code ?? (err as Error).message}), ${attempts} times; pull again to resume it`, { cause: err });
+          }
+          await log('debug', `${what}: broke off after ${have} of ${size} bytes; resuming (try ${attempt + 1} of ${attempts})`, { op: 'image-pull' });
+          await sleep(retryDelay(attempt, undefined));
+        }
+      }
     } catch (err) {
+      // Bytes that arrived whole are kept for the next pull unless the blob itself was wrong.
+      if (!(err instanceof ImageError) && existsSync(temp) && statSync(temp).size > 0) {
+        mkdirSync(this.partial, { recursive: true });
+        renameSync(temp, this.partialPath(digest));
+      }
       rmSync(temp, { force: true });
       throw err;
     }

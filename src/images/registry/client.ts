@@ -8,15 +8,19 @@ import { ImageNotFoundError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import { MEDIA_TYPES } from '../media-types.js';
 import { basicHeader, parseChallenge, tokenFrom, tokenUrl, type Credentials } from './auth.js';
+import { retryDelay, retryableError, retryableStatus, sleep } from './retry.js';
 import { apiHost, formatReference, isLoopbackHost, type ImageReference } from './reference.js';
 import { RegistryAuthError, RegistryTimeoutError, RegistryUnreachableError } from './registry-errors.js';
 
 export interface ClientOptions {
-  credentials?: Credentials;
+  /** From --creds, or from an auth file (`source` names it; `identityToken` for the token service). */
+  credentials?: Credentials & { source?: string; identityToken?: string };
   /** false: https without certificate checks, falling back to plain http (skopeo's tls-verify=false). */
   tlsVerify?: boolean;
   /** Per request: connect and headers; a body may pause this long between chunks. */
   timeoutMs?: number;
+  /** Tries of one request on 429, 5xx, a reset connection or a timeout (default 5). */
+  attempts?: number;
 }
 
 /** Every manifest type berth reads, the lists first (the registry picks what it has). */
@@ -76,50 +80,78 @@ export class RegistryClient {
     return { mediaType, headerDigest: typeof digest === 'string' ? digest : undefined, body: Buffer.concat(chunks) };
   }
 
-  /** The blob's bytes as a stream (verified by the caller while it streams). */
-  async getBlob(digest: string): Promise<Readable> {
-    const res = await this.get(`blobs/${digest}`, '*/*', `blob ${digest}`);
-    return res.body;
+  /**
+   * The blob's bytes as a stream (verified by the caller while it streams); from byte `offset`
+   * on with a Range request. `start` is where the stream begins: `offset` when the registry
+   * answered 206, 0 when it sent the whole blob instead.
+   */
+  async getBlob(digest: string, offset = 0): Promise<{ body: Readable; start: number }> {
+    const res = await this.get(`blobs/${digest}`, '*/*', `blob ${digest}`, offset > 0 ? { range: `bytes=${offset}-` } : {});
+    const range = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+    const start = res.statusCode === 206 && range ? Number(range[1]) : 0;
+    return { body: res.body, start };
+  }
+
+  /** What to tell a user whose credentials were refused: the file they came from, or --creds. */
+  private credsHint(): string {
+    const source = this.options.credentials?.source;
+    return source ? `check the entry for ${this.ref.registry} in ${source} (or give --creds USER:PASSWORD)` : 'check --creds USER:PASSWORD';
   }
 
   /** GET /v2/<repo>/<path>, authenticating on a 401 challenge, following redirects. */
-  private async get(path: string, accept: string, what: string): Promise<{ headers: Record<string, string | string[] | undefined>; body: Body }> {
+  private async get(path: string, accept: string, what: string, extra: Record<string, string> = {}): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: Body }> {
     const base = await this.baseUrl();
     let url = new URL(`${base}/v2/${this.ref.repository}/${path}`);
-    let res = await this.send(url, accept, true);
+    let res = await this.send(url, accept, true, extra);
     if (res.statusCode === 401) {
       await this.authenticate(res, `repository:${this.ref.repository}:pull`);
-      res = await this.send(url, accept, true);
+      res = await this.send(url, accept, true, extra);
       if (res.statusCode === 401) {
         await drain(res.body);
-        throw new RegistryAuthError(`${this.what} refused the credentials for ${formatReference(this.ref)} (HTTP 401): check --creds USER:PASSWORD`);
+        throw new RegistryAuthError(`${this.what} refused the credentials for ${formatReference(this.ref)} (HTTP 401): ${this.credsHint()}`);
       }
     }
     for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && res.headers.location; hops++) {
       await drain(res.body);
       if (hops >= MAX_REDIRECTS) throw new RegistryUnreachableError(`${this.what}: more than ${MAX_REDIRECTS} redirects for ${what}`);
       const next = new URL(String(res.headers.location), url);
-      res = await this.send(next, accept, next.host === url.host);
+      res = await this.send(next, accept, next.host === url.host, extra);
       url = next;
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return { headers: res.headers, body: res.body };
+    if (res.statusCode >= 200 && res.statusCode < 300) return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     const text = await snippet(res.body);
     if (res.statusCode === 404) {
       throw new ImageNotFoundError(`${this.what} has no ${what} in ${this.ref.repository} (HTTP 404${text ? `: ${text}` : ''}); check the name and tag of ${formatReference(this.ref)}`);
     }
-    if (res.statusCode === 403) throw new RegistryAuthError(`${this.what} denies access to ${formatReference(this.ref)} (HTTP 403${text ? `: ${text}` : ''}); check --creds`);
+    if (res.statusCode === 403) throw new RegistryAuthError(`${this.what} denies access to ${formatReference(this.ref)} (HTTP 403${text ? `: ${text}` : ''}); ${this.credsHint()}`);
     throw new RegistryUnreachableError(`${this.what} answered HTTP ${res.statusCode} for ${what}${text ? `: ${text}` : ''}`);
   }
 
-  private async send(url: URL, accept: string, withAuth: boolean): Promise<Dispatcher.ResponseData> {
-    const headers: Record<string, string> = { accept, 'user-agent': 'berth' };
+  /**
+   * One GET, tried again (bounded, with jittered exponential backoff, honouring Retry-After) on
+   * 429, 5xx, a reset connection or a timeout; the last answer or error is the caller's.
+   */
+  private async send(url: URL, accept: string, withAuth: boolean, extra: Record<string, string> = {}): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { accept, 'user-agent': 'berth', ...extra };
     if (withAuth && this.authorization) headers.authorization = this.authorization;
-    try {
-      const res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
-      await log('debug', `GET ${url.href} → ${res.statusCode}`, { op: 'image-pull' });
-      return res;
-    } catch (err) {
-      throw this.networkError(err, url);
+    const attempts = this.options.attempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
+      } catch (err) {
+        if (attempt >= attempts || !retryableError(err)) throw this.networkError(err, url);
+        const wait = retryDelay(attempt, undefined);
+        await log('debug', `GET ${url.href}: ${(err as { code?: string }).code ?? (err as Error).message}; retry ${attempt} of ${attempts - 1} in ${wait} ms`, { op: 'image-pull' });
+        await sleep(wait);
+        continue;
+      }
+      await log('debug', `GET ${url.href}${extra.range ? ` (${extra.range})` : ''} → ${res.statusCode}`, { op: 'image-pull' });
+      if (attempt >= attempts || !retryableStatus(res.statusCode)) return res;
+      const wait = retryDelay(attempt, res.headers['retry-after']);
+      await drain(res.body);
+      await log('debug', `GET ${url.href}: HTTP ${res.statusCode}; retry ${attempt} of ${attempts - 1} in ${wait} ms`, { op: 'image-pull' });
+      await sleep(wait);
     }
   }
 
@@ -159,7 +191,7 @@ export class RegistryClient {
     const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
     const creds = this.options.credentials;
     if (challenge?.scheme === 'basic') {
-      if (!creds) throw new RegistryAuthError(`${this.what} needs credentials for ${formatReference(this.ref)} (HTTP 401, basic): give them with --creds USER:PASSWORD`);
+      if (!creds || creds.identityToken) throw new RegistryAuthError(`${this.what} needs credentials for ${formatReference(this.ref)} (HTTP 401, basic): give them with --creds USER:PASSWORD or log in (skopeo login, docker login)`);
       this.authorization = basicHeader(creds);
       return;
     }
@@ -168,17 +200,27 @@ export class RegistryClient {
     }
     const url = tokenUrl(challenge, scope);
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'berth' };
-    if (creds) headers.authorization = basicHeader(creds);
+    // An identity token (docker login's OAuth2 refresh token) is posted as the OAuth2 form;
+    // a user and password go as basic auth on the GET the token spec describes.
+    const identity = creds?.identityToken;
+    let form: string | undefined;
+    if (identity) {
+      const p = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: identity, client_id: 'berth', scope: url.searchParams.get('scope') ?? scope });
+      if (challenge.params.service) p.set('service', challenge.params.service);
+      form = p.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (creds) headers.authorization = basicHeader(creds);
+    const method = form ? 'POST' : 'GET';
     let tokenRes: Dispatcher.ResponseData;
     try {
-      tokenRes = await request(url, { method: 'GET', headers, dispatcher: this.agent });
+      tokenRes = await request(form ? new URL(url.origin + url.pathname) : url, { method, headers, body: form, dispatcher: this.agent });
     } catch (err) {
       throw this.networkError(err, url);
     }
-    await log('debug', `GET ${url.origin}${url.pathname} (token) → ${tokenRes.statusCode}`, { op: 'image-pull' });
+    await log('debug', `${method} ${url.origin}${url.pathname} (token) → ${tokenRes.statusCode}`, { op: 'image-pull' });
     if (tokenRes.statusCode === 401 || tokenRes.statusCode === 403) {
       await drain(tokenRes.body);
-      throw new RegistryAuthError(`the token service of ${this.what} (${url.host}) refused ${creds ? 'the credentials' : 'anonymous access'} for ${formatReference(this.ref)} (HTTP ${tokenRes.statusCode})${creds ? ': check --creds USER:PASSWORD' : ': give credentials with --creds USER:PASSWORD'}`);
+      throw new RegistryAuthError(`the token service of ${this.what} (${url.host}) refused ${creds ? 'the credentials' : 'anonymous access'} for ${formatReference(this.ref)} (HTTP ${tokenRes.statusCode})${creds ? `: ${this.credsHint()}` : ': give credentials with --creds USER:PASSWORD'}`);
     }
     if (tokenRes.statusCode !== 200) throw new RegistryAuthError(`the token service of ${this.what} (${url.host}) answered HTTP ${tokenRes.statusCode}: ${await snippet(tokenRes.body)}`);
     let token: string | undefined;

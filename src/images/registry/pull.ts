@@ -6,18 +6,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImageError } from '../../core/errors.js';
+import type { RegistriesConfig } from '../../core/config.js';
+import { ImageError, InvalidArgumentError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import { parseDigest } from '../digest.js';
 import { parsePlatform } from '../platform.js';
 import type { ImageCache, PullOptions, PullResult } from '../types.js';
 import { parseCredentials } from './auth.js';
+import { credentialsFromFiles } from './auth-file.js';
 import { BlobStore } from './blob-store.js';
-import { RegistryClient } from './client.js';
+import { RegistryClient, type FetchedManifest } from './client.js';
 import { manifestKind, parseJsonObject, parseManifest, selectPlatform, type RemoteDescriptor } from './manifest-select.js';
-import { formatReference, manifestReference, parseReference } from './reference.js';
+import { formatReference, manifestReference, parseReference, type ImageReference } from './reference.js';
 
-/** Layers fetched at once: a small fixed bound (retries and a configurable bound are later work). */
+/** Layers fetched at once unless [registries] parallel_layers says otherwise. */
 const PARALLEL_LAYERS = 3;
 
 function digestOf(body: Buffer, algorithm: 'sha256' | 'sha512'): string {
@@ -40,17 +42,48 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
   await Promise.all(Array.from({ length: Math.min(size, queue.length) }, worker));
 }
 
+/** A client for `endpoint` (the registry or one of its mirrors), with its credentials and TLS mode. */
+function clientFor(ref: ImageReference, endpoint: string, options: PullOptions, registries: RegistriesConfig): RegistryClient {
+  // --creds wins; else the auth files' entry for this endpoint (a mirror has its own).
+  const credentials = options.creds !== undefined ? parseCredentials(options.creds) : credentialsFromFiles(endpoint, ref.repository);
+  const tlsVerify = options.tlsVerify ?? ((registries.insecure ?? []).includes(endpoint) ? false : undefined);
+  return new RegistryClient({ ...ref, registry: endpoint }, { credentials, tlsVerify });
+}
+
+/**
+ * The top manifest from the first endpoint that serves it: the mirrors configured for the
+ * registry, in order, then the registry itself. A mirror's failure (down, 404, auth) is logged
+ * and the next one tried; the registry's own failure is the error.
+ */
+async function firstServing(ref: ImageReference, options: PullOptions, registries: RegistriesConfig): Promise<{ client: RegistryClient; endpoint: string; top: FetchedManifest }> {
+  const endpoints = [...(registries.mirrors?.[ref.registry] ?? []).filter((m) => m !== ref.registry), ref.registry];
+  for (const endpoint of endpoints) {
+    const client = clientFor(ref, endpoint, options, registries);
+    try {
+      return { client, endpoint, top: await client.getManifest(manifestReference(ref)) };
+    } catch (err) {
+      await client.close();
+      if (endpoint === ref.registry) throw err;
+      await log('warn', `mirror ${endpoint} of ${ref.registry} did not serve ${formatReference(ref)} (${(err as Error).message}); trying the next`, { op: 'image-pull' });
+    }
+  }
+  throw new Error('unreachable: the registry itself is the last endpoint');
+}
+
 export async function pullImage(cache: ImageCache, imagesDir: string, text: string, options: PullOptions = {}): Promise<PullResult> {
-  const ref = parseReference(text);
+  const registries = options.registries ?? {};
+  const ref = parseReference(text, registries.default);
   const want = parsePlatform(options.platform);
-  const client = new RegistryClient(ref, { credentials: options.creds === undefined ? undefined : parseCredentials(options.creds), tlsVerify: options.tlsVerify });
   const name = formatReference(ref);
   const store = new BlobStore(imagesDir);
+  const { client, endpoint, top } = await firstServing(ref, options, registries);
   try {
-    const top = await client.getManifest(manifestReference(ref));
     const topDigest = checkManifest(top.body, ref.digest, `manifest ${name}`);
     if (!ref.digest && top.headerDigest && top.headerDigest.startsWith('sha256:') && top.headerDigest !== topDigest) {
       throw new ImageError(`manifest ${name}: the registry says its digest is ${top.headerDigest}, the content hashes to ${topDigest}`);
+    }
+    if (!ref.digest && (options.digestOnly || registries.digest_only)) {
+      throw new InvalidArgumentError(`${options.digestOnly ? '--digest-only' : '[registries] digest_only'} refuses the tag ${name}: pull by digest: ${ref.registry}/${ref.repository}@${topDigest}`);
     }
     let doc = parseJsonObject(top.body, `manifest ${name}`);
     let manifest: RemoteDescriptor = { mediaType: top.mediaType, digest: topDigest, size: top.body.length };
@@ -67,11 +100,13 @@ export async function pullImage(cache: ImageCache, imagesDir: string, text: stri
     }
     const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : manifest.mediaType;
     const image = parseManifest(doc, `manifest ${manifest.digest}`);
-    await log('debug', `${name} resolves to ${manifest.digest} (${image.layers.length} layers)`, { op: 'image-pull' });
+    await log('debug', `${name} resolves to ${manifest.digest} (${image.layers.length} layers)${endpoint !== ref.registry ? ` via mirror ${endpoint}` : ''}`, { op: 'image-pull' });
+    const source = { ref: name, digest: topDigest, pulled: new Date().toISOString(), ...(endpoint !== ref.registry ? { mirror: endpoint } : {}) };
 
     // Already cached: only the name is new; no blob is fetched.
     const cached = (await cache.list('image-pull')).find((r) => r.digest === manifest.digest && !r.parked);
     if (cached) {
+      await cache.recordSource(manifest.digest, source);
       const named = await cache.addName(manifest.digest, name);
       return { ...named, hit: true, name, fetched: 0, layers: image.layers.length };
     }
@@ -91,7 +126,7 @@ export async function pullImage(cache: ImageCache, imagesDir: string, text: stri
       let done = 0;
       const bring = async (d: RemoteDescriptor, what: string): Promise<void> => {
         if (!store.has(d.digest, d.size)) {
-          await store.put(d.digest, d.size, await client.getBlob(d.digest), `${what} ${d.digest} from ${name}`);
+          await store.put(d.digest, d.size, (offset) => client.getBlob(d.digest, offset), `${what} ${d.digest} from ${name}`);
           if (what === 'layer') fetched++;
         }
         store.placeAt(d.digest, blobPath(d.digest));
@@ -99,12 +134,14 @@ export async function pullImage(cache: ImageCache, imagesDir: string, text: stri
         options.onProgress?.({ done, total, what: `pulling ${name}` });
       };
       await bring(image.config, 'image config');
-      await inBatches(image.layers, PARALLEL_LAYERS, (l) => bring(l, 'layer'));
+      await inBatches(image.layers, registries.parallel_layers ?? PARALLEL_LAYERS, (l) => bring(l, 'layer'));
       const entry = { mediaType, digest: manifest.digest, size: manifest.size, ...(manifest.platform ? { platform: manifest.platform } : {}) };
       writeFileSync(join(staging, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry] }));
       await log('debug', `${name}: ${fetched} of ${image.layers.length} layers fetched, the rest were stored`, { op: 'image-pull' });
       const imported = await cache.import(staging, { name, platform: options.platform, onProgress: options.onProgress });
-      return { ...imported, name, fetched, layers: image.layers.length };
+      await cache.recordSource(imported.digest, source);
+      const record = (await cache.list('image-pull')).find((r) => r.digest === imported.digest) ?? imported;
+      return { ...record, hit: imported.hit, name, fetched, layers: image.layers.length };
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }

@@ -27,7 +27,11 @@ function bad(text: string, why: string): InvalidArgumentError {
   return new InvalidArgumentError(`image reference ${JSON.stringify(text)} ${why} (write [REGISTRY/]REPO[:TAG] or REPO@sha256:DIGEST, e.g. docker.io/library/alpine:3.19 or 127.0.0.1:5000/app:1)`);
 }
 
-export function parseReference(text: string): ImageReference {
+/**
+ * `defaultRegistry` ([registries] default) takes the names without a registry part; Docker Hub's
+ * `library/` rule applies only when that is Docker Hub.
+ */
+export function parseReference(text: string, defaultRegistry: string = DOCKER_HUB): ImageReference {
   if (text === '' || /\s/.test(text)) throw bad(text, 'is empty or has spaces');
   let rest = text;
   let digest: string | undefined;
@@ -44,7 +48,7 @@ export function parseReference(text: string): ImageReference {
   // The first component is a registry if it looks like a host: a dot, a port, or localhost.
   const slash = rest.indexOf('/');
   const first = slash === -1 ? '' : rest.slice(0, slash);
-  let registry = DOCKER_HUB;
+  let registry = defaultRegistry === 'index.docker.io' ? DOCKER_HUB : defaultRegistry;
   if (slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
     if (!HOST.test(first)) throw bad(text, `has an unusable registry host "${first}"`);
     registry = first;
@@ -78,6 +82,12 @@ export function formatReference(r: ImageReference): string {
 /** What the manifest is fetched by: the digest when there is one (it wins over a tag). */
 export function manifestReference(r: ImageReference): string {
   return r.digest ?? r.tag ?? 'latest';
+}
+
+/** True when the reference names its registry (its first component is a host), not a short name. */
+export function namesRegistry(text: string): boolean {
+  const first = text.replace(/@.*$/, '').split('/');
+  return first.length > 1 && (first[0]!.includes('.') || first[0]!.includes(':') || first[0] === 'localhost' || first[0]!.startsWith('['));
 }
 
 /** The host the registry API answers on. */

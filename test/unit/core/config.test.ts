@@ -124,7 +124,7 @@ path = "/usr/local/bin/crun"
   });
 
   test('unknown keys, at every level', () => {
-    invalid('foo = 1', '(top level)', 'unknown key "foo" (keys here: default_runtime, libcrun_path, routes, runtimes, storage, log, proxmox, limits)');
+    invalid('foo = 1', '(top level)', 'unknown key "foo" (keys here: default_runtime, libcrun_path, routes, runtimes, storage, log, proxmox, limits, registries)');
     invalid('[runtimes.crun]\npaht = "/x"', 'runtimes.crun: unknown key "paht"; did you mean "path"? (keys here: path)');
     invalid('[[routes]]\nid_glob = "a"\nruntime = "crun"\nweight = 3', 'routes.0', '"weight"');
   });
@@ -219,6 +219,17 @@ describe('loadConfig', () => {
     invalid('[limits]\nconfig_json_max_bytes = 0\n', 'limits.config_json_max_bytes');
     invalid('[limits]\nconfig_json_max_bytes = "4M"\n', 'limits.config_json_max_bytes');
     invalid('[limits]\nconfig_json = 1\n', 'limits', '"config_json"');
+  });
+
+  test('[registries]: default, mirrors, insecure, parallel_layers, digest_only; hosts without scheme or path', () => {
+    const r = parseConfig('[registries]\ndefault = "registry.example:5000"\nmirrors = { "docker.io" = ["127.0.0.1:5001", "mirror.example"] }\ninsecure = ["127.0.0.1:5001"]\nparallel_layers = 4\ndigest_only = true\n', 'x').registries;
+    assert.deepEqual(r, { default: 'registry.example:5000', mirrors: { 'docker.io': ['127.0.0.1:5001', 'mirror.example'] }, insecure: ['127.0.0.1:5001'], parallel_layers: 4, digest_only: true });
+    assert.equal(parseConfig('', 'x').registries, undefined);
+    invalid('[registries]\ndefault = "https://docker.io"\n', 'registries.default', 'no scheme');
+    invalid('[registries]\ninsecure = ["127.0.0.1:5000/v2"]\n', 'registries.insecure.0');
+    invalid('[registries]\nmirrors = { "docker.io" = "127.0.0.1:5001" }\n', 'registries.mirrors.docker.io');
+    invalid('[registries]\nparallel_layers = 0\n', 'registries.parallel_layers');
+    invalid('[registries]\nmirror = {}\n', 'registries', '"mirror"; did you mean "mirrors"?');
   });
 
   test('an invalid file is an error', async () => {
