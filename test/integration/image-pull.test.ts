@@ -269,6 +269,8 @@ describe('berth image pull with a bearer token service', { skip: skip ?? missing
   const password = 'T0ken-service-pw';
   const issued: string[] = [];
   const asked: string[] = [];
+  const posted: URLSearchParams[] = [];
+  const refreshToken = 'refresh-Tok3n-for-berth';
   before(async () => {
     const dir = join(tmp.path, 'token');
     mkdirSync(dir);
@@ -276,9 +278,24 @@ describe('berth image pull with a bearer token service', { skip: skip ?? missing
     const key = readFileSync(join(dir, 'key.pem'), 'utf8');
     const der = new X509Certificate(readFileSync(join(dir, 'cert.pem'))).raw;
     // The token service: checks the basic credentials, answers a token for the scope asked.
-    tokenServer = createServer((req, res) => {
+    tokenServer = createServer(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       asked.push(url.search);
+      if (req.method === 'POST') {
+        // The OAuth2 form docker's identity tokens use: a refresh_token grant.
+        let text = '';
+        for await (const c of req) text += String(c);
+        const form = new URLSearchParams(text);
+        posted.push(form);
+        if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== refreshToken) {
+          res.writeHead(401).end('{"details":"bad refresh token"}');
+          return;
+        }
+        const token = signToken(key, der, /^repository:([^:]+):pull$/.exec(form.get('scope') ?? '')?.[1] ?? '');
+        issued.push(token);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token }));
+        return;
+      }
       if (req.headers.authorization !== `Basic ${Buffer.from(`puller:${password}`).toString('base64')}`) {
         res.writeHead(401).end('{"details":"bad credentials"}');
         return;
@@ -310,5 +327,26 @@ describe('berth image pull with a bearer token service', { skip: skip ?? missing
     assert.match(logged, /\(token\) → 200/);
     for (const t of issued) assert.equal(logged.includes(t), false, 'no token in the log');
     assert.equal(logged.includes(password), false);
+  });
+
+  test("an identitytoken in docker's config.json is posted as a refresh_token grant; never logged", async () => {
+    const home = join(tmp.path, 'identity-home');
+    mkdirSync(join(home, '.docker'), { recursive: true });
+    writeFileSync(join(home, '.docker/config.json'), JSON.stringify({ auths: { [tokened.host]: { auth: '', identitytoken: refreshToken } } }));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env.REGISTRY_AUTH_FILE;
+    delete env.XDG_RUNTIME_DIR;
+    const logFile = join(tmp.path, 'identity-debug.log');
+    const r = await berth(['--root', root, '--config', config, '--debug', '--log', logFile, 'image', 'pull', `${tokened.host}/pull/app:a`, '--tls-verify=false'], { env, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const form = posted.at(-1);
+    assert.ok(form, 'the token service got a POST');
+    assert.equal(form.get('service'), 'berth-test');
+    assert.equal(form.get('scope'), 'repository:pull/app:pull');
+    assert.equal(form.get('client_id'), 'berth');
+    const logged = readFileSync(logFile, 'utf8') + r.stderr;
+    assert.match(logged, /POST http:\/\/127\.0\.0\.1:\d+\/token \(token\) → 200/);
+    assert.equal(logged.includes(refreshToken), false);
+    for (const t of issued) assert.equal(logged.includes(t), false, 'no token in the log');
   });
 });
