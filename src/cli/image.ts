@@ -1,4 +1,4 @@
-// berth image pull|import|ls|inspect|rm|prune: parses and prints; the work is src/images.
+// berth image pull|push|import|ls|inspect|rm|prune: parses and prints; the work is src/images.
 import { UsageError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { readableRecords, volumeReports } from '../runtime/container-volume.js';
@@ -112,6 +112,15 @@ export default async function image(ctx: VerbContext): Promise<void> {
       process.stdout.write(`${r.hit ? 'already cached' : 'pulled'} ${r.name} ${r.digest} ${formatSize(r.size)}\n`);
       return;
     }
+    case 'push': {
+      only(ctx, sub, ['creds', 'tls-verify']);
+      const rest = ctx.operands.slice(1);
+      if (rest.length !== 2) throw new UsageError(`image push takes a cached image and a destination (REF [REGISTRY/]REPO[:TAG])${rest.length ? `, got ${rest.length} operands` : ''} (see: berth image --help)`);
+      const tlsVerify = ctx.options['tls-verify'];
+      const r = await (await openCache(ctx)).push(rest[0]!, rest[1]!, { creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true });
+      process.stdout.write(`pushed ${r.dest} ${r.digest} (${r.uploaded} of ${r.blobs} blobs sent)\n`);
+      return;
+    }
     case 'ls':
     case 'list': {
       only(ctx, sub, ['format']);
@@ -157,8 +166,8 @@ export default async function image(ctx: VerbContext): Promise<void> {
       return;
     }
     case undefined:
-      throw new UsageError('image needs a subcommand: pull, import, ls, inspect, rm or prune (see: berth image --help)');
+      throw new UsageError('image needs a subcommand: pull, push, import, ls, inspect, rm or prune (see: berth image --help)');
     default:
-      throw new UsageError(`unknown image subcommand "${sub}": use pull, import, ls, inspect, rm or prune (see: berth image --help)`);
+      throw new UsageError(`unknown image subcommand "${sub}": use pull, push, import, ls, inspect, rm or prune (see: berth image --help)`);
   }
 }

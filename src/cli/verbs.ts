@@ -163,14 +163,17 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./serve.js'),
   },
   image: {
-    summary: 'manage the image cache: pull from a registry, import OCI layouts, list, inspect, remove, prune',
-    operands: '<pull|import|ls|inspect|rm|prune> [operands]',
+    summary: 'manage the image cache: pull from and push to a registry, import OCI layouts, list, inspect, remove, prune',
+    operands: '<pull|push|import|ls|inspect|rm|prune> [operands]',
     details: `Subcommands:
   pull [REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false] [--digest-only]
                       fetch an image from a registry (default docker.io or [registries]
                       default, tag latest) and cache it as import does; prints the resolved
                       manifest digest. Credentials: --creds, else $REGISTRY_AUTH_FILE,
                       $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json
+  push REF [REGISTRY/]REPO[:TAG] [--creds USER:PASS] [--tls-verify=false]
+                      send a pulled image (its manifest and compressed blobs, as they came;
+                      same digest) to a registry; images imported from a layout are refused
   import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
                       unpack an OCI layout (directory or tar) into a template, once per digest
   ls [--format table|json]
@@ -185,8 +188,8 @@ REF is a name given at import, a digest, or a digest prefix of at least 12 hex d
     options: {
       name: { type: 'string', short: 'n', valueName: 'REF', description: 'import: the name to give the image' },
       platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'pull, import: the platform to take from a multi-platform image (default: this host)' },
-      creds: { type: 'string', valueName: 'USER:PASS', description: 'pull: credentials for the registry (basic, or for its token service)' },
-      'tls-verify': { type: 'boolean', description: 'pull: --tls-verify=false skips certificate checks and allows plain http' },
+      creds: { type: 'string', valueName: 'USER:PASS', description: 'pull, push: credentials for the registry (basic, or for its token service)' },
+      'tls-verify': { type: 'boolean', description: 'pull, push: --tls-verify=false skips certificate checks and allows plain http' },
       'digest-only': { type: 'boolean', description: 'pull: refuse a tag (the error names the digest to pull instead)' },
       format,
       force: { type: 'boolean', description: 'rm: park an image that containers still use' },

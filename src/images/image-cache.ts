@@ -21,7 +21,7 @@ import { ImageIndex, type IndexEntry } from './image-index.js';
 import { pendingCacheRepairs, REMOVING, repairTemplate, repairUnfinished, reportIndexRepair, type PendingCacheRepair } from './cache-repair.js';
 import { crashPoint } from '../core/crash-point.js';
 import { formatPlatform, parsePlatform, platformMatches } from './platform.js';
-import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImageSource, ImportOptions, PullOptions, PullResult, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
+import type { ContainerVolume, ContainerVolumeInfo, ImageCache, ImageInfo, ImageRecord, ImageSource, ImportOptions, PullOptions, PullResult, PushOptions, PushResult, StorageLocation, TemplateRootfs, VolumeRemoval } from './types.js';
 import { inSpan } from '../core/tracing.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/berth';
@@ -202,6 +202,11 @@ class StorageImageCache implements ImageCache {
     // Loaded only by a pull: the registry client (and undici) costs the other verbs nothing.
     const { pullImage } = await import('./registry/pull.js');
     return pullImage(this, this.index.dir, ref, { ...options, registries: options.registries ?? this.registries });
+  }
+
+  async push(ref: string, dest: string, options: PushOptions = {}): Promise<PushResult> {
+    const { pushImage } = await import('./registry/push.js');
+    return pushImage(this, this.index.dir, ref, dest, { ...options, registries: options.registries ?? this.registries });
   }
 
   async recordSource(digest: string, source: ImageSource): Promise<void> {

@@ -111,6 +111,23 @@ export interface PullOptions {
   onProgress?: (p: { done: number; total: number; what: string }) => void;
 }
 
+export interface PushOptions {
+  /** USER:PASSWORD */
+  creds?: string;
+  tlsVerify?: boolean;
+  /** Default: the cache's own ([registries] of the config). */
+  registries?: RegistriesConfig;
+}
+
+export interface PushResult {
+  /** registry/repo:tag (or @digest) pushed to. */
+  dest: string;
+  digest: string;
+  /** Blobs sent (the rest the repository had). */
+  uploaded: number;
+  blobs: number;
+}
+
 export interface PullResult extends ImageRecord {
   hit: boolean;
   /** The name recorded for it: registry/repo:tag or registry/repo@digest. */
@@ -129,6 +146,8 @@ export interface ImageCache {
    * the image gets the name registry/repo:tag (or @digest). An image already cached is a hit.
    */
   pull(ref: string, options?: PullOptions): Promise<PullResult>;
+  /** Pushes a cached, pulled image (its manifest and compressed blobs as they came) to DEST. */
+  push(ref: string, dest: string, options?: PushOptions): Promise<PushResult>;
   /** Records where a pulled image came from (shown by ls and inspect). */
   recordSource(digest: string, source: ImageSource): Promise<void>;
   /** Gives the cached image `digest` the name `name` (moved from any other image, as a tag moves). */

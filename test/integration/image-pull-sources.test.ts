@@ -205,9 +205,12 @@ describe('transfer faults through a proxy', { skip }, () => {
     assert.ok(Date.now() - started >= 1000, 'waited for Retry-After: 1');
     assert.equal(proxy.ranges.length, 2, `two GETs of the layer: ${JSON.stringify(proxy.ranges)}`);
     assert.equal(proxy.ranges[0], '');
+    const cutAfter = Math.floor(layer.size / 3);
     const resumedAt = Number(/^bytes=(\d+)-$/.exec(proxy.ranges[1]!)?.[1]);
-    assert.ok(resumedAt > 0 && resumedAt <= layer.size / 3, `resumed at ${proxy.ranges[1]}`);
-    assert.ok(proxy.bytesOfBlob >= layer.size && proxy.bytesOfBlob < layer.size * 1.05, `${proxy.bytesOfBlob} bytes sent for a ${layer.size}-byte layer`);
+    // At the cut, less at most a few chunks the client had buffered but not written.
+    assert.ok(resumedAt > 0 && resumedAt <= cutAfter && resumedAt >= cutAfter - 256 * 1024, `resumed at ${proxy.ranges[1]}, cut after ${cutAfter}`);
+    assert.equal(proxy.bytesOfBlob, cutAfter + (layer.size - resumedAt));
+    assert.ok(proxy.bytesOfBlob < layer.size + 256 * 1024, `${proxy.bytesOfBlob} bytes sent for a ${layer.size}-byte layer: about its size, not twice it`);
     assert.equal(existsSync(join(stateDir, 'images/blobs/sha256', layer.digest.slice(7))), true);
     const out = await run(config, 'run', '--image', `${proxy.host}/fault/app:1`, 'from-proxy');
     assert.equal(out.code, 0, out.stderr);
@@ -230,7 +233,9 @@ describe('transfer faults through a proxy', { skip }, () => {
     assert.match(r.stderr, /broke off after \d+ of \d+ bytes .*pull again to resume it/);
     const partial = join(stateDir, 'images/partial', `sha256-${layer.digest.slice(7)}`);
     const kept = statSync(partial).size;
-    assert.ok(kept >= 100_000 && kept <= 500_000, `kept ${kept} bytes`);
+    // What the proxy let through, less what the client had buffered but not written when the
+    // connection broke (Node drops a destroyed stream's buffer): some of it, at most all.
+    assert.ok(kept > 0 && kept <= 500_000, `kept ${kept} bytes`);
     assert.equal(proxy.ranges.length, 5);
     proxy.ranges = [];
     proxy.bytesOfBlob = 0;
@@ -296,5 +301,39 @@ describe('create/run --pull', { skip }, () => {
     r = await run(config, 'run', '--image', 'pol/app:1', 'pol-short');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(gets(), before + 2);
+  });
+});
+
+describe('image push', { skip }, () => {
+  test('a pulled image goes to another repository with the same digest (skopeo inspect agrees); again sends no blob; an imported image is refused', async () => {
+    const config = configWith('push', `insecure = ["${origin.host}"]`);
+    const from = `${origin.host}/src/app:1`;
+    const r0 = await run(config, 'image', 'pull', from);
+    assert.equal(r0.code, 0, r0.stderr);
+    const digest = registryDigest(from);
+    const dest = `${origin.host}/pushed/app:2`;
+    let r = await run(config, 'image', 'push', from, dest);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `pushed ${dest} ${digest} (3 of 3 blobs sent)\n`);
+    assert.equal(registryDigest(dest), digest);
+    const inspected = JSON.parse(skopeo('inspect', '--tls-verify=false', `docker://${dest}`)) as { Digest: string; Labels: Record<string, string>; Layers: string[] };
+    assert.equal(inspected.Digest, digest);
+    assert.equal(inspected.Labels.repo, 'src');
+    assert.equal(inspected.Layers.length, 2);
+    r = await run(config, 'image', 'push', from, dest);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(0 of 3 blobs sent\)$/m);
+    // What skopeo pulls back runs through berth's own pull as the same image.
+    r = await run(config, 'image', 'pull', dest);
+    assert.match(r.stdout, new RegExp(`^already cached ${dest} ${digest} `));
+
+    mkdirSync(join(tmp.path, 'local'));
+    const local = await buildOciLayout(join(tmp.path, 'local'), { images: [{ tag: 'l', layers: [{ entries: [{ name: 'etc/local', content: 'local\n' }], compression: 'gzip' }] }] });
+    assert.equal((await run(config, 'image', 'import', local.layout, '--name', 'local-only')).code, 0);
+    r = await run(config, 'image', 'push', 'local-only', `${origin.host}/pushed/local:1`);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /has no stored manifest and blobs: .*imported from an OCI layout.*skopeo copy oci:DIR/);
+    r = await run(config, 'image', 'push', from);
+    assert.equal(r.code, 2, r.stderr);
   });
 });

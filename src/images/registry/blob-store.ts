@@ -4,15 +4,53 @@
 // and size are right: a mismatch leaves nothing behind; a body that broke off is resumed with
 // a Range request (at once, and by the next pull from STATE_DIR/images/partial).
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, existsSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImageError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import { DigestVerifier, parseDigest } from '../digest.js';
 import { RegistryUnreachableError } from './registry-errors.js';
 import { retryableError, retryDelay, sleep } from './retry.js';
+
+/**
+ * Appends each chunk to `file` as it comes (a synchronous write: a body that breaks off leaves
+ * on disk every byte that arrived, for the resume), fsync at the end so a renamed blob is whole.
+ */
+function appendingSink(file: string): Writable {
+  const fd = openSync(file, 'a');
+  let open = true;
+  // Once only: a closed descriptor's number may already belong to another file.
+  const close = (err: Error | null, cb: (e?: Error | null) => void): void => {
+    if (open) {
+      open = false;
+      closeSync(fd);
+    }
+    cb(err);
+  };
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        writeSync(fd, chunk);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      try {
+        fsyncSync(fd);
+        close(null, cb);
+      } catch (err) {
+        close(err as Error, cb);
+      }
+    },
+    destroy(err, cb) {
+      close(err, cb);
+    },
+  });
+}
 
 export class BlobStore {
   readonly blobs: string;
@@ -83,8 +121,7 @@ export class BlobStore {
         }
         if (have > 0) for await (const chunk of createReadStream(temp)) verifier.absorb(chunk as Buffer);
         try {
-          // flush: fsync before close, so a renamed blob is on disk whole.
-          await pipeline(body, verifier, createWriteStream(temp, { flags: 'a', flush: true }));
+          await pipeline(body, verifier, appendingSink(temp));
           renameSync(temp, final);
           return final;
         } catch (err) {
@@ -107,6 +144,20 @@ export class BlobStore {
       }
       rmSync(temp, { force: true });
       throw err;
+    }
+  }
+
+  /** A small blob already verified in memory (a manifest), stored by a rename. */
+  putBytes(digest: string, body: Buffer): void {
+    const final = this.path(digest);
+    mkdirSync(this.tmp, { recursive: true });
+    mkdirSync(join(final, '..'), { recursive: true });
+    const temp = join(this.tmp, `blob-${randomBytes(6).toString('hex')}`);
+    try {
+      writeFileSync(temp, body, { flag: 'wx' });
+      renameSync(temp, final);
+    } finally {
+      rmSync(temp, { force: true });
     }
   }
 

@@ -21,6 +21,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Tries of one request on 429, 5xx, a reset connection or a timeout (default 5). */
   attempts?: number;
+  /** Ask the token service for push access too (image push). */
+  push?: boolean;
 }
 
 /** Every manifest type berth reads, the lists first (the registry picks what it has). */
@@ -38,12 +40,14 @@ export interface FetchedManifest {
 }
 
 type Body = Dispatcher.ResponseData['body'];
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT';
 
 export class RegistryClient {
   private readonly agent: Agent;
   private base: string | undefined;
   private authorization: string | undefined;
   private readonly what: string;
+  private readonly op: string;
 
   constructor(
     private readonly ref: ImageReference,
@@ -52,6 +56,7 @@ export class RegistryClient {
     const timeout = options.timeoutMs ?? 30_000;
     this.agent = new Agent({ connect: { rejectUnauthorized: options.tlsVerify !== false, timeout }, headersTimeout: timeout, bodyTimeout: timeout });
     this.what = `registry ${ref.registry}`;
+    this.op = options.push ? 'image-push' : 'image-pull';
   }
 
   async close(): Promise<void> {
@@ -98,27 +103,69 @@ export class RegistryClient {
     return source ? `check the entry for ${this.ref.registry} in ${source} (or give --creds USER:PASSWORD)` : 'check --creds USER:PASSWORD';
   }
 
-  /** GET /v2/<repo>/<path>, authenticating on a 401 challenge, following redirects. */
-  private async get(path: string, accept: string, what: string, extra: Record<string, string> = {}): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: Body }> {
+  /** True when the repository has the blob (HEAD; for push). */
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.call(`blobs/${digest}`, '*/*', `blob ${digest}`, { method: 'HEAD', allow: [404] });
+    await drain(res.body);
+    return res.statusCode !== 404;
+  }
+
+  /** Uploads a blob in one PUT (POST /blobs/uploads/, then PUT its Location with ?digest=). */
+  async uploadBlob(digest: string, size: number, open: () => Readable): Promise<void> {
+    const started = await this.call('blobs/uploads/', '*/*', `an upload of ${digest}`, { method: 'POST', headers: { 'content-length': '0' } });
+    await drain(started.body);
+    const location = started.headers.location;
+    if (started.statusCode !== 202 || !location) throw new RegistryUnreachableError(`${this.what} answered HTTP ${started.statusCode} without a Location to an upload of ${digest}`);
+    const url = new URL(String(location), await this.baseUrl());
+    url.searchParams.set('digest', digest);
+    const done = await this.call(url, '*/*', `the upload of ${digest}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body: open });
+    await drain(done.body);
+  }
+
+  /** PUT /v2/<repo>/manifests/<reference>: the manifest's bytes as they are (their digest is the image's). */
+  async putManifest(reference: string, mediaType: string, body: Buffer): Promise<string | undefined> {
+    const res = await this.call(`manifests/${reference}`, '*/*', `manifest ${reference}`, { method: 'PUT', headers: { 'content-type': mediaType }, body: () => body });
+    await drain(res.body);
+    const digest = res.headers['docker-content-digest'];
+    return typeof digest === 'string' ? digest : undefined;
+  }
+
+  private get(path: string, accept: string, what: string, extra: Record<string, string> = {}): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: Body }> {
+    return this.call(path, accept, what, { headers: extra });
+  }
+
+  /**
+   * A request to /v2/<repo>/<path> (or a URL the registry gave), authenticating on a 401
+   * challenge (for pull, or pull and push with options.push), following a GET's redirects.
+   * `allow`: statuses handed back rather than thrown (HEAD's 404).
+   */
+  private async call(
+    path: string | URL,
+    accept: string,
+    what: string,
+    opts: { method?: Method; headers?: Record<string, string>; body?: () => Buffer | Readable; allow?: number[] } = {},
+  ): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: Body }> {
     const base = await this.baseUrl();
-    let url = new URL(`${base}/v2/${this.ref.repository}/${path}`);
-    let res = await this.send(url, accept, true, extra);
+    const method = opts.method ?? 'GET';
+    const extra = opts.headers ?? {};
+    let url = typeof path === 'string' ? new URL(`${base}/v2/${this.ref.repository}/${path}`) : path;
+    let res = await this.send(url, accept, true, extra, method, opts.body);
     if (res.statusCode === 401) {
-      await this.authenticate(res, `repository:${this.ref.repository}:pull`);
-      res = await this.send(url, accept, true, extra);
+      await this.authenticate(res, `repository:${this.ref.repository}:${this.options.push ? 'pull,push' : 'pull'}`);
+      res = await this.send(url, accept, true, extra, method, opts.body);
       if (res.statusCode === 401) {
         await drain(res.body);
         throw new RegistryAuthError(`${this.what} refused the credentials for ${formatReference(this.ref)} (HTTP 401): ${this.credsHint()}`);
       }
     }
-    for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && res.headers.location; hops++) {
+    for (let hops = 0; (method === 'GET' || method === 'HEAD') && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location; hops++) {
       await drain(res.body);
       if (hops >= MAX_REDIRECTS) throw new RegistryUnreachableError(`${this.what}: more than ${MAX_REDIRECTS} redirects for ${what}`);
       const next = new URL(String(res.headers.location), url);
-      res = await this.send(next, accept, next.host === url.host, extra);
+      res = await this.send(next, accept, next.host === url.host, extra, method);
       url = next;
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+    if ((res.statusCode >= 200 && res.statusCode < 300) || opts.allow?.includes(res.statusCode)) return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     const text = await snippet(res.body);
     if (res.statusCode === 404) {
       throw new ImageNotFoundError(`${this.what} has no ${what} in ${this.ref.repository} (HTTP 404${text ? `: ${text}` : ''}); check the name and tag of ${formatReference(this.ref)}`);
@@ -131,26 +178,26 @@ export class RegistryClient {
    * One GET, tried again (bounded, with jittered exponential backoff, honouring Retry-After) on
    * 429, 5xx, a reset connection or a timeout; the last answer or error is the caller's.
    */
-  private async send(url: URL, accept: string, withAuth: boolean, extra: Record<string, string> = {}): Promise<Dispatcher.ResponseData> {
+  private async send(url: URL, accept: string, withAuth: boolean, extra: Record<string, string> = {}, method: Method = 'GET', body?: () => Buffer | Readable): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept, 'user-agent': 'berth', ...extra };
     if (withAuth && this.authorization) headers.authorization = this.authorization;
     const attempts = this.options.attempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
+        res = await request(url, { method, headers, body: body?.(), dispatcher: this.agent });
       } catch (err) {
         if (attempt >= attempts || !retryableError(err)) throw this.networkError(err, url);
         const wait = retryDelay(attempt, undefined);
-        await log('debug', `GET ${url.href}: ${(err as { code?: string }).code ?? (err as Error).message}; retry ${attempt} of ${attempts - 1} in ${wait} ms`, { op: 'image-pull' });
+        await log('debug', `${method} ${url.href}: ${(err as { code?: string }).code ?? (err as Error).message}; retry ${attempt} of ${attempts - 1} in ${wait} ms`, { op: 'image-pull' });
         await sleep(wait);
         continue;
       }
-      await log('debug', `GET ${url.href}${extra.range ? ` (${extra.range})` : ''} → ${res.statusCode}`, { op: 'image-pull' });
+      await log('debug', `${method} ${url.origin}${url.pathname}${extra.range ? ` (${extra.range})` : ''} → ${res.statusCode}`, { op: this.op });
       if (attempt >= attempts || !retryableStatus(res.statusCode)) return res;
       const wait = retryDelay(attempt, res.headers['retry-after']);
       await drain(res.body);
-      await log('debug', `GET ${url.href}: HTTP ${res.statusCode}; retry ${attempt} of ${attempts - 1} in ${wait} ms`, { op: 'image-pull' });
+      await log('debug', `${method} ${url.origin}${url.pathname}: HTTP ${res.statusCode}; retry ${attempt} of ${attempts - 1} in ${wait} ms`, { op: 'image-pull' });
       await sleep(wait);
     }
   }

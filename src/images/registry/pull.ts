@@ -12,8 +12,7 @@ import { log } from '../../core/log.js';
 import { parseDigest } from '../digest.js';
 import { parsePlatform } from '../platform.js';
 import type { ImageCache, PullOptions, PullResult } from '../types.js';
-import { parseCredentials } from './auth.js';
-import { credentialsFromFiles } from './auth-file.js';
+import { clientFor } from './client-for.js';
 import { BlobStore } from './blob-store.js';
 import { RegistryClient, type FetchedManifest } from './client.js';
 import { manifestKind, parseJsonObject, parseManifest, selectPlatform, type RemoteDescriptor } from './manifest-select.js';
@@ -34,20 +33,12 @@ function checkManifest(body: Buffer, expected: string | undefined, what: string)
   return actual;
 }
 
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
   const worker = async (): Promise<void> => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
   };
   await Promise.all(Array.from({ length: Math.min(size, queue.length) }, worker));
-}
-
-/** A client for `endpoint` (the registry or one of its mirrors), with its credentials and TLS mode. */
-function clientFor(ref: ImageReference, endpoint: string, options: PullOptions, registries: RegistriesConfig): RegistryClient {
-  // --creds wins; else the auth files' entry for this endpoint (a mirror has its own).
-  const credentials = options.creds !== undefined ? parseCredentials(options.creds) : credentialsFromFiles(endpoint, ref.repository);
-  const tlsVerify = options.tlsVerify ?? ((registries.insecure ?? []).includes(endpoint) ? false : undefined);
-  return new RegistryClient({ ...ref, registry: endpoint }, { credentials, tlsVerify });
 }
 
 /**
@@ -100,6 +91,8 @@ export async function pullImage(cache: ImageCache, imagesDir: string, text: stri
     }
     const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : manifest.mediaType;
     const image = parseManifest(doc, `manifest ${manifest.digest}`);
+    // Kept with the blobs (verified above), so that `image push` can send the image as it came.
+    if (!store.has(manifest.digest, body.length)) store.putBytes(manifest.digest, body);
     await log('debug', `${name} resolves to ${manifest.digest} (${image.layers.length} layers)${endpoint !== ref.registry ? ` via mirror ${endpoint}` : ''}`, { op: 'image-pull' });
     const source = { ref: name, digest: topDigest, pulled: new Date().toISOString(), ...(endpoint !== ref.registry ? { mirror: endpoint } : {}) };
 
