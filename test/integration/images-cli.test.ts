@@ -68,12 +68,14 @@ describe('berth image', { skip: missing('busybox') }, () => {
     r = await img('ls');
     assert.equal(r.code, 0);
     const lines = r.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^REF\s+DIGEST\s+SIZE\s+CREATED\s+LAST USED\s+CONTAINERS$/);
-    assert.match(lines[1]!, new RegExp(`^bb:1,bb:2\\s+${digest.slice(7, 19)}\\s+\\d+(\\.\\d)? (B|KiB|MiB)\\s+.* ago\\s+-\\s+0$`));
+    assert.match(lines[0]!, /^REF\s+DIGEST\s+SIZE\s+CREATED\s+LAST USED\s+CONTAINERS\s+SOURCE\s+PULLED$/);
+    // Imported, never pulled: the source says so.
+    assert.match(lines[1]!, new RegExp(`^bb:1,bb:2\\s+${digest.slice(7, 19)}\\s+\\d+(\\.\\d)? (B|KiB|MiB)\\s+.* ago\\s+-\\s+0\\s+import\\s+-$`));
     const list = JSON.parse((await img('ls', '--format', 'json')).stdout) as Array<Record<string, unknown>>;
     assert.equal(list.length, 1);
     assert.equal(list[0]!.digest, digest);
     assert.equal(list[0]!.lastUsed, null);
+    assert.equal(list[0]!.source, null);
     const inspect = JSON.parse((await img('inspect', 'bb:1')).stdout) as { digest: string; config: unknown };
     assert.equal(inspect.digest, digest);
     assert.deepEqual(inspect.config, { Cmd: ['sh'], Env: ['PATH=/bin'] });
