@@ -36,6 +36,11 @@ export class DigestVerifier extends Transform {
     this.hash = createHash(parseDigest(expected, what).algorithm);
   }
 
+  /** True when what was absorbed is all of it and hashes right (a whole partial file). */
+  matches(): boolean {
+    return (this.size === undefined || this.count === this.size) && `${this.expected.split(':')[0]}:${this.hash.copy().digest('hex')}` === this.expected;
+  }
+
   /** Counts bytes that are already on disk (a resumed download) without passing them on. */
   absorb(chunk: Buffer): void {
     this.count += chunk.length;

@@ -101,14 +101,25 @@ export class BlobStore {
     try {
       renameSync(this.partialPath(digest), temp);
       have = statSync(temp).size;
-      if (have > size) {
-        truncateSync(temp, 0);
-        have = 0;
-      }
     } catch {
-      // Opened here, not by a stream: the file exists before the first byte, so a failed
-      // pipeline's removal below cannot race the stream's own (asynchronous) open.
+      // None to resume. Opened here, not by a stream: the file exists before the first byte, so
+      // a failed pipeline's removal below cannot race the stream's own (asynchronous) open.
       closeSync(openSync(temp, 'wx'));
+    }
+    if (have > size) {
+      truncateSync(temp, 0);
+      have = 0;
+    }
+    if (have === size) {
+      // Whole already (a pull killed before the rename): stored if it is right, else fetched again.
+      const verifier = new DigestVerifier(digest, size, what);
+      for await (const chunk of createReadStream(temp)) verifier.absorb(chunk as Buffer);
+      if (verifier.matches()) {
+        renameSync(temp, final);
+        return final;
+      }
+      truncateSync(temp, 0);
+      have = 0;
     }
     try {
       for (let attempt = 1; ; attempt++) {

@@ -91,7 +91,12 @@ export class RegistryClient {
    * answered 206, 0 when it sent the whole blob instead.
    */
   async getBlob(digest: string, offset = 0): Promise<{ body: Readable; start: number }> {
-    const res = await this.get(`blobs/${digest}`, '*/*', `blob ${digest}`, offset > 0 ? { range: `bytes=${offset}-` } : {});
+    const res = await this.call(`blobs/${digest}`, '*/*', `blob ${digest}`, { headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, allow: offset > 0 ? [416] : [] });
+    if (res.statusCode === 416) {
+      // The registry will not serve that range (the blob is shorter than the partial file?): from the start.
+      await drain(res.body);
+      return this.getBlob(digest, 0);
+    }
     const range = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
     const start = res.statusCode === 206 && range ? Number(range[1]) : 0;
     return { body: res.body, start };
