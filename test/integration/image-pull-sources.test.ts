@@ -6,6 +6,7 @@
 // blob and the next one resumes it); --digest-only and the recorded source in ls/inspect;
 // create/run --pull missing|always|never.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -335,5 +336,22 @@ describe('image push', { skip }, () => {
     assert.match(r.stderr, /has no stored manifest and blobs: .*imported from an OCI layout.*skopeo copy oci:DIR/);
     r = await run(config, 'image', 'push', from);
     assert.equal(r.code, 2, r.stderr);
+  });
+
+  test('to a registry with htpasswd auth: no credentials exit 9; with --creds the upload authenticates (POST, PUT) and skopeo reads it back', { skip: missing('htpasswd') }, async () => {
+    const file = join(tmp.path, 'push-htpasswd');
+    writeFileSync(file, execFileSync('htpasswd', ['-Bbn', 'pusher', 'Push-pw-1'], { encoding: 'utf8' }));
+    const secure = await startRegistry(tmp.path, 'push-secure', { htpasswd: file });
+    registries.push(secure);
+    const config = configWith('push-secure', `insecure = ["${origin.host}", "${secure.host}"]`);
+    const from = `${origin.host}/src/app:1`;
+    const dest = `${secure.host}/team/app:1`;
+    let r = await run(config, 'image', 'push', from, dest);
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /needs credentials/);
+    r = await run(config, 'image', 'push', from, dest, '--creds', 'pusher:Push-pw-1');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(3 of 3 blobs sent\)/);
+    assert.equal(registryDigest(dest, '--creds', 'pusher:Push-pw-1'), registryDigest(from));
   });
 });
