@@ -30,14 +30,33 @@ ${optionLines(GLOBAL_OPTIONS)}
 `;
 }
 
+/** The subcommands of a verb, as help lists them: usage line, then the summary indented under it. */
+export function subcommandLines(verb: string): string {
+  const subs = VERBS[verb]?.subcommands ?? {};
+  return Object.entries(subs)
+    .map(([sub, s]) => `  ${sub}${s.usage ? ` ${s.usage}` : ''}${s.aliases?.length ? ` (also: ${s.aliases.join(', ')})` : ''}\n${wrap(s.summary, 70).map((l) => `      ${l}`).join('\n')}`)
+    .join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) [lines[lines.length], line] = [line, word];
+    else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
 export function verbHelp(name: string): string {
   const v = VERBS[name];
   if (!v) throw unknownVerb(name);
+  const subs = v.subcommands ? `Subcommands:\n${subcommandLines(name)}\n\n` : '';
   return `Usage: berth [global options] ${name} [options]${v.operands ? ` ${v.operands}` : ''}
 
 ${v.summary}
 
-${v.details ? `${v.details}\n\n` : ''}Options:
+${subs}${v.details ? `${v.details}\n\n` : ''}Options:
 ${optionLines(v.options)}
 `;
 }

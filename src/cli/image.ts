@@ -6,10 +6,21 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ImageCache, ImageRecord } from '../images/index.js';
 import { flag, formatOption, openRuntime, printJson, printTable, stringOption, type VerbContext } from './context.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
+import { GLOBAL_OPTIONS, subcommandOf, unknownSubcommand, VERBS } from './verbs.js';
 
 /** The cache through the runtime, journal attached: this call's storage operations and cache events reach `berth serve`. */
 async function openCache(ctx: VerbContext): Promise<ImageCache> {
   return (await openRepairing(ctx, undefined)).images();
+}
+
+/**
+ * A change to the cache as one observed operation (`image-pull`, …): counted in
+ * berth_operations_total and journalled, and its log lines carry that op.
+ */
+async function observed<T>(ctx: VerbContext, sub: string, subject: string, repairFirst: boolean, fn: (cache: ImageCache) => Promise<T>): Promise<T> {
+  const op = `image-${sub}`;
+  const runtime = await openRepairing(ctx, repairFirst ? op : undefined);
+  return runtime.observe(op, subject, async () => fn(await runtime.images()));
 }
 
 /**
@@ -29,9 +40,11 @@ function operand(ctx: VerbContext, sub: string, what: string): string {
   return rest[0]!;
 }
 
-function only(ctx: VerbContext, sub: string, allowed: string[]): void {
+/** The subcommand's options are the verb table's (src/cli/verbs.ts); any other of the verb's is refused. */
+function only(ctx: VerbContext, sub: string): void {
+  const allowed = VERBS.image!.subcommands![sub]!.options;
   for (const [k, v] of Object.entries(ctx.options)) {
-    if (v === undefined || ['help', 'root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'runtime', 'config'].includes(k)) continue;
+    if (v === undefined || Object.hasOwn(GLOBAL_OPTIONS, k)) continue;
     if (!allowed.includes(k)) throw new UsageError(`option --${k} does not apply to image ${sub}`);
   }
 }
@@ -83,32 +96,30 @@ function refsOf(r: ImageRecord): string {
 }
 
 export default async function image(ctx: VerbContext): Promise<void> {
-  const sub = ctx.operands[0];
+  const sub = subcommandOf('image', ctx.operands[0]);
+  if (sub === undefined) throw unknownSubcommand('image', ctx.operands[0]);
   switch (sub) {
     case 'import': {
-      only(ctx, sub, ['name', 'platform']);
+      only(ctx, sub);
       const path = operand(ctx, sub, 'path to an OCI layout (directory or tar)');
-      const cache = await openCache(ctx);
       const onProgress = progress();
-      const r = await cache.import(path, { name: stringOption(ctx, 'name'), platform: stringOption(ctx, 'platform'), onProgress });
+      const r = await observed(ctx, sub, path, false, (cache) => cache.import(path, { name: stringOption(ctx, 'name'), platform: stringOption(ctx, 'platform'), onProgress }));
       if (onProgress) process.stderr.write('\r\x1b[K');
       process.stdout.write(`${r.hit ? 'already cached' : 'imported'} ${r.digest}${r.refs.length ? ` (${r.refs.join(', ')})` : ''} ${formatSize(r.size)}\n`);
       return;
     }
     case 'pull': {
-      only(ctx, sub, ['platform', 'creds', 'tls-verify']);
+      only(ctx, sub);
       const ref = operand(ctx, sub, 'image reference ([REGISTRY/]REPO[:TAG|@sha256:DIGEST])');
-      const cache = await openCache(ctx);
       const onProgress = progress();
       const tlsVerify = ctx.options['tls-verify'];
-      const r = await cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, onProgress });
+      const r = await observed(ctx, sub, ref, false, (cache) => cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, onProgress }));
       if (onProgress) process.stderr.write('\r\x1b[K');
       process.stdout.write(`${r.hit ? 'already cached' : 'pulled'} ${r.name} ${r.digest} ${formatSize(r.size)}\n`);
       return;
     }
-    case 'ls':
-    case 'list': {
-      only(ctx, sub, ['format']);
+    case 'ls': {
+      only(ctx, sub);
       if (ctx.operands.length > 1) throw new UsageError('image ls takes no operands');
       const fmt = formatOption(ctx);
       const runtime = await openRepairing(ctx, 'image-ls');
@@ -125,34 +136,32 @@ export default async function image(ctx: VerbContext): Promise<void> {
       return;
     }
     case 'inspect': {
-      only(ctx, sub, []);
+      only(ctx, sub);
       printJson(forJson(await (await openCache(ctx)).resolve(operand(ctx, sub, 'image ref or digest'))));
       return;
     }
-    case 'rm':
-    case 'remove': {
-      only(ctx, sub, ['force']);
+    case 'rm': {
+      only(ctx, sub);
       const ref = operand(ctx, sub, 'image ref or digest');
-      const r = await (await (await openRepairing(ctx, 'image-rm')).images()).remove(ref, { force: flag(ctx, 'force') });
+      const r = await observed(ctx, sub, ref, true, (cache) => cache.remove(ref, { force: flag(ctx, 'force') }));
       process.stdout.write(r.parked ? `parked ${r.digest}: it is removed with its last container\n` : `removed ${r.digest}\n`);
       return;
     }
     case 'prune': {
-      only(ctx, sub, ['older-than', 'max-size']);
+      only(ctx, sub);
       if (ctx.operands.length > 1) throw new UsageError('image prune takes no operands');
       const olderThan = stringOption(ctx, 'older-than');
       const maxSize = stringOption(ctx, 'max-size');
-      const removed = await (await (await openRepairing(ctx, 'image-prune')).images()).prune({
+      const limits = {
         olderThan: olderThan === undefined ? undefined : parseDuration(olderThan, 'older-than'),
         maxSize: maxSize === undefined ? undefined : parseSize(maxSize, 'max-size'),
-      });
+      };
+      const removed = await observed(ctx, sub, '', true, (cache) => cache.prune(limits));
       for (const r of removed) process.stdout.write(`removed ${r.digest} ${refsOf(r)} ${formatSize(r.size)}\n`);
       process.stdout.write(`${removed.length} image${removed.length === 1 ? '' : 's'} removed, ${formatSize(removed.reduce((n, r) => n + r.size, 0))} freed\n`);
       return;
     }
-    case undefined:
-      throw new UsageError('image needs a subcommand: pull, import, ls, inspect, rm or prune (see: berth image --help)');
     default:
-      throw new UsageError(`unknown image subcommand "${sub}": use pull, import, ls, inspect, rm or prune (see: berth image --help)`);
+      throw unknownSubcommand('image', sub);
   }
 }

@@ -16,12 +16,46 @@ export interface VerbSpec {
   details?: string;
   /** Works for any user (touches nothing of the host's); every other verb needs root. */
   anyUser?: true;
+  /** A verb of subcommands (image, snapshot): the first operand names one. */
+  subcommands?: Record<string, SubcommandSpec>;
   load: () => Promise<{ default: VerbHandler }>;
+}
+
+export interface SubcommandSpec {
+  /** What follows the subcommand's name in its usage line: operands and options. */
+  usage: string;
+  summary: string;
+  aliases?: readonly string[];
+  /** The verb's options this subcommand takes (any other is a usage error). */
+  options: readonly string[];
 }
 
 /** The error for a verb berth does not have, with the nearest it has. */
 export function unknownVerb(name: string): UsageError {
   return new UsageError(`unknown verb "${name}"${didYouMean(name, Object.keys(VERBS))} (see: berth help)`);
+}
+
+/** A subcommand's canonical name (aliases resolved), or undefined when `verb` has none by that name. */
+export function subcommandOf(verb: string, word: string | undefined): string | undefined {
+  const subs = VERBS[verb]?.subcommands;
+  if (!subs || word === undefined) return undefined;
+  if (Object.hasOwn(subs, word)) return word;
+  return Object.entries(subs).find(([, s]) => s.aliases?.includes(word))?.[0];
+}
+
+/** The usage error for a missing or unknown subcommand, listing them (with the nearest one). */
+export function unknownSubcommand(verb: string, word: string | undefined): UsageError {
+  const names = Object.keys(VERBS[verb]?.subcommands ?? {});
+  const list = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+  if (word === undefined) return new UsageError(`${verb} needs a subcommand: ${list} (see: berth ${verb} --help)`);
+  const all = Object.entries(VERBS[verb]?.subcommands ?? {}).flatMap(([n, s]) => [n, ...(s.aliases ?? [])]);
+  return new UsageError(`unknown ${verb} subcommand "${word}"${didYouMean(word, all)}: use ${list} (see: berth ${verb} --help)`);
+}
+
+/** The operation's name in logs, the journal and metrics: the verb, or verb-subcommand (image-pull). */
+export function operationName(verb: string, operands: readonly string[]): string {
+  const sub = subcommandOf(verb, operands[0]);
+  return sub === undefined ? verb : `${verb}-${sub}`;
 }
 
 export const GLOBAL_OPTIONS: OptionSpecs = {
@@ -133,6 +167,12 @@ export const VERBS: Record<string, VerbSpec> = {
   snapshot: {
     summary: 'filesystem snapshots of a container made from an image: create, ls, rollback, rm',
     operands: 'create <id> [name] | ls <id> | rollback <id> <name> | rm <id> <name>',
+    subcommands: {
+      create: { usage: 'ID [NAME]', summary: 'snapshot the container\'s volume (default name: the time, to the millisecond)', options: [] },
+      ls: { usage: 'ID [--format table|json]', summary: 'the container\'s snapshots, oldest first', aliases: ['list'], options: ['format'] },
+      rollback: { usage: 'ID NAME [--discard-newer]', summary: 'put the stopped container\'s volume back to NAME', options: ['discard-newer'] },
+      rm: { usage: 'ID NAME', summary: 'remove a snapshot', aliases: ['remove'], options: [] },
+    },
     options: {
       'discard-newer': { type: 'boolean', description: 'rollback: destroy the snapshots newer than the one restored' },
       format,
@@ -164,20 +204,23 @@ export const VERBS: Record<string, VerbSpec> = {
   image: {
     summary: 'manage the image cache: pull from a registry, import OCI layouts, list, inspect, remove, prune',
     operands: '<pull|import|ls|inspect|rm|prune> [operands]',
-    details: `Subcommands:
-  pull [REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false]
-                      fetch an image from a registry (default docker.io, tag latest) and
-                      cache it as import does; prints the resolved manifest digest
-  import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
-                      unpack an OCI layout (directory or tar) into a template, once per digest
-  ls [--format table|json]
-                      the cached images: refs, digest, size, created, last used, containers
-  inspect REF         the image's record and config as JSON
-  rm REF [--force]    remove an image; --force parks one that containers still use
-  prune [--older-than DURATION] [--max-size SIZE]
-                      remove unused images (all; unused for DURATION, e.g. 30m, 12h, 7d;
-                      least recently used until the cache is at most SIZE, e.g. 500M, 10G)
-REF is a name given at import, a digest, or a digest prefix of at least 12 hex digits.`,
+    subcommands: {
+      pull: {
+        usage: '[REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false]',
+        summary: 'fetch an image from a registry (default docker.io, tag latest) and cache it as import does; prints the resolved manifest digest',
+        options: ['platform', 'creds', 'tls-verify'],
+      },
+      import: { usage: 'PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]', summary: 'unpack an OCI layout (directory or tar) into a template, once per digest', options: ['name', 'platform'] },
+      ls: { usage: '[--format table|json]', summary: 'the cached images: refs, digest, size, created, last used, containers', aliases: ['list'], options: ['format'] },
+      inspect: { usage: 'REF', summary: "the image's record and config as JSON", options: [] },
+      rm: { usage: 'REF [--force]', summary: 'remove an image; --force parks one that containers still use', aliases: ['remove'], options: ['force'] },
+      prune: {
+        usage: '[--older-than DURATION] [--max-size SIZE]',
+        summary: 'remove unused images (all; unused for DURATION, e.g. 30m, 12h, 7d; least recently used until the cache is at most SIZE, e.g. 500M, 10G)',
+        options: ['older-than', 'max-size'],
+      },
+    },
+    details: `REF is a name given at import, a digest, or a digest prefix of at least 12 hex digits.`,
     options: {
       name: { type: 'string', short: 'n', valueName: 'REF', description: 'import: the name to give the image' },
       platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'pull, import: the platform to take from a multi-platform image (default: this host)' },

@@ -185,10 +185,10 @@ function suite(name: string, skip: string | undefined, make: (dir: string) => Pr
           return line === undefined ? undefined : Number(line.slice(series.length + 1));
         };
         assert.equal(value('berth_image_cache_bytes'), images.reduce((n, i) => n + i.size, 0));
-        // c-fg twice, one per backend, c-a, c-b, c-path (found cached by its digest), and the
-        // create whose --user was unknown (its volume was made, then destroyed).
+        // c-fg twice, c-tty, one per backend, c-a, c-b, c-path (found cached by its digest), and
+        // the create whose --user was unknown (its volume was made, then destroyed).
         const backends = ALL_BACKENDS.filter((b) => b.skip === undefined).length;
-        assert.equal(value('berth_image_cache_hits_total'), 6 + backends);
+        assert.equal(value('berth_image_cache_hits_total'), 7 + backends);
         assert.equal(value('berth_image_cache_misses_total'), 0);
       } finally {
         await daemon.stop();
