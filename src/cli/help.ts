@@ -1,3 +1,4 @@
+import { UsageError } from '../core/errors.js';
 import type { OptionSpecs } from './args.js';
 import type { VerbContext } from './context.js';
 import { GLOBAL_OPTIONS, VERBS, unknownVerb } from './verbs.js';
@@ -26,7 +27,8 @@ ${verbs}
 Global options:
 ${optionLines(GLOBAL_OPTIONS)}
 
-"berth <verb> --help" describes a verb. Exit codes: docs/cli.md.
+"berth <verb> --help" describes a verb; "berth help TOPIC" explains routing, storage,
+images or exit-codes. "man berth" and "man berth-VERB" after scripts/install.sh.
 `;
 }
 
@@ -63,5 +65,12 @@ ${optionLines(v.options)}
 
 export default async function help(ctx: VerbContext): Promise<void> {
   const [name] = ctx.operands;
+  if (name !== undefined && !Object.hasOwn(VERBS, name)) {
+    const { HELP_TOPICS } = await import('./help-topics.js');
+    if (Object.hasOwn(HELP_TOPICS, name)) return void process.stdout.write(`${HELP_TOPICS[name]!.text()}\n`);
+    const { didYouMean } = await import('../core/suggest.js');
+    const words = [...Object.keys(VERBS), ...Object.keys(HELP_TOPICS)];
+    throw new UsageError(`no verb or help topic "${name}"${didYouMean(name, words)} (topics: ${Object.keys(HELP_TOPICS).join(', ')}; verbs: berth help)`);
+  }
   process.stdout.write(name === undefined ? mainHelp() : verbHelp(name));
 }

@@ -129,6 +129,10 @@ export default async function image(ctx: VerbContext): Promise<void> {
         printJson(records.map(forJson));
         return;
       }
+      if (flag(ctx, 'quiet')) {
+        for (const r of records) process.stdout.write(`${(r.refs.length ? r.refs : [r.digest]).join('\n')}\n`);
+        return;
+      }
       printTable(
         ['REF', 'DIGEST', 'SIZE', 'CREATED', 'LAST USED', 'CONTAINERS'],
         records.map((r) => [refsOf(r), r.digest.slice(7, 19), formatSize(r.size), ago(r.created), ago(r.lastUsed), String(r.containers.length)]),

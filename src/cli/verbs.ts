@@ -211,7 +211,7 @@ export const VERBS: Record<string, VerbSpec> = {
         options: ['platform', 'creds', 'tls-verify'],
       },
       import: { usage: 'PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]', summary: 'unpack an OCI layout (directory or tar) into a template, once per digest', options: ['name', 'platform'] },
-      ls: { usage: '[--format table|json]', summary: 'the cached images: refs, digest, size, created, last used, containers', aliases: ['list'], options: ['format'] },
+      ls: { usage: '[--format table|json] [--quiet]', summary: 'the cached images: refs, digest, size, created, last used, containers', aliases: ['list'], options: ['format', 'quiet'] },
       inspect: { usage: 'REF', summary: "the image's record and config as JSON", options: [] },
       rm: { usage: 'REF [--force]', summary: 'remove an image; --force parks one that containers still use', aliases: ['remove'], options: ['force'] },
       prune: {
@@ -228,6 +228,7 @@ export const VERBS: Record<string, VerbSpec> = {
       'tls-verify': { type: 'boolean', description: 'pull: --tls-verify=false skips certificate checks and allows plain http' },
       format,
       force: { type: 'boolean', description: 'rm: park an image that containers still use' },
+      quiet: { type: 'boolean', short: 'q', description: 'ls: print only the refs, one per line (the digest of an image without one)' },
       'older-than': { type: 'string', valueName: 'DURATION', description: 'prune: images unused for longer (s, m, h, d)' },
       'max-size': { type: 'string', valueName: 'SIZE', description: 'prune: evict least recently used until the cache is at most SIZE (K, M, G, T)' },
       help,
@@ -235,5 +236,23 @@ export const VERBS: Record<string, VerbSpec> = {
     load: () => import('./image.js'),
   },
   version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, anyUser: true, load: () => import('./version.js') },
-  help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, anyUser: true, load: () => import('./help.js') },
+  completion: {
+    summary: 'print the shell completion script for bash, zsh or fish',
+    operands: '<bash|zsh|fish>',
+    details: `Install: berth completion bash > /usr/share/bash-completion/completions/berth
+         berth completion zsh > /usr/local/share/zsh/site-functions/_berth
+         berth completion fish > /usr/share/fish/vendor_completions.d/berth.fish
+(scripts/install.sh does it). Container ids and image refs are asked of berth as you type.`,
+    options: { help },
+    anyUser: true,
+    load: () => import('./completion.js'),
+  },
+  man: {
+    summary: 'print the man page of berth or of a verb (troff); --output DIR writes them all',
+    operands: '[verb]',
+    options: { output: { type: 'string', short: 'o', valueName: 'DIR', description: 'write berth.1 and berth-VERB.1 for every verb into DIR' }, help },
+    anyUser: true,
+    load: () => import('./man.js'),
+  },
+  help: { summary: 'show help for berth, a verb, or a topic (routing, storage, images, exit-codes)', operands: '[verb|topic]', options: { help }, anyUser: true, load: () => import('./help.js') },
 };
