@@ -5,6 +5,7 @@ import { readableRecords, volumeReports } from '../runtime/container-volume.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ImageCache, ImageRecord } from '../images/index.js';
 import { flag, formatOption, openRuntime, printJson, printTable, stringOption, type VerbContext } from './context.js';
+import { bytesProgress } from './progress.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
 import { GLOBAL_OPTIONS, subcommandOf, unknownSubcommand, VERBS } from './verbs.js';
 
@@ -49,19 +50,6 @@ function only(ctx: VerbContext, sub: string): void {
   }
 }
 
-/** A progress line on stderr, only when stderr is a terminal. */
-function progress(): ((p: { done: number; total: number; what: string }) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let last = 0;
-  return (p) => {
-    const t = Date.now();
-    if (t - last < 100 && p.done < p.total) return;
-    last = t;
-    const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-    process.stderr.write(`\r\x1b[K${p.what}: ${formatSize(p.done)} of ${formatSize(p.total)} (${pct}%)`);
-  };
-}
-
 function ago(iso: string | undefined): string {
   if (!iso) return '-';
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
@@ -102,19 +90,17 @@ export default async function image(ctx: VerbContext): Promise<void> {
     case 'import': {
       only(ctx, sub);
       const path = operand(ctx, sub, 'path to an OCI layout (directory or tar)');
-      const onProgress = progress();
-      const r = await observed(ctx, sub, path, false, (cache) => cache.import(path, { name: stringOption(ctx, 'name'), platform: stringOption(ctx, 'platform'), onProgress }));
-      if (onProgress) process.stderr.write('\r\x1b[K');
+      const progress = bytesProgress(ctx);
+      const r = await observed(ctx, sub, path, false, (cache) => cache.import(path, { name: stringOption(ctx, 'name'), platform: stringOption(ctx, 'platform'), onProgress: progress?.onProgress })).finally(() => progress?.clear());
       process.stdout.write(`${r.hit ? 'already cached' : 'imported'} ${r.digest}${r.refs.length ? ` (${r.refs.join(', ')})` : ''} ${formatSize(r.size)}\n`);
       return;
     }
     case 'pull': {
       only(ctx, sub);
       const ref = operand(ctx, sub, 'image reference ([REGISTRY/]REPO[:TAG|@sha256:DIGEST])');
-      const onProgress = progress();
+      const progress = bytesProgress(ctx);
       const tlsVerify = ctx.options['tls-verify'];
-      const r = await observed(ctx, sub, ref, false, (cache) => cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, onProgress }));
-      if (onProgress) process.stderr.write('\r\x1b[K');
+      const r = await observed(ctx, sub, ref, false, (cache) => cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, onProgress: progress?.onProgress })).finally(() => progress?.clear());
       process.stdout.write(`${r.hit ? 'already cached' : 'pulled'} ${r.name} ${r.digest} ${formatSize(r.size)}\n`);
       return;
     }
