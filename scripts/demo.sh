@@ -3,7 +3,8 @@
 #
 #   sudo scripts/demo.sh
 #
-# 1. installs the dependencies and builds berth (scripts/install-deps.sh),
+# 1. installs the dependencies and builds berth (scripts/install-deps.sh), then installs it
+#    (scripts/install.sh: `berth` on the PATH, shell completion, man pages),
 # 2. prepares the host's cgroups for crun if needed (scripts/prepare-host.sh),
 # 3. builds a busybox OCI bundle in a temp dir and runs it in the foreground (crun),
 # 4. runs a second one detached, routed to runc by a config rule: create, start, state, list,
@@ -39,6 +40,9 @@ trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
 step "Installing dependencies and building berth"
 bash scripts/install-deps.sh
+
+step "Installing berth: on the PATH, shell completion (bash, zsh, fish), man pages"
+bash scripts/install.sh
 
 step "Preparing the host"
 bash scripts/prepare-host.sh
