@@ -79,7 +79,9 @@ cleanup() {
     done
   fi
   if [ -n "$POOL" ]; then
-    zpool destroy -f "$POOL" || { echo "demo: could not destroy pool $POOL" >&2; rc=1; }
+    # zfs-fuse answers "pool is busy" for a moment after the last unmount.
+    for _ in $(seq 50); do zpool destroy -f "$POOL" 2>/dev/null && POOL="" && break; sleep 0.2; done
+    [ -z "$POOL" ] || { echo "demo: could not destroy pool $POOL: $(zpool destroy -f "$POOL" 2>&1)" >&2; rc=1; }
   fi
   if [ -n "$ZFS_PID" ]; then kill "$ZFS_PID" && wait "$ZFS_PID" 2>/dev/null; fi
   rm -rf "$WORK"
