@@ -61,6 +61,8 @@ SERVE_PID=""
 cleanup() {
   local rc=$? ids id
   trap - ERR
+  # Every removal is tried, each failure counted in rc: no step may end the cleanup early.
+  set +e
   if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; fi
   if [ -d "$ROOT" ]; then
     # Whatever a failed step left running is removed before its files are.
@@ -83,6 +85,7 @@ cleanup() {
     for _ in $(seq 50); do zpool destroy -f "$POOL" 2>/dev/null && POOL="" && break; sleep 0.2; done
     [ -z "$POOL" ] || { echo "demo: could not destroy pool $POOL: $(zpool destroy -f "$POOL" 2>&1)" >&2; rc=1; }
   fi
+  # zfs-fuse exits non-zero on SIGTERM: it stopped, which is all that is asked of it here.
   if [ -n "$ZFS_PID" ]; then kill "$ZFS_PID" && wait "$ZFS_PID" 2>/dev/null; fi
   rm -rf "$WORK"
   [ "$rc" -eq 0 ] && printf '\ndemo: all steps passed; %s removed\n' "$WORK"
