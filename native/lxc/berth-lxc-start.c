@@ -2,6 +2,11 @@
 // init's exit status (128 + signal when killed), which lxc-start(1) does not report.
 //
 //   berth-lxc-start NAME LXCPATH LOGFILE
+//   berth-lxc-start --ns-type PATH...
+//
+// --ns-type: prints one line per PATH: the namespace type it is (as named in /proc/PID/ns:
+// net, ipc, ...), or "error: why" when it is not a namespace; for the lxc backend's check of
+// linux.namespaces[].path before anything is made (the kernel's ioctl NS_GET_NSTYPE).
 //
 // liblxc's own messages go to LOGFILE, never to the stdio berth was given: that belongs to the
 // container. liblxc writes some errors to stderr whatever its log settings (and the monitor keeps
@@ -10,8 +15,14 @@
 // and berth-lxc-init (--stdio 3) moves back to 0, 1 and 2; its own 0, 1 and 2 become /dev/null
 // and LOGFILE. Exit 125 with "berth-lxc-start: ..." as the last line of LOGFILE when the
 // container could not be started at all.
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <lxc/lxccontainer.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +37,41 @@ static int failed(const char *logfile, const char *what, const char *name) {
 	return 125;
 }
 
+static const char *ns_name(int type) {
+	switch (type) {
+	case CLONE_NEWNET: return "net";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNS: return "mnt";
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWCGROUP: return "cgroup";
+#ifdef CLONE_NEWTIME
+	case CLONE_NEWTIME: return "time";
+#endif
+	default: return "unknown";
+	}
+}
+
+static int ns_types(int n, char **paths) {
+	for (int i = 0; i < n; i++) {
+		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			printf("error: %s\n", strerror(errno));
+			continue;
+		}
+		int type = ioctl(fd, NS_GET_NSTYPE);
+		if (type < 0) printf("error: %s\n", errno == ENOTTY || errno == EINVAL ? "not a namespace file" : strerror(errno));
+		else printf("%s\n", ns_name(type));
+		close(fd);
+	}
+	return fflush(stdout) == 0 ? 0 : 125;
+}
+
 int main(int argc, char **argv) {
+	if (argc >= 2 && strcmp(argv[1], "--ns-type") == 0) return ns_types(argc - 2, argv + 2);
 	if (argc != 4) {
-		fprintf(stderr, "usage: berth-lxc-start NAME LXCPATH LOGFILE\n");
+		fprintf(stderr, "usage: berth-lxc-start NAME LXCPATH LOGFILE | --ns-type PATH...\n");
 		return 125;
 	}
 	const char *name = argv[1], *lxcpath = argv[2], *logfile = argv[3];

@@ -17,7 +17,7 @@ import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { hostCgroupMode } from '../../core/cgroup-mode.js';
 import { sleep } from '../../core/clock.js';
-import { BackendError, InvalidBundleError, UnsupportedError, errnoCode } from '../../core/errors.js';
+import { BackendError, InvalidArgumentError, InvalidBundleError, UnsupportedError, errnoCode } from '../../core/errors.js';
 import { runTool, startTool, type StartedTool } from '../../core/exec.js';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { makeDirIfPossible } from '../../core/state-root.js';
@@ -33,6 +33,7 @@ import { attachArgv, containerPid } from './lxc-hooks.js';
 import { hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from '../oci-hooks.js';
 import { findLxcTools, INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
 import { lxcExec } from './lxc-exec.js';
+import { nsTypeProblems } from './lxc-namespaces.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
 
@@ -204,6 +205,8 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     if (settings.systemdCgroup) throw new UnsupportedError('backend lxc cannot use --systemd-cgroup: liblxc manages the container\'s cgroups itself');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to the container');
     const { config, rootfs } = readBundleConfig(req.bundle, req.config);
+    const badNamespaces = await nsTypeProblems(config, tools.launcher);
+    if (badNamespaces.length) throw new InvalidArgumentError(badNamespaces.join('; '));
     const dir = dirOf(id);
     if (existsSync(dir)) throw failure('create', id, `LXC state for it already exists in ${dir}`);
     mkdirSync(dir, { mode: 0o700 });
