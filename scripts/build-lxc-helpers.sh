@@ -24,7 +24,7 @@ mkdir -p "$OUT"
 
 build() { # name, extra gcc flags...
   local name="$1"; shift
-  if [ "$OUT/$name" -nt "$SRC/$name.c" ]; then
+  if [ "$OUT/$name" -nt "$SRC/$name.c" ] && [ "$OUT/$name" -nt "$SRC/berth-fd.h" ]; then
     say "up to date: $OUT/$name"
     return
   fi

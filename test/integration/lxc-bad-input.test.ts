@@ -140,10 +140,15 @@ describe('bad input on lxc', { skip }, () => {
     assert.match(lxc?.reason ?? '', /LXC is not installed/);
   });
 
-  test('a terminal or a console socket: the backend cannot give one (exit 6)', async () => {
-    const root = freshRoot();
-    const r = await berth(['--root', root, '--runtime', 'lxc', 'create', '--bundle', good, '--console-socket', join(work.path, 'sock'), 'c1'], { env });
-    oneLine(r, BACKEND_UNUSABLE, 'console socket');
+  test('a console socket without process.terminal (exit 3), or one nobody listens on (exit 1): nothing left', async () => {
+    let root = freshRoot();
+    let r = await berth(['--root', root, '--runtime', 'lxc', 'create', '--bundle', good, '--console-socket', join(work.path, 'sock'), 'c1'], { env });
+    oneLine(r, INVALID, '--console-socket needs process.terminal: true');
     assertNothingLeft(root, good);
+    const withTerminal = bundle((c) => (c.process.terminal = true));
+    root = freshRoot();
+    r = await berth(['--root', root, '--runtime', 'lxc', 'create', '--bundle', withTerminal, '--console-socket', join(work.path, 'no-listener'), 'c1'], { env });
+    oneLine(r, BACKEND_FAILED, 'cannot connect to the console socket');
+    assertNothingLeft(root, withTerminal);
   });
 });

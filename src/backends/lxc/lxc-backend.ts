@@ -35,7 +35,9 @@ import { findLxcTools, INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from 
 import { lxcExec } from './lxc-exec.js';
 import { nsTypeProblems } from './lxc-namespaces.js';
 
-const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
+/** The fd on which berth-lxc-start gives the init the socket for its terminal's master. */
+const CONSOLE_FD = '6';
 
 /** A create that takes longer (hooks included) is stuck. */
 const CREATE_TIMEOUT_MS = 60_000;
@@ -120,13 +122,13 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   }
 
   /** The config file: the mapping's entries, then this backend's. */
-  async function writeConfig(id: string, bundle: string, config: RuntimeConfig, rootfs: string): Promise<void> {
+  async function writeConfig(id: string, bundle: string, config: RuntimeConfig, rootfs: string, terminal: boolean): Promise<void> {
     const mode = hostCgroupMode().mode;
     if (mode === 'none') throw failure('create', id, 'no cgroup hierarchy is mounted on this host');
     const hookState = { ociVersion: config.ociVersion, id, bundle, annotations: config.annotations ?? {} };
     const dir = dirOf(id);
     const seccompProfile = join(dir, 'seccomp');
-    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', '--wait', RT_IN_CONTAINER], pathKind, hookState, seccompProfile });
+    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', ...(terminal ? ['--console', CONSOLE_FD] : []), '--wait', RT_IN_CONTAINER], terminal, pathKind, hookState, seccompProfile });
     for (const d of mapping.degradations) {
       await log('debug', `lxc: ${d.field} is not honoured exactly: ${d.reason}`, { op: 'create', id, backend: 'lxc' });
     }
@@ -135,7 +137,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       // Read-only: the container can use the FIFOs (no write to the file system) but not replace them.
       { key: 'lxc.mount.entry', value: `${dir}/rt ${RT_IN_CONTAINER.slice(1)} none bind,ro,nosuid,nodev,noexec,create=dir 0 0` },
       { key: 'lxc.mount.entry', value: `${tools.init} ${INIT_IN_CONTAINER.slice(1)} none bind,ro,create=file 0 0` },
-      // The init keeps the stdio berth was given, as with runc; no console, no ttys.
+      // The init keeps the stdio berth was given, as with runc, or opens its own terminal; no LXC console, no ttys.
       { key: 'lxc.console.path', value: 'none' },
       { key: 'lxc.tty.max', value: '0' },
     ];
@@ -201,10 +203,11 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
    */
   async function setUp(req: CreateRequest, revert: Revert): Promise<{ launcher: StartedTool; initPid: number }> {
     const id = req.id;
-    if (req.consoleSocket) throw new UnsupportedError('backend lxc has no console socket: run the container without a terminal');
     if (settings.systemdCgroup) throw new UnsupportedError('backend lxc cannot use --systemd-cgroup: liblxc manages the container\'s cgroups itself');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to the container');
     const { config, rootfs } = readBundleConfig(req.bundle, req.config);
+    const terminal = req.consoleSocket !== undefined;
+    if (terminal && !config.process?.terminal) throw new InvalidArgumentError('--console-socket needs process.terminal: true in the bundle');
     const badNamespaces = await nsTypeProblems(config, tools.launcher);
     if (badNamespaces.length) throw new InvalidArgumentError(badNamespaces.join('; '));
     const dir = dirOf(id);
@@ -216,11 +219,11 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const report = join(dir, 'rt', 'report');
     await mkfifo(report);
     await mkfifo(join(dir, 'rt', 'start'));
-    await writeConfig(id, req.bundle, config, rootfs);
+    await writeConfig(id, req.bundle, config, rootfs, terminal);
 
     const reported = readReport(report);
     reported.catch(() => undefined);
-    const launcher = await startTool([tools.launcher, id, lxcpath, join(dir, 'lxc.log')]);
+    const launcher = await startTool([tools.launcher, ...(terminal ? ['--console-socket', req.consoleSocket!] : []), id, lxcpath, join(dir, 'lxc.log')]);
     revert.add('lxc monitor', async () => {
       const pid = await lxcInitPid(id).catch(() => undefined);
       if (pid !== undefined) process.kill(pid, 'SIGKILL');

@@ -58,6 +58,11 @@ export interface LxcMappingOptions {
    * backend runs them itself at the spec's moments (lxc-hooks.ts). Without it (pve's raw keys)
    * every kind is mapped to LXC's hooks, with LXC_* variables instead of the state.
    */
+  /**
+   * The init opens a terminal for process.terminal (the lxc backend with a console socket: its
+   * initArgs carry `--console FD`); process.consoleSize becomes the init's --console-size.
+   */
+  terminal?: boolean;
   /** Host path where the caller writes the seccomp policy (lxc.seccomp.profile); without it, not applied. */
   seccompProfile?: string;
   hookState?: { ociVersion: string; id: string; bundle: string; annotations: Record<string, string> };
@@ -348,7 +353,9 @@ function mapProcess(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions)
   // them out again unless the bundle sets them.
   const names = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
   const unset = ['container', 'PATH'].filter((n) => !names.has(n)).flatMap((n) => ['--unset', n]);
-  const cmd = [options.initPath, ...(options.initArgs ?? []), ...unset, '--', ...(p.args as string[])];
+  const size = p.consoleSize as { height?: number; width?: number } | undefined;
+  const console = options.terminal && p.terminal && size ? ['--console-size', `${Number(size.height ?? 0)}x${Number(size.width ?? 0)}`] : [];
+  const cmd = [options.initPath, ...(options.initArgs ?? []), ...console, ...unset, '--', ...(p.args as string[])];
   b.add('lxc.init.cmd', cmd.map(encodeInitArg).join(' '), 'process.args');
   b.add('lxc.init.cwd', p.cwd as string, 'process.cwd');
   const user = (p.user as Json | undefined) ?? { uid: 0, gid: 0 };
@@ -372,8 +379,10 @@ function mapProcess(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions)
     b.add('lxc.proc.oom_score_adj', p.oomScoreAdj, 'process.oomScoreAdj');
   }
   mapCapabilities(b, p.capabilities as Json | undefined);
-  if (p.terminal) b.degrade('process.terminal', 'the init gets the stdio berth was given, not a pseudo-terminal');
-  if (p.consoleSize !== undefined) b.degrade('process.consoleSize', 'no pseudo-terminal, so no console size');
+  if (!options.terminal) {
+    if (p.terminal) b.degrade('process.terminal', 'without a console socket the init gets the stdio berth was given, not a pseudo-terminal');
+    if (p.consoleSize !== undefined) b.degrade('process.consoleSize', 'no pseudo-terminal, so no console size');
+  }
   if (p.apparmorProfile !== undefined) b.add('lxc.apparmor.profile', p.apparmorProfile, 'process.apparmorProfile');
   else b.add('lxc.apparmor.profile', 'unconfined', 'process.apparmorProfile');
   if (p.selinuxLabel !== undefined) b.add('lxc.selinux.context', p.selinuxLabel, 'process.selinuxLabel');

@@ -366,6 +366,14 @@ describe('lxc mapping', () => {
     assert.deepEqual(fields(m).sort(), ['domainname', 'linux.seccomp', 'process.terminal']);
   });
 
+  test('process.terminal with the init opening the terminal (a console socket): no degradation; consoleSize is --console-size', () => {
+    const m = map((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 40, width: 120 })), { terminal: true, initArgs: ['--console', '6'] });
+    assert.deepEqual(fields(m), []);
+    const argv = initArgv(values(m, 'lxc.init.cmd')[0]!);
+    assert.deepEqual(argv.slice(0, 5), ['/.berth-init', '--console', '6', '--console-size', '40x120']);
+    assert.deepEqual(fields(map((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 1, width: 1 })))).sort(), ['process.consoleSize', 'process.terminal']);
+  });
+
   test('security defaults: AppArmor unconfined unless a profile is named', () => {
     assert.deepEqual(values(map(), 'lxc.apparmor.profile'), ['unconfined']);
     assert.deepEqual(values(map((c) => (c.process.apparmorProfile = 'berth-default')), 'lxc.apparmor.profile'), ['berth-default']);
