@@ -1,6 +1,6 @@
 // Passing a file descriptor over a unix socket (SCM_RIGHTS), as runc's --console-socket
 // contract has it: one message whose data is the pty's name and whose one fd is its master.
-// Shared by berth-lxc-init and berth-lxc-start.
+// Shared by berth-lxc-init, berth-lxc-start and berth-lxc-console.
 #ifndef BERTH_FD_H
 #define BERTH_FD_H
 #include <errno.h>

@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
 		perror("console: listen");
 		return 2;
 	}
-	FILE *out = fopen(argv[2], "w");
+	FILE *out = fopen(argv[2], "we");
 	if (!out) {
 		perror("console: OUTFILE");
 		return 2;

@@ -1,5 +1,5 @@
-// A terminal on lxc (issue 15 item 5): process.terminal with --console-socket, as conmon and
-// containerd's shim use it: the runtime opens a pty, sends its master over the socket
+// A terminal on lxc (issue 15 item 5): process.terminal with --console-socket for run, create and
+// exec (--tty or a process file's terminal), as conmon and containerd's shim use it: the runtime opens a pty, sends its master over the socket
 // (SCM_RIGHTS) and the process has the slave as its controlling terminal on 0, 1 and 2. A
 // receiver (test/helpers/console.c) takes the master, sets 33x101, types a line and reads
 // everything back; raw crun with the same bundle is the yardstick.
@@ -61,6 +61,32 @@ describe('a terminal through --console-socket on lxc, beside raw crun', { skip }
       assert.match(r.output, /^\/dev\/pts\/\d+\r\n$/, `${s.name}: ${JSON.stringify(r.output)}`);
       const d = await runProgram(argv[0]!, [...argv.slice(1), 'delete', '--force', id]);
       assert.equal(d.code, 0, `${s.name} delete: ${d.stderr}`);
+    }
+  });
+
+  test('exec --tty, in the foreground and with --detach: the exec\'s own /dev/pts, sized and typed into; the foreground one\'s exit status comes back', async () => {
+    const bundle = makeBusyboxBundle(join(tmp.path, 'exec'), { args: ['sleep', '300'] });
+    for (const s of SUBJECTS) {
+      const argv = s.argv(root(s.name));
+      const id = `exec-${seq++}`;
+      for (const verb of [['create', '--bundle', bundle, id], ['start', id]]) {
+        const r = await runProgram(argv[0]!, [...argv.slice(1), ...verb]);
+        assert.equal(r.code, 0, `${s.name} ${verb[0]}: ${r.stderr}`);
+      }
+      try {
+        for (const detach of [[], ['--detach']]) {
+          const socket = join(tmp.path, `sock-${seq++}`);
+          const r = await withConsole(receiver, socket, 'hello\n', [...argv, 'exec', ...detach, '--tty', '--console-socket', socket, id, 'sh', '-c', SCRIPT]);
+          const what = `${s.name} exec ${detach.join(' ')}`;
+          assert.ok(r.gotTerminal, `${what}: no terminal on the socket: ${r.result.stderr}`);
+          assert.equal(r.command, detach.length ? 'exit 0' : 'exit 3', `${what}: ${r.result.stderr}`);
+          assert.match(r.output, new RegExp(`^hello\\r\\n/dev/pts/\\d+\\r\\n${CONSOLE_SIZE}\\r\\nread: hello\\r\\n$`), `${what}: ${JSON.stringify(r.output)}`);
+        }
+        const state = await runProgram(argv[0]!, [...argv.slice(1), 'state', id]);
+        assert.equal(JSON.parse(state.stdout).status, 'running', `${s.name}: the container still runs after the execs`);
+      } finally {
+        await runProgram(argv[0]!, [...argv.slice(1), 'delete', '--force', id]);
+      }
     }
   });
 

@@ -12,7 +12,6 @@
 // kill signals the init's pid from the host; delete kills, waits for the monitor and removes
 // the directory, the cgroups LXC leaves (the monitor's pivot) and LXC's lock file.
 import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { hostCgroupMode } from '../../core/cgroup-mode.js';
@@ -33,6 +32,7 @@ import { attachArgv, containerPid } from './lxc-hooks.js';
 import { hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from '../oci-hooks.js';
 import { findLxcTools, INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
 import { lxcExec } from './lxc-exec.js';
+import { mkfifo, readFifo, releaseReader } from './lxc-fifo.js';
 import { nsTypeProblems } from './lxc-namespaces.js';
 
 const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
@@ -148,32 +148,6 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     writeFileAtomic(join(dir, 'config'), text, 0o600);
   }
 
-  function mkfifo(path: string): Promise<void> {
-    return runTool(['mkfifo', '-m', '0666', path]).then((r) => {
-      if (r.exitCode !== 0) throw failure('create', dirname(path), `mkfifo ${path}: ${r.stderr.trim()}`);
-      chmodSync(path, 0o666); // the init may run as any uid
-    });
-  }
-
-  /** Unblocks a reader waiting in open() on a FIFO nobody will write to. */
-  function releaseReader(fifo: string): void {
-    try {
-      closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW));
-    } catch {
-      // no reader waiting
-    }
-  }
-
-  /** What the init reported on rt/report: "ok" or "error: …". */
-  async function readReport(fifo: string): Promise<string> {
-    const fh = await openAsync(fifo, 'r');
-    try {
-      return (await fh.readFile('utf8')).trim();
-    } finally {
-      await fh.close();
-    }
-  }
-
   function lastLogError(id: string): string | undefined {
     let text: string;
     try {
@@ -217,11 +191,12 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     mkdirSync(join(dir, 'rt'), { mode: 0o755 });
     chmodSync(join(dir, 'rt'), 0o755);
     const report = join(dir, 'rt', 'report');
-    await mkfifo(report);
-    await mkfifo(join(dir, 'rt', 'start'));
+    const mkfifoFailed = (why: string) => failure('create', id, why);
+    await mkfifo(report, mkfifoFailed);
+    await mkfifo(join(dir, 'rt', 'start'), mkfifoFailed);
     await writeConfig(id, req.bundle, config, rootfs, terminal);
 
-    const reported = readReport(report);
+    const reported = readFifo(report);
     reported.catch(() => undefined);
     const launcher = await startTool([tools.launcher, ...(terminal ? ['--console-socket', req.consoleSocket!] : []), id, lxcpath, join(dir, 'lxc.log')]);
     revert.add('lxc monitor', async () => {
