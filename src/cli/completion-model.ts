@@ -25,8 +25,12 @@ export function optionValueKind(name: string, spec: OptionSpec): ValueKind {
 /** The kinds of a usage string's operands, in order: `<container-id> [signal]` → container, signal. */
 export function operandKinds(usage: string): ValueKind[] {
   const kinds: ValueKind[] = [];
+  let inOption = false; // inside `[--opt VALUE]`: the value is the option's, not an operand
   for (const token of usage.split(/\s+/).filter(Boolean)) {
-    if (token.startsWith('-') || token.startsWith('[-')) continue;
+    if (inOption || token.startsWith('-') || token.startsWith('[-')) {
+      inOption = token.startsWith('[') ? !token.endsWith(']') : inOption && !token.endsWith(']');
+      continue;
+    }
     const t = token.replace(/[[\]<>]/g, '');
     if (t === '...' || t === 'args...' || t === 'operands') continue;
     if (/^(container-id|id|ID)$/.test(t)) kinds.push('container');

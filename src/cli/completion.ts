@@ -10,6 +10,32 @@ import type { VerbContext } from './context.js';
 const kindName = (k: ValueKind): string => (typeof k === 'string' ? k : `words:${k.words.join(' ')}`);
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * The walk over the words before the cursor, the same in bash and zsh: it finds the verb, the
+ * subcommand, how many operands came after them, the --root given, and an option whose value is
+ * being typed. `loop` opens the loop, `word` is the i-th word in that shell.
+ */
+function walk(loop: string, word: string): string {
+  return `  ${loop}
+    word=${word}
+    if [[ -n $expect ]]; then
+      [[ $expect == --root ]] && root=$word
+      expect=
+      continue
+    fi
+    if [[ -z $done && $word == -* ]]; then
+      [[ $word == -- ]] && { done=1; continue; }
+      [[ $word == --root=* ]] && root=\${word#--root=}
+      [[ $word != *=* && -n $(_berth_kind "|$word")$(_berth_kind "$verb|$word") ]] && expect=$word
+      continue
+    fi
+    if [[ -z $verb ]]; then verb=$word
+    elif [[ -n $(_berth_subcommands "$verb") && -z $sub ]]; then sub=$word
+    else n=$((n + 1)); fi
+  done
+`;
+}
+
 /** The bash function (also the logic of the zsh script's words). */
 export function bashScript(m: CompletionModel = completionModel()): string {
   const verbs = m.verbs.map((v) => v.name).join(' ');
@@ -73,24 +99,7 @@ _berth() {
   [[ -z $line || $line == *[[:space:]] ]] && w+=("")
   local cur=\${w[\${#w[@]}-1]} self=\${w[0]}
   local verb= sub= root= expect= n=0 i word done=
-  for ((i = 1; i < \${#w[@]} - 1; i++)); do
-    word=\${w[i]}
-    if [[ -n $expect ]]; then
-      [[ $expect == --root ]] && root=$word
-      expect=
-      continue
-    fi
-    if [[ -z $done && $word == -* ]]; then
-      [[ $word == -- ]] && { done=1; continue; }
-      [[ $word == --root=* ]] && root=\${word#--root=}
-      [[ $word != *=* && -n $(_berth_kind "|$word")$(_berth_kind "$verb|$word") ]] && expect=$word
-      continue
-    fi
-    if [[ -z $verb ]]; then verb=$word
-    elif [[ -n $(_berth_subcommands "$verb") && -z $sub ]]; then sub=$word
-    else n=$((n + 1)); fi
-  done
-  local kind= prefix=
+${walk('for ((i = 1; i < ${#w[@]} - 1; i++)); do', '${w[i]}')}  local kind= prefix=
   if [[ -n $expect ]]; then
     kind=$(_berth_kind "$verb|$expect")
     [[ -z $kind ]] && kind=$(_berth_kind "|$expect")
@@ -154,24 +163,7 @@ _berth_zsh_values() {
 _berth() {
   local self=\${words[1]} cur=\${words[CURRENT]}
   local verb= sub= root= expect= n=0 i word done=
-  for ((i = 2; i < CURRENT; i++)); do
-    word=\${words[i]}
-    if [[ -n $expect ]]; then
-      [[ $expect == --root ]] && root=$word
-      expect=
-      continue
-    fi
-    if [[ -z $done && $word == -* ]]; then
-      [[ $word == -- ]] && { done=1; continue; }
-      [[ $word == --root=* ]] && root=\${word#--root=}
-      [[ $word != *=* && -n $(_berth_kind "|$word")$(_berth_kind "$verb|$word") ]] && expect=$word
-      continue
-    fi
-    if [[ -z $verb ]]; then verb=$word
-    elif [[ -n $(_berth_subcommands "$verb") && -z $sub ]]; then sub=$word
-    else n=$((n + 1)); fi
-  done
-  local kind=
+${walk('for ((i = 2; i < CURRENT; i++)); do', '${words[i]}')}  local kind=
   if [[ -n $expect ]]; then
     kind=$(_berth_kind "$verb|$expect")
     [[ -z $kind ]] && kind=$(_berth_kind "|$expect")
