@@ -5,6 +5,7 @@
 #                    started, then execs the OCI process in place
 #   berth-lxc-start  links liblxc: runs a container in the foreground and exits with its status
 #   berth-lxc-detach starts a program as an orphan (for exec --detach) and prints its pid
+#   berth-lxc-console runs a program with a connection to a console socket at a given fd (exec -t)
 # Needs gcc, libc6-dev (static libc) and lxc-dev (liblxc's header); scripts/install-deps.sh
 # installs them. Idempotent: rebuilds only when a source is newer than its binary.
 #
@@ -24,7 +25,7 @@ mkdir -p "$OUT"
 
 build() { # name, extra gcc flags...
   local name="$1"; shift
-  if [ "$OUT/$name" -nt "$SRC/$name.c" ]; then
+  if [ "$OUT/$name" -nt "$SRC/$name.c" ] && [ "$OUT/$name" -nt "$SRC/berth-fd.h" ]; then
     say "up to date: $OUT/$name"
     return
   fi
@@ -35,4 +36,5 @@ build() { # name, extra gcc flags...
 build berth-lxc-init -static
 build berth-lxc-start -llxc
 build berth-lxc-detach
+build berth-lxc-console
 echo "$OUT"

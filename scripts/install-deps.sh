@@ -13,7 +13,8 @@ set -euo pipefail
 # docker-registry, skopeo, apache2-utils (htpasswd): the registry that `berth image pull` is tested against.
 # golang-github-containerd-{containerd,ttrpc}-dev: containerd's and ttrpc's .proto/Go sources, which
 # scripts/gen-shim-proto.sh regenerates the shim's protobuf code from (the build uses the committed output).
-PACKAGES=(crun runc busybox-static containerd podman docker.io golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev docker-registry skopeo apache2-utils golang-github-containerd-containerd-dev golang-github-containerd-ttrpc-dev)
+# zsh, fish, man-db: the completion scripts and man pages are tested with the real shells and man.
+PACKAGES=(zsh fish man-db crun runc busybox-static containerd podman docker.io golang-github-opencontainers-specs-dev jq zfs-fuse prometheus zstd umoci openssl tar lxc lxc-dev gcc libc6-dev docker-registry skopeo apache2-utils golang-github-containerd-containerd-dev golang-github-containerd-ttrpc-dev)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: FAILED: %s\n' "$*" >&2; exit 1; }

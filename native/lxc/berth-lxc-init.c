@@ -2,10 +2,13 @@
 // libc and no shell). LXC starts it as lxc.init.cmd, which LXC splits on spaces without any
 // quoting, so every argument arrives percent-encoded (src/backends/lxc/lxc-mapping.ts encodes):
 //
-//   berth-lxc-init [--stdio FD] [--wait DIR] [--report FIFO] [--unset NAME]... [--cwd DIR] [--env NAME=VALUE]... -- ARG...
+//   berth-lxc-init [--stdio FD] [--console FD [--console-size RxC]] [--wait DIR] [--report FIFO] [--unset NAME]... [--cwd DIR] [--env NAME=VALUE]... -- ARG...
 //
 // --stdio FD: fds FD, FD+1 and FD+2 become stdin, stdout and stderr (berth-lxc-start keeps the
 // stdio berth was given there, away from liblxc's messages).
+// --console FD: process.terminal: open a terminal in the container's devpts (/dev/ptmx), send its
+// master over the unix socket FD (berth-lxc-start relays it to the console socket), and make the
+// slave the controlling terminal and stdin, stdout and stderr. --console-size ROWSxCOLS: its size.
 // --wait DIR: before running ARG..., report on the FIFO DIR/report ("ok" or "error: why") and
 // then block on the FIFO DIR/start until `berth start` writes a byte to it (OCI created → running).
 // --report FIFO: for `berth exec --detach`: an error is written to FIFO ("error: why") instead
@@ -20,8 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
+#include "berth-fd.h"
 
 static int hex(char c) {
 	if (c >= '0' && c <= '9') return c - '0';
@@ -94,9 +100,36 @@ static int findable(const char *file) {
 	}
 }
 
+// The terminal, opened inside the container so that its slave is one of the container's /dev/pts.
+static void take_terminal(int sock, const char *size) {
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0) fail(125, "process.terminal: cannot open /dev/ptmx in the container (it needs a devpts mount at /dev/pts): %s%s", strerror(errno), "");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(125, "process.terminal: cannot unlock the terminal: %s%s", strerror(errno), "");
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0) fail(125, "process.terminal: cannot open the terminal's slave: %s%s", strerror(errno), "");
+	if (size) {
+		unsigned rows, cols;
+		if (sscanf(size, "%ux%u", &rows, &cols) != 2) fail(125, "bad --console-size %s%s", size, "");
+		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0) fail(125, "process.consoleSize: %s%s", strerror(errno), "");
+	}
+	unsigned n = 0;
+	char name[64] = "/dev/pts/?";
+	if (ioctl(master, TIOCGPTN, &n) == 0) snprintf(name, sizeof name, "/dev/pts/%u", n);
+	if (berth_send_fd(sock, master, name) < 0) fail(125, "process.terminal: cannot send the terminal to the console socket: %s%s", strerror(errno), "");
+	close(master);
+	close(sock);
+	setsid(); // fails only when this is a session leader already, which is as good
+	if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(125, "process.terminal: cannot make %s the controlling terminal: %s", name, strerror(errno));
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0) fail(125, "process.terminal: dup2: %s%s", strerror(errno), "");
+	if (slave > 2) close(slave);
+}
+
 int main(int argc, char **argv) {
-	int i, nenv = 0;
-	const char *cwd = NULL;
+	int i, nenv = 0, console = -1;
+	const char *cwd = NULL, *console_size = NULL;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 	if (!env) fail(125, "out of memory%s%s", "", "");
 	for (i = 1; i < argc; i++)
@@ -112,6 +145,11 @@ int main(int argc, char **argv) {
 				if (dup2(from + fd, fd) < 0) fail(125, "cannot take stdio from fd %s: %s", argv[i], strerror(errno));
 				close(from + fd);
 			}
+		} else if (strcmp(argv[i], "--console") == 0 && i + 1 < argc) {
+			console = atoi(argv[++i]);
+			if (console < 3) fail(125, "bad --console %s%s", argv[i], "");
+		} else if (strcmp(argv[i], "--console-size") == 0 && i + 1 < argc) {
+			console_size = argv[++i];
 		} else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc) {
 			wait_dir = argv[++i];
 		} else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc) {
@@ -127,6 +165,7 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (i >= argc) fail(125, "no program to run%s%s", "", "");
+	if (console >= 0) take_terminal(console, console_size);
 	char **args = argv + i;
 	if (nenv > 0) {
 		clearenv();

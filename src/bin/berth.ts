@@ -1,7 +1,7 @@
 // berth's entry point: reads the global options and the verb, then imports only that verb.
 import { parseOptions } from '../cli/args.js';
 import type { GlobalOptions, VerbContext } from '../cli/context.js';
-import { GLOBAL_OPTIONS, VERBS, unknownVerb } from '../cli/verbs.js';
+import { GLOBAL_OPTIONS, VERBS, operationName, unknownVerb } from '../cli/verbs.js';
 import { RootRequiredError, UsageError } from '../core/errors.js';
 import { configureLog, levelFrom } from '../core/log.js';
 import { inSpan, tracesWanted } from '../core/tracing.js';
@@ -59,7 +59,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write((await import('../cli/help.js')).verbHelp(name));
       return 0;
     }
-    id = parsed.operands[0];
+    // image pull, snapshot create …: the operation is verb-subcommand, its subject the next operand.
+    verb = operationName(name, parsed.operands);
+    id = parsed.operands[verb === name ? 0 : 1];
     // Before anything is read or made: one clear message, not EACCES from somewhere inside.
     if (!spec.anyUser && process.getuid?.() !== 0) {
       throw new RootRequiredError(

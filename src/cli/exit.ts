@@ -31,6 +31,23 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   BERTH_ERR_TIMEOUT: 12,
 };
 
+/** What each exit status means, for `berth help exit-codes` and the man pages (docs/cli.md says more). */
+export const EXIT_MEANINGS: Record<number, string> = {
+  0: 'success',
+  1: 'a backend, tool or storage driver failed (its words are in the message), or an internal error',
+  2: 'bad command line: unknown verb or option, missing value, wrong operands',
+  3: 'bad input: container id, bundle, config file, argument, signal or image',
+  4: 'not found: no such container, volume, snapshot or image',
+  5: 'exists, or the status does not allow the verb',
+  6: 'the backend is unknown, unusable here, or lacks the capability',
+  7: "busy: another process has held the container's or image's lock too long",
+  8: 'the storage is full',
+  9: 'credentials refused (Proxmox API, registry)',
+  10: 'permission: not root, a read-only state root, or refused by Proxmox',
+  11: 'unreachable (Proxmox API, registry)',
+  12: 'timed out',
+};
+
 export function exitCodeFor(err: unknown): number {
   return err instanceof BerthError ? EXIT_CODES[err.code] : 1;
 }

@@ -5,11 +5,23 @@ import { readableRecords, volumeReports } from '../runtime/container-volume.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ImageCache, ImageRecord } from '../images/index.js';
 import { flag, formatOption, openRuntime, printJson, printTable, stringOption, type VerbContext } from './context.js';
+import { bytesProgress } from './progress.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
+import { GLOBAL_OPTIONS, subcommandOf, unknownSubcommand, VERBS } from './verbs.js';
 
 /** The cache through the runtime, journal attached: this call's storage operations and cache events reach `berth serve`. */
 async function openCache(ctx: VerbContext): Promise<ImageCache> {
   return (await openRepairing(ctx, undefined)).images();
+}
+
+/**
+ * A change to the cache as one observed operation (`image-pull`, …): counted in
+ * berth_operations_total and journalled, and its log lines carry that op.
+ */
+async function observed<T>(ctx: VerbContext, sub: string, subject: string, repairFirst: boolean, fn: (cache: ImageCache) => Promise<T>): Promise<T> {
+  const op = `image-${sub}`;
+  const runtime = await openRepairing(ctx, repairFirst ? op : undefined);
+  return runtime.observe(op, subject, async () => fn(await runtime.images()));
 }
 
 /**
@@ -29,24 +41,13 @@ function operand(ctx: VerbContext, sub: string, what: string): string {
   return rest[0]!;
 }
 
-function only(ctx: VerbContext, sub: string, allowed: string[]): void {
+/** The subcommand's options are the verb table's (src/cli/verbs.ts); any other of the verb's is refused. */
+function only(ctx: VerbContext, sub: string): void {
+  const allowed = VERBS.image!.subcommands![sub]!.options;
   for (const [k, v] of Object.entries(ctx.options)) {
-    if (v === undefined || ['help', 'root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'runtime', 'config'].includes(k)) continue;
+    if (v === undefined || Object.hasOwn(GLOBAL_OPTIONS, k)) continue;
     if (!allowed.includes(k)) throw new UsageError(`option --${k} does not apply to image ${sub}`);
   }
-}
-
-/** A progress line on stderr, only when stderr is a terminal. */
-function progress(): ((p: { done: number; total: number; what: string }) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let last = 0;
-  return (p) => {
-    const t = Date.now();
-    if (t - last < 100 && p.done < p.total) return;
-    last = t;
-    const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-    process.stderr.write(`\r\x1b[K${p.what}: ${formatSize(p.done)} of ${formatSize(p.total)} (${pct}%)`);
-  };
 }
 
 function ago(iso: string | undefined): string {
@@ -89,41 +90,39 @@ function refsOf(r: ImageRecord): string {
 }
 
 export default async function image(ctx: VerbContext): Promise<void> {
-  const sub = ctx.operands[0];
+  const sub = subcommandOf('image', ctx.operands[0]);
+  if (sub === undefined) throw unknownSubcommand('image', ctx.operands[0]);
   switch (sub) {
     case 'import': {
-      only(ctx, sub, ['name', 'platform']);
+      only(ctx, sub);
       const path = operand(ctx, sub, 'path to an OCI layout (directory or tar)');
-      const cache = await openCache(ctx);
-      const onProgress = progress();
-      const r = await cache.import(path, { name: stringOption(ctx, 'name'), platform: stringOption(ctx, 'platform'), onProgress });
-      if (onProgress) process.stderr.write('\r\x1b[K');
+      const progress = bytesProgress(ctx);
+      const r = await observed(ctx, sub, path, false, (cache) => cache.import(path, { name: stringOption(ctx, 'name'), platform: stringOption(ctx, 'platform'), onProgress: progress?.onProgress })).finally(() => progress?.clear());
       process.stdout.write(`${r.hit ? 'already cached' : 'imported'} ${r.digest}${r.refs.length ? ` (${r.refs.join(', ')})` : ''} ${formatSize(r.size)}\n`);
       return;
     }
     case 'pull': {
-      only(ctx, sub, ['platform', 'creds', 'tls-verify', 'digest-only']);
+      only(ctx, sub);
       const ref = operand(ctx, sub, 'image reference ([REGISTRY/]REPO[:TAG|@sha256:DIGEST])');
-      const cache = await openCache(ctx);
-      const onProgress = progress();
+      const progress = bytesProgress(ctx);
       const tlsVerify = ctx.options['tls-verify'];
-      const r = await cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, digestOnly: flag(ctx, 'digest-only') || undefined, onProgress });
-      if (onProgress) process.stderr.write('\r\x1b[K');
+      const r = await observed(ctx, sub, ref, false, (cache) =>
+        cache.pull(ref, { platform: stringOption(ctx, 'platform'), creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true, digestOnly: flag(ctx, 'digest-only') || undefined, onProgress: progress?.onProgress }),
+      ).finally(() => progress?.clear());
       process.stdout.write(`${r.hit ? 'already cached' : 'pulled'} ${r.name} ${r.digest} ${formatSize(r.size)}\n`);
       return;
     }
     case 'push': {
-      only(ctx, sub, ['creds', 'tls-verify']);
+      only(ctx, sub);
       const rest = ctx.operands.slice(1);
       if (rest.length !== 2) throw new UsageError(`image push takes a cached image and a destination (REF [REGISTRY/]REPO[:TAG])${rest.length ? `, got ${rest.length} operands` : ''} (see: berth image --help)`);
       const tlsVerify = ctx.options['tls-verify'];
-      const r = await (await openCache(ctx)).push(rest[0]!, rest[1]!, { creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true });
+      const r = await observed(ctx, sub, rest[1]!, false, (cache) => cache.push(rest[0]!, rest[1]!, { creds: stringOption(ctx, 'creds'), tlsVerify: tlsVerify === undefined ? undefined : tlsVerify === true }));
       process.stdout.write(`pushed ${r.dest} ${r.digest} (${r.uploaded} of ${r.blobs} blobs sent)\n`);
       return;
     }
-    case 'ls':
-    case 'list': {
-      only(ctx, sub, ['format']);
+    case 'ls': {
+      only(ctx, sub);
       if (ctx.operands.length > 1) throw new UsageError('image ls takes no operands');
       const fmt = formatOption(ctx);
       const runtime = await openRepairing(ctx, 'image-ls');
@@ -133,6 +132,10 @@ export default async function image(ctx: VerbContext): Promise<void> {
         printJson(records.map(forJson));
         return;
       }
+      if (flag(ctx, 'quiet')) {
+        for (const r of records) process.stdout.write(`${(r.refs.length ? r.refs : [r.digest]).join('\n')}\n`);
+        return;
+      }
       printTable(
         ['REF', 'DIGEST', 'SIZE', 'CREATED', 'LAST USED', 'CONTAINERS', 'SOURCE', 'PULLED'],
         records.map((r) => [refsOf(r), r.digest.slice(7, 19), formatSize(r.size), ago(r.created), ago(r.lastUsed), String(r.containers.length), r.source ? sourceOf(r.source) : 'import', ago(r.source?.pulled)]),
@@ -140,34 +143,32 @@ export default async function image(ctx: VerbContext): Promise<void> {
       return;
     }
     case 'inspect': {
-      only(ctx, sub, []);
+      only(ctx, sub);
       printJson(forJson(await (await openCache(ctx)).resolve(operand(ctx, sub, 'image ref or digest'))));
       return;
     }
-    case 'rm':
-    case 'remove': {
-      only(ctx, sub, ['force']);
+    case 'rm': {
+      only(ctx, sub);
       const ref = operand(ctx, sub, 'image ref or digest');
-      const r = await (await (await openRepairing(ctx, 'image-rm')).images()).remove(ref, { force: flag(ctx, 'force') });
+      const r = await observed(ctx, sub, ref, true, (cache) => cache.remove(ref, { force: flag(ctx, 'force') }));
       process.stdout.write(r.parked ? `parked ${r.digest}: it is removed with its last container\n` : `removed ${r.digest}\n`);
       return;
     }
     case 'prune': {
-      only(ctx, sub, ['older-than', 'max-size']);
+      only(ctx, sub);
       if (ctx.operands.length > 1) throw new UsageError('image prune takes no operands');
       const olderThan = stringOption(ctx, 'older-than');
       const maxSize = stringOption(ctx, 'max-size');
-      const removed = await (await (await openRepairing(ctx, 'image-prune')).images()).prune({
+      const limits = {
         olderThan: olderThan === undefined ? undefined : parseDuration(olderThan, 'older-than'),
         maxSize: maxSize === undefined ? undefined : parseSize(maxSize, 'max-size'),
-      });
+      };
+      const removed = await observed(ctx, sub, '', true, (cache) => cache.prune(limits));
       for (const r of removed) process.stdout.write(`removed ${r.digest} ${refsOf(r)} ${formatSize(r.size)}\n`);
       process.stdout.write(`${removed.length} image${removed.length === 1 ? '' : 's'} removed, ${formatSize(removed.reduce((n, r) => n + r.size, 0))} freed\n`);
       return;
     }
-    case undefined:
-      throw new UsageError('image needs a subcommand: pull, push, import, ls, inspect, rm or prune (see: berth image --help)');
     default:
-      throw new UsageError(`unknown image subcommand "${sub}": use pull, push, import, ls, inspect, rm or prune (see: berth image --help)`);
+      throw unknownSubcommand('image', sub);
   }
 }

@@ -2,6 +2,7 @@
 import { UsageError } from '../core/errors.js';
 import { createSnapshot, listSnapshots, removeSnapshot, rollbackSnapshot } from '../runtime/container-snapshots.js';
 import { flag, formatOption, openRuntime, printJson, printTable, type VerbContext } from './context.js';
+import { subcommandOf, unknownSubcommand } from './verbs.js';
 
 const USAGE = 'berth snapshot create ID [NAME] | ls ID | rollback ID NAME | rm ID NAME';
 
@@ -15,8 +16,8 @@ function operands(ctx: VerbContext, action: string, min: number, max: number): s
 }
 
 export default async function snapshot(ctx: VerbContext): Promise<void> {
-  const action = ctx.operands[0];
-  if (action === undefined) throw new UsageError(`snapshot needs an action (${USAGE})`);
+  const action = subcommandOf('snapshot', ctx.operands[0]);
+  if (action === undefined) throw unknownSubcommand('snapshot', ctx.operands[0]);
   if (flag(ctx, 'discard-newer') && action !== 'rollback') throw new UsageError('--discard-newer is only for snapshot rollback');
   switch (action) {
     case 'create': {
@@ -24,8 +25,7 @@ export default async function snapshot(ctx: VerbContext): Promise<void> {
       process.stdout.write((await createSnapshot(await openRuntime(ctx), id!, name)) + '\n');
       return;
     }
-    case 'ls':
-    case 'list': {
+    case 'ls': {
       const [id] = operands(ctx, action, 1, 1);
       const format = formatOption(ctx);
       const snapshots = await listSnapshots(await openRuntime(ctx), id!);
@@ -38,13 +38,12 @@ export default async function snapshot(ctx: VerbContext): Promise<void> {
       await rollbackSnapshot(await openRuntime(ctx), id!, name!, flag(ctx, 'discard-newer'));
       return;
     }
-    case 'rm':
-    case 'remove': {
+    case 'rm': {
       const [id, name] = operands(ctx, action, 2, 2);
       await removeSnapshot(await openRuntime(ctx), id!, name!);
       return;
     }
     default:
-      throw new UsageError(`unknown snapshot action "${action}" (${USAGE})`);
+      throw unknownSubcommand('snapshot', action);
   }
 }

@@ -16,12 +16,46 @@ export interface VerbSpec {
   details?: string;
   /** Works for any user (touches nothing of the host's); every other verb needs root. */
   anyUser?: true;
+  /** A verb of subcommands (image, snapshot): the first operand names one. */
+  subcommands?: Record<string, SubcommandSpec>;
   load: () => Promise<{ default: VerbHandler }>;
+}
+
+export interface SubcommandSpec {
+  /** What follows the subcommand's name in its usage line: operands and options. */
+  usage: string;
+  summary: string;
+  aliases?: readonly string[];
+  /** The verb's options this subcommand takes (any other is a usage error). */
+  options: readonly string[];
 }
 
 /** The error for a verb berth does not have, with the nearest it has. */
 export function unknownVerb(name: string): UsageError {
   return new UsageError(`unknown verb "${name}"${didYouMean(name, Object.keys(VERBS))} (see: berth help)`);
+}
+
+/** A subcommand's canonical name (aliases resolved), or undefined when `verb` has none by that name. */
+export function subcommandOf(verb: string, word: string | undefined): string | undefined {
+  const subs = VERBS[verb]?.subcommands;
+  if (!subs || word === undefined) return undefined;
+  if (Object.hasOwn(subs, word)) return word;
+  return Object.entries(subs).find(([, s]) => s.aliases?.includes(word))?.[0];
+}
+
+/** The usage error for a missing or unknown subcommand, listing them (with the nearest one). */
+export function unknownSubcommand(verb: string, word: string | undefined): UsageError {
+  const names = Object.keys(VERBS[verb]?.subcommands ?? {});
+  const list = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+  if (word === undefined) return new UsageError(`${verb} needs a subcommand: ${list} (see: berth ${verb} --help)`);
+  const all = Object.entries(VERBS[verb]?.subcommands ?? {}).flatMap(([n, s]) => [n, ...(s.aliases ?? [])]);
+  return new UsageError(`unknown ${verb} subcommand "${word}"${didYouMean(word, all)}: use ${list} (see: berth ${verb} --help)`);
+}
+
+/** The operation's name in logs, the journal and metrics: the verb, or verb-subcommand (image-pull). */
+export function operationName(verb: string, operands: readonly string[]): string {
+  const sub = subcommandOf(verb, operands[0]);
+  return sub === undefined ? verb : `${verb}-${sub}`;
 }
 
 export const GLOBAL_OPTIONS: OptionSpecs = {
@@ -134,6 +168,12 @@ export const VERBS: Record<string, VerbSpec> = {
   snapshot: {
     summary: 'filesystem snapshots of a container made from an image: create, ls, rollback, rm',
     operands: 'create <id> [name] | ls <id> | rollback <id> <name> | rm <id> <name>',
+    subcommands: {
+      create: { usage: 'ID [NAME]', summary: 'snapshot the container\'s volume (default name: the time, to the millisecond)', options: [] },
+      ls: { usage: 'ID [--format table|json]', summary: 'the container\'s snapshots, oldest first', aliases: ['list'], options: ['format'] },
+      rollback: { usage: 'ID NAME [--discard-newer]', summary: 'put the stopped container\'s volume back to NAME', options: ['discard-newer'] },
+      rm: { usage: 'ID NAME', summary: 'remove a snapshot', aliases: ['remove'], options: [] },
+    },
     options: {
       'discard-newer': { type: 'boolean', description: 'rollback: destroy the snapshots newer than the one restored' },
       format,
@@ -165,26 +205,34 @@ export const VERBS: Record<string, VerbSpec> = {
   image: {
     summary: 'manage the image cache: pull from and push to a registry, import OCI layouts, list, inspect, remove, prune',
     operands: '<pull|push|import|ls|inspect|rm|prune> [operands]',
-    details: `Subcommands:
-  pull [REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false] [--digest-only]
-                      fetch an image from a registry (default docker.io or [registries]
-                      default, tag latest) and cache it as import does; prints the resolved
-                      manifest digest. Credentials: --creds, else $REGISTRY_AUTH_FILE,
-                      $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json
-  push REF [REGISTRY/]REPO[:TAG] [--creds USER:PASS] [--tls-verify=false]
-                      send a pulled image (its manifest and compressed blobs, as they came;
-                      same digest) to a registry; images imported from a layout are refused
-  import PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]
-                      unpack an OCI layout (directory or tar) into a template, once per digest
-  ls [--format table|json]
-                      the cached images: refs, digest, size, created, last used, containers,
-                      and where a pulled one came from (source ref, pulled when)
-  inspect REF         the image's record and config as JSON
-  rm REF [--force]    remove an image; --force parks one that containers still use
-  prune [--older-than DURATION] [--max-size SIZE]
-                      remove unused images (all; unused for DURATION, e.g. 30m, 12h, 7d;
-                      least recently used until the cache is at most SIZE, e.g. 500M, 10G)
-REF is a name given at import, a digest, or a digest prefix of at least 12 hex digits.`,
+    subcommands: {
+      pull: {
+        usage: '[REGISTRY/]REPO[:TAG|@sha256:DIGEST] [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] [--tls-verify=false] [--digest-only]',
+        summary:
+          'fetch an image from a registry (default docker.io or [registries] default, tag latest) and cache it as import does; prints the resolved manifest digest. Credentials: --creds, else $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json',
+        options: ['platform', 'creds', 'tls-verify', 'digest-only'],
+      },
+      push: {
+        usage: 'REF [REGISTRY/]REPO[:TAG] [--creds USER:PASS] [--tls-verify=false]',
+        summary: 'send a pulled image (its manifest and compressed blobs, as they came; same digest) to a registry; images imported from a layout are refused',
+        options: ['creds', 'tls-verify'],
+      },
+      import: { usage: 'PATH[:TAG] [--name REF] [--platform OS/ARCH[/VARIANT]]', summary: 'unpack an OCI layout (directory or tar) into a template, once per digest', options: ['name', 'platform'] },
+      ls: {
+        usage: '[--format table|json] [--quiet]',
+        summary: 'the cached images: refs, digest, size, created, last used, containers, and where a pulled one came from (source ref, pulled when)',
+        aliases: ['list'],
+        options: ['format', 'quiet'],
+      },
+      inspect: { usage: 'REF', summary: "the image's record and config as JSON", options: [] },
+      rm: { usage: 'REF [--force]', summary: 'remove an image; --force parks one that containers still use', aliases: ['remove'], options: ['force'] },
+      prune: {
+        usage: '[--older-than DURATION] [--max-size SIZE]',
+        summary: 'remove unused images (all; unused for DURATION, e.g. 30m, 12h, 7d; least recently used until the cache is at most SIZE, e.g. 500M, 10G)',
+        options: ['older-than', 'max-size'],
+      },
+    },
+    details: `REF is a name given at import, a digest, or a digest prefix of at least 12 hex digits.`,
     options: {
       name: { type: 'string', short: 'n', valueName: 'REF', description: 'import: the name to give the image' },
       platform: { type: 'string', valueName: 'OS/ARCH[/VARIANT]', description: 'pull, import: the platform to take from a multi-platform image (default: this host)' },
@@ -193,6 +241,7 @@ REF is a name given at import, a digest, or a digest prefix of at least 12 hex d
       'digest-only': { type: 'boolean', description: 'pull: refuse a tag (the error names the digest to pull instead)' },
       format,
       force: { type: 'boolean', description: 'rm: park an image that containers still use' },
+      quiet: { type: 'boolean', short: 'q', description: 'ls: print only the refs, one per line (the digest of an image without one)' },
       'older-than': { type: 'string', valueName: 'DURATION', description: 'prune: images unused for longer (s, m, h, d)' },
       'max-size': { type: 'string', valueName: 'SIZE', description: 'prune: evict least recently used until the cache is at most SIZE (K, M, G, T)' },
       help,
@@ -200,5 +249,23 @@ REF is a name given at import, a digest, or a digest prefix of at least 12 hex d
     load: () => import('./image.js'),
   },
   version: { summary: 'print the versions of berth and its backends', operands: '', options: { help }, anyUser: true, load: () => import('./version.js') },
-  help: { summary: 'show help for berth or for a verb', operands: '[verb]', options: { help }, anyUser: true, load: () => import('./help.js') },
+  completion: {
+    summary: 'print the shell completion script for bash, zsh or fish',
+    operands: '<bash|zsh|fish>',
+    details: `Install: berth completion bash > /usr/share/bash-completion/completions/berth
+         berth completion zsh > /usr/local/share/zsh/site-functions/_berth
+         berth completion fish > /usr/share/fish/vendor_completions.d/berth.fish
+(scripts/install.sh does it). Container ids and image refs are asked of berth as you type.`,
+    options: { help },
+    anyUser: true,
+    load: () => import('./completion.js'),
+  },
+  man: {
+    summary: 'print the man page of berth or of a verb (troff); --output DIR writes them all',
+    operands: '[verb]',
+    options: { output: { type: 'string', short: 'o', valueName: 'DIR', description: 'write berth.1 and berth-VERB.1 for every verb into DIR' }, help },
+    anyUser: true,
+    load: () => import('./man.js'),
+  },
+  help: { summary: 'show help for berth, a verb, or a topic (routing, storage, images, exit-codes)', operands: '[verb|topic]', options: { help }, anyUser: true, load: () => import('./help.js') },
 };

@@ -16,6 +16,11 @@ for (const [name, num] of Object.entries(constants.signals)) {
   if (!byNumber.has(num)) byNumber.set(num, name.slice(3));
 }
 
+/** The signal names kill accepts (without SIG), in number order: for completion. */
+export function signalNames(): string[] {
+  return [...byNumber.entries()].sort(([a], [b]) => a - b).map(([, name]) => name);
+}
+
 export function parseSignal(input: string | undefined, fallback = 'TERM'): ParsedSignal {
   const raw = (input ?? fallback).trim();
   if (/^\d+$/.test(raw)) {

@@ -60,6 +60,13 @@ export interface RuntimeOptions {
 }
 
 /** What an operation learns about its container while it runs, for its published outcome and log lines. */
+/** Where a stop is: the signal it sent, how long it has waited for the container to go, of how long. */
+export interface StopWait {
+  signal: string;
+  waitedS: number;
+  timeoutS: number;
+}
+
 export interface OperationSubject {
   backend: string | undefined;
   /** The Proxmox VMID, for backends that have one. */
@@ -403,11 +410,12 @@ export class Runtime {
    * Sends the image's stop signal (or TERM), waits up to `timeoutS` seconds, then KILLs.
    * Resolves once the container is stopped. The lock is not held while waiting.
    */
-  stop(id: string, timeoutS: number): Promise<void> {
-    return this.observe('stop', id, (subject) => this.stopQuietly(id, timeoutS, subject));
+  /** `onWait` hears, while stop waits, which signal it sent and for how long it has waited. */
+  stop(id: string, timeoutS: number, onWait?: (w: StopWait) => void): Promise<void> {
+    return this.observe('stop', id, (subject) => this.stopQuietly(id, timeoutS, subject, onWait));
   }
 
-  private async stopQuietly(id: string, timeoutS: number, subject: OperationSubject): Promise<void> {
+  private async stopQuietly(id: string, timeoutS: number, subject: OperationSubject, onWait?: (w: StopWait) => void): Promise<void> {
     const record = this.record(id);
     subject.backend = record.backend;
     let status = await this.statusOf(record);
@@ -417,16 +425,19 @@ export class Runtime {
     const signal = parseSignal(record.annotations[STOP_SIGNAL_ANNOTATION], 'TERM');
     if (status === 'paused') await this.guardedQuietly('resume', id, resumeAct(this));
     await this.killQuietly(id, signal, false);
-    const deadline = Date.now() + timeoutS * 1000;
+    const started = Date.now();
+    const deadline = started + timeoutS * 1000;
     while (Date.now() < deadline) {
       if ((status = await this.statusOf(this.record(id))) === 'stopped') return;
+      onWait?.({ signal: signal.name, waitedS: (Date.now() - started) / 1000, timeoutS });
       await sleep(20);
     }
     await log('debug', 'stop timeout reached, sending KILL', { op: 'stop', id });
     await this.killQuietly(id, parseSignal('KILL'), true);
-    const killDeadline = Date.now() + KILL_WAIT_MS;
+    const killStarted = Date.now();
     while ((await this.statusOf(this.record(id))) !== 'stopped') {
-      if (Date.now() > killDeadline) throw new BackendError(`container "${id}" did not stop within ${KILL_WAIT_MS / 1000} s of SIGKILL`);
+      if (Date.now() > killStarted + KILL_WAIT_MS) throw new BackendError(`container "${id}" did not stop within ${KILL_WAIT_MS / 1000} s of SIGKILL`);
+      onWait?.({ signal: 'KILL', waitedS: (Date.now() - killStarted) / 1000, timeoutS: KILL_WAIT_MS / 1000 });
       await sleep(20);
     }
   }

@@ -43,7 +43,7 @@ export function lxcIds(root: string): string[] {
 /** berth's LXC helpers (scripts/build-lxc-helpers.sh), or why they are missing. */
 export function lxcHelpersMissing(): string | undefined {
   const dir = process.env.BERTH_LXC_HELPERS || join(REPO_ROOT, '.cache/lxc');
-  const gone = ['berth-lxc-init', 'berth-lxc-start', 'berth-lxc-detach'].filter((h) => !existsSync(join(dir, h)));
+  const gone = ['berth-lxc-init', 'berth-lxc-start', 'berth-lxc-detach', 'berth-lxc-console'].filter((h) => !existsSync(join(dir, h)));
   return gone.length ? `${gone.join(', ')} not built in ${dir} (run scripts/build-lxc-helpers.sh)` : undefined;
 }
 

@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openImageCache } from '../../src/images/index.js';
+import { berthStateDir } from '../../src/core/state-root.js';
+import { JournalReader } from '../../src/telemetry/journal.js';
 import { berth } from '../helpers/berth.js';
 import { tempDir } from '../helpers/bundle.js';
 import { missing } from '../helpers/host.js';
@@ -19,7 +21,8 @@ const storageDir = join(tmp.path, 'storage');
 const stateDir = join(tmp.path, 'state');
 const config = join(tmp.path, 'config.toml');
 writeFileSync(config, `[storage]\ndriver = "dir"\ndir = "${storageDir}"\nstate_dir = "${stateDir}"\n`);
-const img = (...args: string[]) => berth(['--config', config, 'image', ...args]);
+const root = join(tmp.path, 'root');
+const img = (...args: string[]) => berth(['--root', root, '--config', config, 'image', ...args]);
 
 /** Special entries every unpacker must agree on. */
 const SPECIAL: TarEntrySpec[] = [
@@ -120,6 +123,21 @@ describe('berth image', { skip: missing('busybox') }, () => {
     assert.match((await img('ls')).stdout, /<parked>/);
     await cache.destroyContainerVolume('cli-c1');
     assert.equal((await img('ls', '--format', 'json')).stdout.trim(), '[]');
+  });
+
+  test('image changes are operations of their own: journalled (so counted by berth serve) under image-import, image-rm …, and a failure\'s log line names that op', async () => {
+    const records = new JournalReader(berthStateDir(root)).scan().records;
+    const seen = (op: string, result: string) => records.some((r) => r.op === op && r.result === result);
+    assert.ok(seen('image-import', 'ok'), JSON.stringify(records.map((r) => [r.op, r.result])));
+    assert.ok(seen('image-import', 'error'), 'the import of an empty directory failed, and is counted as such');
+    assert.ok(seen('image-rm', 'ok') && seen('image-rm', 'error'));
+    assert.ok(!records.some((r) => r.op === 'image-ls' || r.op === 'image-inspect'), 'reads are not operations');
+    const r = await berth(['--root', root, '--config', config, '--log-format', 'json', 'image', 'inspect', 'nope:2']);
+    assert.equal(r.code, 4);
+    const line = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { op: string; id: string; level: string };
+    assert.deepEqual([line.level, line.op, line.id], ['error', 'image-inspect', 'nope:2']);
+    // A misspelled subcommand gets the nearest ones.
+    assert.match((await img('pul', 'x')).stderr, /unknown image subcommand "pul"; did you mean "pull"\?: use pull, import, ls, inspect, rm or prune/);
   });
 
   test('prune removes unused images and reports them', async () => {

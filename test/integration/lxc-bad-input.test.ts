@@ -77,17 +77,22 @@ describe('bad input on lxc', { skip }, () => {
   }
 
   test('a field that cannot be mapped: exit 3 naming the field', async () => {
-    await createFails(bundle((c) => c.linux.namespaces.push({ type: 'user', path: '/run/userns/x' })), INVALID, 'linux.namespaces[5].path', '/proc/PID/ns/user');
+    await createFails(bundle((c) => c.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/time' })), INVALID, 'linux.namespaces[5].path', 'cannot join a time namespace');
     await createFails(bundle((c) => (c.process.env = ['PATH=/bin', 'LEAK'])), INVALID, 'process.env[1]');
     await createFails(bundle((c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'uts'))), INVALID, 'hostname');
   });
 
-  test('a namespace to join that does not exist: LXC\'s reason, exit 1, everything undone', async () => {
-    // A form LXC takes (/proc/PID/ns/TYPE) of a process that is not there.
-    const edit = (c: Record<string, any>) => {
-      c.linux.namespaces = [...c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network'), { type: 'network', path: '/proc/999999999/ns/net' }];
+  test('a namespace to join that is not there, not a namespace or of another type: exit 3 naming the path, nothing made', async () => {
+    const joinNet = (path: string) => (c: Record<string, any>) => {
+      c.linux.namespaces = [...c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network'), { type: 'network', path }];
     };
-    await createFails(bundle(edit), BACKEND_FAILED, 'lxc create of container "c1" failed');
+    const notNs = join(work.path, 'not-a-namespace');
+    writeFileSync(notNs, '');
+    // A process that is not there (the /proc/PID/ns/TYPE form), a file that is not there, a plain file, another type.
+    await createFails(bundle(joinNet('/proc/999999999/ns/net')), INVALID, 'linux.namespaces[4].path: /proc/999999999/ns/net is not a network namespace: No such file or directory');
+    await createFails(bundle(joinNet('/run/netns/berth-no-such-netns')), INVALID, 'is not a network namespace: No such file or directory');
+    await createFails(bundle(joinNet(notNs)), INVALID, `${notNs} is not a network namespace: not a namespace file`);
+    await createFails(bundle(joinNet('/proc/self/ns/ipc')), INVALID, '/proc/self/ns/ipc is not a network namespace: it is a namespace of type ipc');
   });
 
   test('a rootfs that is not a directory', async () => {
@@ -135,10 +140,15 @@ describe('bad input on lxc', { skip }, () => {
     assert.match(lxc?.reason ?? '', /LXC is not installed/);
   });
 
-  test('a terminal or a console socket: the backend cannot give one (exit 6)', async () => {
-    const root = freshRoot();
-    const r = await berth(['--root', root, '--runtime', 'lxc', 'create', '--bundle', good, '--console-socket', join(work.path, 'sock'), 'c1'], { env });
-    oneLine(r, BACKEND_UNUSABLE, 'console socket');
+  test('a console socket without process.terminal (exit 3), or one nobody listens on (exit 1): nothing left', async () => {
+    let root = freshRoot();
+    let r = await berth(['--root', root, '--runtime', 'lxc', 'create', '--bundle', good, '--console-socket', join(work.path, 'sock'), 'c1'], { env });
+    oneLine(r, INVALID, '--console-socket needs process.terminal: true');
     assertNothingLeft(root, good);
+    const withTerminal = bundle((c) => (c.process.terminal = true));
+    root = freshRoot();
+    r = await berth(['--root', root, '--runtime', 'lxc', 'create', '--bundle', withTerminal, '--console-socket', join(work.path, 'no-listener'), 'c1'], { env });
+    oneLine(r, BACKEND_FAILED, 'cannot connect to the console socket');
+    assertNothingLeft(root, withTerminal);
   });
 });

@@ -12,12 +12,11 @@
 // kill signals the init's pid from the host; delete kills, waits for the monitor and removes
 // the directory, the cgroups LXC leaves (the monitor's pivot) and LXC's lock file.
 import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { hostCgroupMode } from '../../core/cgroup-mode.js';
 import { sleep } from '../../core/clock.js';
-import { BackendError, InvalidBundleError, UnsupportedError, errnoCode } from '../../core/errors.js';
+import { BackendError, InvalidArgumentError, InvalidBundleError, UnsupportedError, errnoCode } from '../../core/errors.js';
 import { runTool, startTool, type StartedTool } from '../../core/exec.js';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { makeDirIfPossible } from '../../core/state-root.js';
@@ -33,8 +32,12 @@ import { attachArgv, containerPid } from './lxc-hooks.js';
 import { hookState, hooksOf, onHost, runOciHooks, type HookState, type OciHook } from '../oci-hooks.js';
 import { findLxcTools, INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
 import { lxcExec } from './lxc-exec.js';
+import { mkfifo, readFifo, releaseReader } from './lxc-fifo.js';
+import { nsTypeProblems } from './lxc-namespaces.js';
 
-const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: false };
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
+/** The fd on which berth-lxc-start gives the init the socket for its terminal's master. */
+const CONSOLE_FD = '6';
 
 /** A create that takes longer (hooks included) is stuck. */
 const CREATE_TIMEOUT_MS = 60_000;
@@ -119,13 +122,13 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
   }
 
   /** The config file: the mapping's entries, then this backend's. */
-  async function writeConfig(id: string, bundle: string, config: RuntimeConfig, rootfs: string): Promise<void> {
+  async function writeConfig(id: string, bundle: string, config: RuntimeConfig, rootfs: string, terminal: boolean): Promise<void> {
     const mode = hostCgroupMode().mode;
     if (mode === 'none') throw failure('create', id, 'no cgroup hierarchy is mounted on this host');
     const hookState = { ociVersion: config.ociVersion, id, bundle, annotations: config.annotations ?? {} };
     const dir = dirOf(id);
     const seccompProfile = join(dir, 'seccomp');
-    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', '--wait', RT_IN_CONTAINER], pathKind, hookState, seccompProfile });
+    const mapping = mapOciToLxc(config, { rootfs, cgroupMode: mode, initPath: INIT_IN_CONTAINER, initArgs: ['--stdio', '3', ...(terminal ? ['--console', CONSOLE_FD] : []), '--wait', RT_IN_CONTAINER], terminal, pathKind, hookState, seccompProfile });
     for (const d of mapping.degradations) {
       await log('debug', `lxc: ${d.field} is not honoured exactly: ${d.reason}`, { op: 'create', id, backend: 'lxc' });
     }
@@ -134,7 +137,7 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
       // Read-only: the container can use the FIFOs (no write to the file system) but not replace them.
       { key: 'lxc.mount.entry', value: `${dir}/rt ${RT_IN_CONTAINER.slice(1)} none bind,ro,nosuid,nodev,noexec,create=dir 0 0` },
       { key: 'lxc.mount.entry', value: `${tools.init} ${INIT_IN_CONTAINER.slice(1)} none bind,ro,create=file 0 0` },
-      // The init keeps the stdio berth was given, as with runc; no console, no ttys.
+      // The init keeps the stdio berth was given, as with runc, or opens its own terminal; no LXC console, no ttys.
       { key: 'lxc.console.path', value: 'none' },
       { key: 'lxc.tty.max', value: '0' },
     ];
@@ -143,32 +146,6 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     const annotations = Object.entries(mapping.annotations).map(([k, v]) => `# annotation ${JSON.stringify(k)} = ${JSON.stringify(v)}\n`);
     const text = `# Written by berth from the bundle's config.json (lxc backend); removed with the container.\n${annotations.join('')}${renderLxcConfig([...mapping.entries, ...own])}`;
     writeFileAtomic(join(dir, 'config'), text, 0o600);
-  }
-
-  function mkfifo(path: string): Promise<void> {
-    return runTool(['mkfifo', '-m', '0666', path]).then((r) => {
-      if (r.exitCode !== 0) throw failure('create', dirname(path), `mkfifo ${path}: ${r.stderr.trim()}`);
-      chmodSync(path, 0o666); // the init may run as any uid
-    });
-  }
-
-  /** Unblocks a reader waiting in open() on a FIFO nobody will write to. */
-  function releaseReader(fifo: string): void {
-    try {
-      closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW));
-    } catch {
-      // no reader waiting
-    }
-  }
-
-  /** What the init reported on rt/report: "ok" or "error: …". */
-  async function readReport(fifo: string): Promise<string> {
-    const fh = await openAsync(fifo, 'r');
-    try {
-      return (await fh.readFile('utf8')).trim();
-    } finally {
-      await fh.close();
-    }
   }
 
   function lastLogError(id: string): string | undefined {
@@ -200,10 +177,13 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
    */
   async function setUp(req: CreateRequest, revert: Revert): Promise<{ launcher: StartedTool; initPid: number }> {
     const id = req.id;
-    if (req.consoleSocket) throw new UnsupportedError('backend lxc has no console socket: run the container without a terminal');
     if (settings.systemdCgroup) throw new UnsupportedError('backend lxc cannot use --systemd-cgroup: liblxc manages the container\'s cgroups itself');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to the container');
     const { config, rootfs } = readBundleConfig(req.bundle, req.config);
+    const terminal = req.consoleSocket !== undefined;
+    if (terminal && !config.process?.terminal) throw new InvalidArgumentError('--console-socket needs process.terminal: true in the bundle');
+    const badNamespaces = await nsTypeProblems(config, tools.launcher);
+    if (badNamespaces.length) throw new InvalidArgumentError(badNamespaces.join('; '));
     const dir = dirOf(id);
     if (existsSync(dir)) throw failure('create', id, `LXC state for it already exists in ${dir}`);
     mkdirSync(dir, { mode: 0o700 });
@@ -211,13 +191,14 @@ export async function createLxcBackend(settings: BackendSettings): Promise<Backe
     mkdirSync(join(dir, 'rt'), { mode: 0o755 });
     chmodSync(join(dir, 'rt'), 0o755);
     const report = join(dir, 'rt', 'report');
-    await mkfifo(report);
-    await mkfifo(join(dir, 'rt', 'start'));
-    await writeConfig(id, req.bundle, config, rootfs);
+    const mkfifoFailed = (why: string) => failure('create', id, why);
+    await mkfifo(report, mkfifoFailed);
+    await mkfifo(join(dir, 'rt', 'start'), mkfifoFailed);
+    await writeConfig(id, req.bundle, config, rootfs, terminal);
 
-    const reported = readReport(report);
+    const reported = readFifo(report);
     reported.catch(() => undefined);
-    const launcher = await startTool([tools.launcher, id, lxcpath, join(dir, 'lxc.log')]);
+    const launcher = await startTool([tools.launcher, ...(terminal ? ['--console-socket', req.consoleSocket!] : []), id, lxcpath, join(dir, 'lxc.log')]);
     revert.add('lxc monitor', async () => {
       const pid = await lxcInitPid(id).catch(() => undefined);
       if (pid !== undefined) process.kill(pid, 'SIGKILL');

@@ -1,17 +1,26 @@
 // exec on the lxc backend: lxc-attach runs berth-lxc-init in the container, which execs the
 // process with its env, cwd and credentials; --detach leaves lxc-attach itself (which exits with
 // the process's status) to the caller's subreaper and names it in the caller's pid file.
-import { chmodSync, closeSync, constants as fsConstants, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
+// With a terminal (--tty or process.terminal, and --console-socket) lxc-attach runs under
+// berth-lxc-console, which connects to the console socket and leaves the connection at fd 7;
+// lxc-attach passes it on, and berth-lxc-init (--console 7) opens the terminal in the
+// container's devpts and sends its master, as at create. (Giving lxc-attach itself a host pty
+// makes it relay to one of its own, but under a pty that is not its caller's the container's
+// init was killed at once: LXC 5.0.2's terminal relay, not used.)
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { UnsupportedError, type BackendError } from '../../core/errors.js';
+import { InvalidArgumentError, UnsupportedError, type BackendError } from '../../core/errors.js';
 import { runTool } from '../../core/exec.js';
 import { log } from '../../core/log.js';
 import { readProcStat } from '../../core/proc.js';
 import type { ExecRequest } from '../backend.js';
+import { mkfifo, readFifo, releaseReader } from './lxc-fifo.js';
 import { encodeInitArg } from './lxc-mapping.js';
 import { INIT_IN_CONTAINER, RT_IN_CONTAINER, type LxcTools } from './lxc-tools.js';
+
+/** The fd on which berth-lxc-console leaves the console socket's connection for the exec's init. */
+const CONSOLE_FD = '7';
 
 export interface LxcExecContext {
   tools: LxcTools;
@@ -26,12 +35,13 @@ export interface LxcExecContext {
 
 export function lxcExec({ tools, lxcpath, dirOf, requireInit, failure, processEnv }: LxcExecContext): (req: ExecRequest) => Promise<number> {
   return async function exec(req: ExecRequest): Promise<number> {
-    if (req.tty || req.consoleSocket) throw new UnsupportedError('backend lxc cannot give an exec a terminal (--tty, --console-socket)');
     if (req.preserveFds > 0) throw new UnsupportedError('backend lxc cannot pass extra file descriptors (--preserve-fds) to an exec');
     requireInit('exec', req.id);
     let proc: { args: string[]; env: string[]; cwd: string; uid: number; gid: number };
+    let terminal = req.tty;
     if (req.processFile) {
-      const p = JSON.parse(readFileSync(req.processFile, 'utf8')) as { args?: string[]; env?: string[]; cwd?: string; user?: { uid?: number; gid?: number; additionalGids?: number[] } };
+      const p = JSON.parse(readFileSync(req.processFile, 'utf8')) as { args?: string[]; env?: string[]; cwd?: string; terminal?: boolean; user?: { uid?: number; gid?: number; additionalGids?: number[] } };
+      terminal ||= p.terminal === true;
       if (!Array.isArray(p.args) || p.args.length === 0) throw failure('exec', req.id, `${req.processFile} has no process args`);
       if (p.user?.additionalGids?.length) await log('debug', 'lxc: exec process.user.additionalGids is not honoured: lxc-attach cannot set them', { op: 'exec', id: req.id, backend: 'lxc' });
       proc = { args: p.args, env: p.env ?? [], cwd: req.cwd ?? p.cwd ?? '/', uid: p.user?.uid ?? 0, gid: p.user?.gid ?? 0 };
@@ -39,11 +49,14 @@ export function lxcExec({ tools, lxcpath, dirOf, requireInit, failure, processEn
       const env = req.env.length > 0 ? req.env : processEnv(req.id);
       proc = { args: req.args, env, cwd: req.cwd ?? '/', uid: 0, gid: 0 };
     }
+    if (terminal && !req.consoleSocket) throw new UnsupportedError('backend lxc gives an exec a terminal only through --console-socket');
+    if (req.consoleSocket && !terminal) throw new InvalidArgumentError('--console-socket needs a terminal: --tty, or process.terminal: true in the process file');
     const fifo = join(dirOf(req.id), 'rt', `exec-${process.pid}`);
     const report = req.detach ? ['--report', `${RT_IN_CONTAINER}/exec-${process.pid}`] : [];
-    const initArgs = [...report, '--cwd', proc.cwd, ...proc.env.flatMap((e) => ['--env', e]), '--', ...proc.args];
+    const initArgs = [...report, ...(req.consoleSocket ? ['--console', CONSOLE_FD] : []), '--cwd', proc.cwd, ...proc.env.flatMap((e) => ['--env', e]), '--', ...proc.args];
     const logFile = join(dirOf(req.id), `exec-${process.pid}.log`);
-    const argv = [tools.attach, '-P', lxcpath, '-n', req.id, '-q', '-o', logFile, '-l', 'ERROR', '--clear-env', '-u', String(proc.uid), '-g', String(proc.gid), '--', INIT_IN_CONTAINER, ...initArgs.map(encodeInitArg)];
+    const onPty = req.consoleSocket ? [tools.console, req.consoleSocket, CONSOLE_FD] : [];
+    const argv = [...onPty, tools.attach, '-P', lxcpath, '-n', req.id, '-q', '-o', logFile, '-l', 'ERROR', '--clear-env', '-u', String(proc.uid), '-g', String(proc.gid), '--', INIT_IN_CONTAINER, ...initArgs.map(encodeInitArg)];
     const ownError = (): string | undefined => {
       try {
         const lines = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => / ERROR /.test(l));
@@ -75,17 +88,9 @@ export function lxcExec({ tools, lxcpath, dirOf, requireInit, failure, processEn
    */
   async function detached(argv: string[], req: ExecRequest, fifo: string, ownError: () => string | undefined): Promise<number> {
     const started = `${fifo}.pid`;
-    const made = await runTool(['mkfifo', '-m', '0666', fifo]);
-    if (made.exitCode !== 0) throw failure('exec', req.id, `mkfifo ${fifo}: ${made.stderr.trim()}`);
+    await mkfifo(fifo, (why) => failure('exec', req.id, why));
     try {
-      chmodSync(fifo, 0o666); // the process may run as any uid
-      const reading = openAsync(fifo, 'r').then(async (fh) => {
-        try {
-          return (await fh.readFile('utf8')).trim();
-        } finally {
-          await fh.close();
-        }
-      });
+      const reading = readFifo(fifo);
       reading.catch(() => undefined);
       const r = await runTool([tools.detach, started, ...argv], { stdio: 'inherit' });
       const pid = r.exitCode === 0 ? Number(readFileSync(started, 'utf8').trim()) : NaN;
@@ -127,13 +132,4 @@ function waitGone(pid: number): { promise: Promise<void>; cancel(): void } {
     check();
   });
   return { promise, cancel: () => clearTimeout(timer) };
-}
-
-/** Unblocks a reader waiting in open() on a FIFO nobody will write to. */
-function releaseReader(fifo: string): void {
-  try {
-    closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW));
-  } catch {
-    // no reader waiting
-  }
 }

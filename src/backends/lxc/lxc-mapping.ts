@@ -16,6 +16,7 @@ import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { Builder, type Json } from './lxc-builder.js';
 import { mapResources } from './lxc-resources.js';
 import { mapSeccomp } from './lxc-seccomp.js';
+import { mapNamespaces, type Namespaces } from './lxc-namespaces.js';
 
 export { mapLxcResources } from './lxc-resources.js';
 
@@ -57,6 +58,11 @@ export interface LxcMappingOptions {
    * backend runs them itself at the spec's moments (lxc-hooks.ts). Without it (pve's raw keys)
    * every kind is mapped to LXC's hooks, with LXC_* variables instead of the state.
    */
+  /**
+   * The init opens a terminal for process.terminal (the lxc backend with a console socket: its
+   * initArgs carry `--console FD`); process.consoleSize becomes the init's --console-size.
+   */
+  terminal?: boolean;
   /** Host path where the caller writes the seccomp policy (lxc.seccomp.profile); without it, not applied. */
   seccompProfile?: string;
   hookState?: { ociVersion: string; id: string; bundle: string; annotations: Record<string, string> };
@@ -66,18 +72,6 @@ const HOST_MOUNT = '/bin/mount';
 /** bash is essential on Debian and Proxmox hosts. */
 const HOST_BASH = '/bin/bash';
 const MAX_U64_SAFE = 2 ** 63;
-
-/** OCI namespace type → LXC's name for it (as in /proc/PID/ns). */
-const NAMESPACES: Record<string, string> = {
-  pid: 'pid',
-  network: 'net',
-  mount: 'mnt',
-  ipc: 'ipc',
-  uts: 'uts',
-  user: 'user',
-  cgroup: 'cgroup',
-  time: 'time',
-};
 
 /** Percent-encodes an argument of lxc.init.cmd (split on spaces by LXC); "%00" is the empty one. */
 export function encodeInitArg(arg: string): string {
@@ -166,43 +160,6 @@ export function mapOciToLxc(spec: RuntimeConfig, options: LxcMappingOptions): Lx
     else if (domain !== 'LINUX') throw new InvalidArgumentError(`linux.personality.domain: LXC knows LINUX and LINUX32, not ${domain}`);
   }
   return { entries: b.entries, degradations: b.degradations, annotations: { ...(spec.annotations ?? {}) }, ...(seccompPolicy === undefined ? {} : { seccompPolicy }) };
-}
-
-interface Namespaces {
-  /** OCI types of new namespaces. */
-  cloned: Set<string>;
-  /** OCI types of joined namespaces. */
-  joined: Set<string>;
-}
-
-function mapNamespaces(b: Builder, linux: Json, spec: RuntimeConfig): Namespaces {
-  const list = (linux.namespaces as Json[] | undefined) ?? [];
-  const ns: Namespaces = { cloned: new Set(), joined: new Set() };
-  list.forEach((n, i) => {
-    const type = String(n.type);
-    const lxcName = NAMESPACES[type];
-    if (!lxcName) throw new InvalidArgumentError(`linux.namespaces[${i}].type: unknown namespace type "${type}"`);
-    if (ns.cloned.has(type) || ns.joined.has(type)) throw new InvalidArgumentError(`linux.namespaces[${i}]: namespace "${type}" is listed twice`);
-    if (n.path === undefined || n.path === '') {
-      ns.cloned.add(type);
-      return;
-    }
-    // LXC joins a namespace by a process (or container), not by a namespace file.
-    const m = /^\/proc\/(\d+)\/ns\/([a-z_]+)$/.exec(String(n.path));
-    if (!m || m[2] !== lxcName) {
-      throw new InvalidArgumentError(`linux.namespaces[${i}].path: LXC joins a namespace through a process, so the path must be /proc/PID/ns/${lxcName}, not ${n.path}`);
-    }
-    if (type === 'mount') throw new InvalidArgumentError(`linux.namespaces[${i}].path: LXC cannot join another mount namespace (it always makes its own)`);
-    ns.joined.add(type);
-    b.add(`lxc.namespace.share.${lxcName}`, m[1]!, `linux.namespaces[${i}].path`);
-  });
-  if (!ns.cloned.has('mount')) throw new InvalidArgumentError('linux.namespaces: LXC always creates a mount namespace; add {"type": "mount"}');
-  const order = ['mount', 'pid', 'network', 'ipc', 'uts', 'user', 'cgroup', 'time'];
-  b.add('lxc.namespace.clone', order.filter((t) => ns.cloned.has(t)).map((t) => NAMESPACES[t]).join(' '), 'linux.namespaces');
-  if (spec.hostname !== undefined && !ns.cloned.has('uts')) {
-    throw new InvalidArgumentError('hostname: a hostname needs a new uts namespace (linux.namespaces has none)');
-  }
-  return ns;
 }
 
 function mapIdMaps(b: Builder, linux: Json, ns: Namespaces): void {
@@ -396,7 +353,9 @@ function mapProcess(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions)
   // them out again unless the bundle sets them.
   const names = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
   const unset = ['container', 'PATH'].filter((n) => !names.has(n)).flatMap((n) => ['--unset', n]);
-  const cmd = [options.initPath, ...(options.initArgs ?? []), ...unset, '--', ...(p.args as string[])];
+  const size = p.consoleSize as { height?: number; width?: number } | undefined;
+  const console = options.terminal && p.terminal && size ? ['--console-size', `${Number(size.height ?? 0)}x${Number(size.width ?? 0)}`] : [];
+  const cmd = [options.initPath, ...(options.initArgs ?? []), ...console, ...unset, '--', ...(p.args as string[])];
   b.add('lxc.init.cmd', cmd.map(encodeInitArg).join(' '), 'process.args');
   b.add('lxc.init.cwd', p.cwd as string, 'process.cwd');
   const user = (p.user as Json | undefined) ?? { uid: 0, gid: 0 };
@@ -420,8 +379,10 @@ function mapProcess(b: Builder, spec: RuntimeConfig, options: LxcMappingOptions)
     b.add('lxc.proc.oom_score_adj', p.oomScoreAdj, 'process.oomScoreAdj');
   }
   mapCapabilities(b, p.capabilities as Json | undefined);
-  if (p.terminal) b.degrade('process.terminal', 'the init gets the stdio berth was given, not a pseudo-terminal');
-  if (p.consoleSize !== undefined) b.degrade('process.consoleSize', 'no pseudo-terminal, so no console size');
+  if (!options.terminal) {
+    if (p.terminal) b.degrade('process.terminal', 'without a console socket the init gets the stdio berth was given, not a pseudo-terminal');
+    if (p.consoleSize !== undefined) b.degrade('process.consoleSize', 'no pseudo-terminal, so no console size');
+  }
   if (p.apparmorProfile !== undefined) b.add('lxc.apparmor.profile', p.apparmorProfile, 'process.apparmorProfile');
   else b.add('lxc.apparmor.profile', 'unconfined', 'process.apparmorProfile');
   if (p.selinuxLabel !== undefined) b.add('lxc.selinux.context', p.selinuxLabel, 'process.selinuxLabel');

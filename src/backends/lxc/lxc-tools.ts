@@ -1,7 +1,8 @@
 // Where the lxc backend's programs are: LXC's own tools (Debian's lxc package) and berth's
 // helpers, built by scripts/build-lxc-helpers.sh into <repo>/.cache/lxc (or $BERTH_LXC_HELPERS):
 // berth-lxc-init (static: the container's first process) and berth-lxc-start (runs a container
-// in the foreground through liblxc and exits with its status). Detection reports what is missing.
+// in the foreground through liblxc and exits with its status), berth-lxc-detach and
+// berth-lxc-console (exec --detach, exec with a terminal). Detection reports what is missing.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ export interface LxcTools {
   launcher: string;
   /** berth-lxc-detach: starts exec --detach's lxc-attach as an orphan (not berth's child). */
   detach: string;
+  /** berth-lxc-console: runs an exec's lxc-attach with a connection to the console socket at a given fd. */
+  console: string;
 }
 
 export function helpersDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -59,7 +62,7 @@ export function findLxcTools(env: NodeJS.ProcessEnv = process.env): LxcTools {
     if (!executable(path)) throw new BackendUnavailableError(`berth's LXC helper ${path} is missing (build it with scripts/build-lxc-helpers.sh)`);
     return path;
   };
-  return { ...tools, init: helper('berth-lxc-init'), launcher: helper('berth-lxc-start'), detach: helper('berth-lxc-detach') };
+  return { ...tools, init: helper('berth-lxc-init'), launcher: helper('berth-lxc-start'), detach: helper('berth-lxc-detach'), console: helper('berth-lxc-console') };
 }
 
 /** Where berth-lxc-init appears inside every container (bind-mounted). */

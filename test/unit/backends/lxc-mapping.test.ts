@@ -122,14 +122,22 @@ describe('lxc mapping', () => {
     assert.equal(runtimeConfigSchema.safeParse({ ...spec(), linux: { namespaces: [{ type: 'bogus' }] } }).success, false);
   });
 
-  test('namespaces: joined by path through the process that holds it', () => {
+  test('namespaces: joined through the process that holds it (/proc/PID/ns/TYPE) or a namespace file', () => {
     const m = map((c) => c.linux.namespaces.push({ type: 'network', path: '/proc/4242/ns/net' }, { type: 'ipc', path: '/proc/7/ns/ipc' }));
     assert.deepEqual(values(m, 'lxc.namespace.share.net'), ['4242']);
     assert.deepEqual(values(m, 'lxc.namespace.share.ipc'), ['7']);
     assert.deepEqual(values(m, 'lxc.namespace.clone'), ['mnt pid']);
     assert.deepEqual(values(m, 'lxc.net.0.type'), [], 'a joined network namespace gets no network config');
-    refuses((c) => c.linux.namespaces.push({ type: 'network', path: '/run/netns/blue' }), 'linux.namespaces[2].path');
-    refuses((c) => c.linux.namespaces.push({ type: 'ipc', path: '/proc/7/ns/net' }), 'linux.namespaces[2].path');
+    // A file (Podman's /run/netns/NAME): LXC opens an absolute path itself.
+    const file = map((c) => c.linux.namespaces.push({ type: 'network', path: '/run/netns/blue' }, { type: 'uts', path: '/run/uts/x' }));
+    assert.deepEqual(values(file, 'lxc.namespace.share.net'), ['/run/netns/blue']);
+    assert.deepEqual(values(file, 'lxc.namespace.share.uts'), ['/run/uts/x']);
+    assert.deepEqual(values(file, 'lxc.net.0.type'), []);
+    refuses((c) => c.linux.namespaces.push({ type: 'ipc', path: '/proc/7/ns/net' }), /^linux\.namespaces\[2\]\.path: .* not a ipc namespace/);
+    refuses((c) => c.linux.namespaces.push({ type: 'network', path: 'netns/blue' }), /^linux\.namespaces\[2\]\.path: a namespace path must be absolute/);
+    refuses((c) => c.linux.namespaces.push({ type: 'network', path: '/run/netns/../x' }), 'linux.namespaces[2].path');
+    for (const type of ['cgroup', 'time']) refuses((c) => c.linux.namespaces.push({ type, path: `/proc/7/ns/${type}` }), new RegExp(`^linux\\.namespaces\\[2\\]\\.path: LXC 5\\.0 cannot join a ${type} namespace`));
+    refuses((c) => (c.linux.namespaces[0] = { type: 'mount', path: '/proc/7/ns/mnt' }), /^linux\.namespaces\[0\]\.path: LXC cannot join another mount namespace/);
   });
 
   test('network devices: phys interfaces moved in', () => {
@@ -356,6 +364,14 @@ describe('lxc mapping', () => {
   test('seccomp and other fields without an LXC key: degradations, never dropped silently', () => {
     const m = map((c) => ((c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' }), (c.process.terminal = true), (c.domainname = 'x')));
     assert.deepEqual(fields(m).sort(), ['domainname', 'linux.seccomp', 'process.terminal']);
+  });
+
+  test('process.terminal with the init opening the terminal (a console socket): no degradation; consoleSize is --console-size', () => {
+    const m = map((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 40, width: 120 })), { terminal: true, initArgs: ['--console', '6'] });
+    assert.deepEqual(fields(m), []);
+    const argv = initArgv(values(m, 'lxc.init.cmd')[0]!);
+    assert.deepEqual(argv.slice(0, 5), ['/.berth-init', '--console', '6', '--console-size', '40x120']);
+    assert.deepEqual(fields(map((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 1, width: 1 })))).sort(), ['process.consoleSize', 'process.terminal']);
   });
 
   test('security defaults: AppArmor unconfined unless a profile is named', () => {
