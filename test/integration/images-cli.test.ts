@@ -137,7 +137,7 @@ describe('berth image', { skip: missing('busybox') }, () => {
     const line = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { op: string; id: string; level: string };
     assert.deepEqual([line.level, line.op, line.id], ['error', 'image-inspect', 'nope:2']);
     // A misspelled subcommand gets the nearest ones.
-    assert.match((await img('pul', 'x')).stderr, /unknown image subcommand "pul"; did you mean "pull"\?: use pull, import, ls, inspect, rm or prune/);
+    assert.match((await img('pul', 'x')).stderr, /unknown image subcommand "pul"; did you mean "pull"\?: use pull, push, import, ls, inspect, rm or prune/);
   });
 
   test('prune removes unused images and reports them', async () => {
