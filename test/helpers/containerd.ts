@@ -43,6 +43,8 @@ export interface StartOptions {
   namespace?: string;
   /** How long to wait for `ctr version` to answer. */
   readyTimeoutMs?: number;
+  /** containerd's environment (it passes it on to the shims it starts); default: the test's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const DISABLED_PLUGINS = [
@@ -221,7 +223,7 @@ export async function startContainerd(options: StartOptions = {}): Promise<Conta
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd], detached: false });
+    child = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd], detached: false, env: options.env ?? process.env });
   } finally {
     closeSync(logFd);
   }

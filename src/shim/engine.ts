@@ -1,0 +1,65 @@
+// The resident engine (the shim without an action, with -socket): serves containerd's Task API
+// for every task of one (containerd address, namespace) over one ttrpc socket, with one Runtime
+// over the namespace's state root, kept for the engine's life (libcrun stays loaded where the
+// router picks it). It reaps its containers as their subreaper and publishes their events. It
+// leaves when containerd's Shutdown finds no task left, under the lock `start` holds, so a
+// start never hands out the address of an engine that is going away.
+import { resolve } from 'node:path';
+import { lockDirectory } from '../core/lock.js';
+import { errorFields, log } from '../core/log.js';
+import type { ShimArgs } from './args.js';
+import { EventPublisher } from './events.js';
+import { shimPaths } from './paths.js';
+import { Reaper } from './reaper.js';
+import { shimRuntime } from './runtime-for.js';
+import { BerthTaskService } from './task-service.js';
+import { TtrpcServer } from './ttrpc/server.js';
+
+export const TASK_SERVICE = 'containerd.task.v2.Task';
+
+export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }): Promise<never> {
+  const paths = shimPaths(args.address, args.namespace, io.env);
+  const socket = args.socket || paths.socket;
+  const runtime = shimRuntime(paths.root, args.debug, 'long-lived', io.env);
+  const reaper = new Reaper();
+  reaper.start();
+  const events = new EventPublisher(args.ttrpcAddress, args.namespace, (err) => void log('warn', err.message, errorFields(err)));
+  const server = new TtrpcServer({ onError: (err) => void log('warn', `ttrpc: ${err.message}`, errorFields(err)) });
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  let leaving = false;
+  const service: BerthTaskService = new BerthTaskService({
+    runtime,
+    reaper,
+    events,
+    onIdle: () => {
+      if (leaving) return;
+      leaving = true;
+      // After the Shutdown answer is on its way; under start's lock, and only if still idle.
+      setTimeout(() => {
+        void (async () => {
+          const lock = await lockDirectory(resolve(socket, '..'), { what: `the berth shim's socket directory` }).catch(() => undefined);
+          try {
+            if (service.size > 0) {
+              leaving = false;
+              return;
+            }
+            await server.close();
+            done();
+          } finally {
+            lock?.release();
+          }
+        })();
+      }, 20);
+    },
+  });
+  server.register(TASK_SERVICE, service.methods());
+  await server.listen(socket);
+  await log('info', `berth shim engine ${process.pid} serving namespace "${args.namespace}" of ${args.address} on ${socket}, state root ${paths.root}`);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void server.close().then(done));
+  await finished;
+  await events.close();
+  await log('info', `berth shim engine ${process.pid} leaves: no task left`);
+  // What the runtime keeps open (a libcrun worker, timers) is the engine's alone: it ends here.
+  process.exit(0);
+}
