@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/bundle.js';
 import { run, startContainerd, type Containerd } from '../helpers/containerd.js';
-import { missing } from '../helpers/host.js';
+import { libcrunMissing, missing } from '../helpers/host.js';
 import { buildBusyboxOciArchive, importImage } from '../helpers/oci-image.js';
 import { BERTH_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
@@ -109,6 +109,9 @@ test('containerd runs tasks through berth\'s own shim', { skip, timeout: 600_000
     assert.equal(enginePids(cd.socket).length, 1, 'both tasks are served by one engine');
     const listed = await berthList(shimRoot);
     assert.deepEqual(listed.map((c) => [c.id, c.status]).sort(), [['d1', 'running'], ['d2', 'running']]);
+    // The engine is long-lived: crun (auto) is libcrun in-process where it is built, else the crun CLI.
+    const expected = libcrunMissing() ? 'crun-cli' : 'crun-abi';
+    assert.deepEqual(listed.map((c) => c.backend), [expected, expected]);
 
     const ps = await cd.ctrOk(['task', 'ps', 'd1']);
     const initPid = (await cd.ctrOk(['task', 'ls'])).split('\n').find((l) => l.startsWith('d1 '))!.trim().split(/\s+/)[1]!;
