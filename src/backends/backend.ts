@@ -106,6 +106,8 @@ export interface ExecRequest {
   env: string[];
   cwd: string | undefined;
   preserveFds: number;
+  /** As CreateRequest's: the process's stdio as open fds (backends whose capabilities say `stdio`). */
+  stdio?: ContainerStdio;
 }
 
 export interface Backend {

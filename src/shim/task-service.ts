@@ -20,19 +20,9 @@ import type { EventPublisher } from './events.js';
 import type { Exit, Reaper } from './reaper.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import { openStdio } from './stdio.js';
+import { ShimExecs } from './task-exec.js';
+import { newProc, type ExecProc, type Proc, type TaskEntry } from './task-process.js';
 import { notFound, toTtrpcError, unimplemented } from './task-errors.js';
-
-interface TaskEntry {
-  id: string;
-  bundle: string;
-  pid: number;
-  stdio: { stdin: string; stdout: string; stderr: string; terminal: boolean };
-  exit: Exit | undefined;
-  exited: Promise<Exit>;
-  markExited: (exit: Exit) => void;
-  /** Set while Start runs: the exit is published only after the start. */
-  starting: Promise<unknown> | undefined;
-}
 
 const STATUS: Record<ContainerStatus, Status> = {
   creating: Status.UNKNOWN,
@@ -52,8 +42,11 @@ export interface TaskServiceDeps {
 
 export class BerthTaskService {
   private readonly tasks = new Map<string, TaskEntry>();
+  private readonly execs: ShimExecs;
 
-  constructor(private readonly deps: TaskServiceDeps) {}
+  constructor(private readonly deps: TaskServiceDeps) {
+    this.execs = new ShimExecs(deps.runtime, deps.events, deps.reaper);
+  }
 
   get size(): number {
     return this.tasks.size;
@@ -86,16 +79,16 @@ export class BerthTaskService {
         return {};
       }),
       CloseIO: wrap(async (r: pb.CloseIORequest) => {
-        this.task(r.id, r.execId);
-        // The container reads the stdin FIFO itself: it sees EOF when containerd closes its end.
+        this.proc(r.id, r.execId);
+        // The process reads the stdin FIFO itself: it sees EOF when containerd closes its end.
         return {};
       }),
       Exec: wrap(async (r: pb.ExecProcessRequest) => {
-        this.task(r.id);
-        throw unimplemented('exec in a task');
+        this.execs.add(this.task(r.id), r);
+        return {};
       }),
       ResizePty: wrap(async (r: pb.ResizePtyRequest) => {
-        this.task(r.id, r.execId);
+        this.proc(r.id, r.execId);
         throw unimplemented('a terminal (ResizePty)');
       }),
       Stats: wrap(async (r: pb.StatsRequest) => {
@@ -108,11 +101,19 @@ export class BerthTaskService {
     });
   }
 
-  private task(id: string, execId = ''): TaskEntry {
+  private task(id: string): TaskEntry {
     const t = this.tasks.get(id);
     if (!t) throw notFound(id);
-    if (execId !== '') throw new TtrpcError(Code.NotFound, `exec "${execId}" of task "${id}" does not exist: the berth shim has no exec yet`);
     return t;
+  }
+
+  /** The init (execId '') or an exec of task `id`. */
+  private proc(id: string, execId: string): { task: TaskEntry; proc: Proc } {
+    const task = this.task(id);
+    if (execId === '') return { task, proc: task };
+    const proc = task.execs.get(execId);
+    if (!proc) throw new TtrpcError(Code.NotFound, `exec "${execId}" of task "${id}" does not exist`);
+    return { task, proc };
   }
 
   private async create(req: pb.CreateTaskRequest): Promise<{ pid: number }> {
@@ -134,25 +135,28 @@ export class BerthTaskService {
       await unmountRootfs(req.bundle);
       throw err;
     }
-    let markExited!: (exit: Exit) => void;
-    const exited = new Promise<Exit>((resolve) => (markExited = resolve));
-    const entry: TaskEntry = { id, bundle: req.bundle, pid, stdio: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }, exit: undefined, exited, markExited, starting: undefined };
+    const entry: TaskEntry = { ...newProc('', pid, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }), id, bundle: req.bundle, execs: new Map() };
     this.tasks.set(id, entry);
     void this.deps.events.publish('/tasks/create', TaskCreateSchema, { containerId: id, bundle: req.bundle, rootfs: req.rootfs, io: entry.stdio, pid });
-    this.deps.reaper.watch(pid, (exit) => void this.onExit(entry, exit));
+    this.deps.reaper.watch(pid, (exit) => void this.onExit(entry, entry, exit));
     return { pid };
   }
 
-  private async onExit(entry: TaskEntry, exit: Exit): Promise<void> {
-    await entry.starting?.catch(() => undefined);
-    entry.exit = exit;
-    entry.markExited(exit);
-    if (this.tasks.get(entry.id) !== entry) return; // deleted already (a created task's delete kills it)
-    void this.deps.events.publish('/tasks/exit', TaskExitSchema, { containerId: entry.id, id: entry.id, pid: entry.pid, exitStatus: exit.exitStatus, exitedAt: timestampFromDate(exit.exitedAt) });
+  /** Records a process's exit and publishes it, after its start's event; not for a task deleted meanwhile. */
+  private async onExit(task: TaskEntry, proc: Proc, exit: Exit): Promise<void> {
+    await proc.starting?.catch(() => undefined);
+    proc.exit = exit;
+    proc.markExited(exit);
+    if (this.tasks.get(task.id) !== task) return; // deleted already (a created task's delete kills it)
+    void this.deps.events.publish('/tasks/exit', TaskExitSchema, { containerId: task.id, id: proc.execId || task.id, pid: proc.pid, exitStatus: exit.exitStatus, exitedAt: timestampFromDate(exit.exitedAt) });
   }
 
   private async start(req: pb.StartRequest): Promise<{ pid: number }> {
-    const t = this.task(req.id, req.execId);
+    if (req.execId !== '') {
+      const { task, proc } = this.proc(req.id, req.execId);
+      return { pid: await this.execs.start(task, proc as ExecProc, (exit) => void this.onExit(task, proc, exit)) };
+    }
+    const t = this.task(req.id);
     const starting = this.deps.runtime.start(t.id).then(() => this.deps.events.publish('/tasks/start', TaskStartSchema, { containerId: t.id, pid: t.pid }));
     t.starting = starting;
     try {
@@ -164,21 +168,25 @@ export class BerthTaskService {
   }
 
   private async state(req: pb.StateRequest): Promise<Partial<pb.StateResponse>> {
-    const t = this.task(req.id, req.execId);
-    const common = { id: t.id, bundle: t.bundle, pid: t.pid, stdin: t.stdio.stdin, stdout: t.stdio.stdout, stderr: t.stdio.stderr, terminal: t.stdio.terminal };
-    if (t.exit) return { ...common, status: Status.STOPPED, exitStatus: t.exit.exitStatus, exitedAt: timestampFromDate(t.exit.exitedAt) };
+    const { task: t, proc: p } = this.proc(req.id, req.execId);
+    const common = { id: p.execId || t.id, execId: p.execId, bundle: t.bundle, pid: p.pid, stdin: p.stdio.stdin, stdout: p.stdio.stdout, stderr: p.stdio.stderr, terminal: p.stdio.terminal };
+    if (p.exit) return { ...common, status: Status.STOPPED, exitStatus: p.exit.exitStatus, exitedAt: timestampFromDate(p.exit.exitedAt) };
+    if (p !== t) return { ...common, status: p.pid === 0 ? Status.CREATED : Status.RUNNING };
     const status = (await this.deps.runtime.state(t.id)).status;
     return { ...common, status: STATUS[status] };
   }
 
   private async wait(req: pb.WaitRequest): Promise<{ exitStatus: number; exitedAt: ReturnType<typeof timestampFromDate> }> {
-    const t = this.task(req.id, req.execId);
-    const exit = await t.exited;
+    const exit = await this.proc(req.id, req.execId).proc.exited;
     return { exitStatus: exit.exitStatus, exitedAt: timestampFromDate(exit.exitedAt) };
   }
 
   private async kill(req: pb.KillRequest): Promise<object> {
-    const t = this.task(req.id, req.execId);
+    if (req.execId !== '') {
+      this.execs.kill(this.proc(req.id, req.execId).proc, req.signal);
+      return {};
+    }
+    const t = this.task(req.id);
     // As runc's shim: signalling a process that has exited is "process already finished".
     if (t.exit && !req.all) throw new TtrpcError(Code.NotFound, 'process already finished');
     try {
@@ -191,7 +199,14 @@ export class BerthTaskService {
   }
 
   private async delete(req: pb.DeleteRequest): Promise<Partial<pb.DeleteResponse>> {
-    const t = this.task(req.id, req.execId);
+    if (req.execId !== '') {
+      const { task, proc } = this.proc(req.id, req.execId);
+      if (proc.pid !== 0 && !proc.exit) throw new TtrpcError(Code.FailedPrecondition, `exec "${proc.execId}" of task "${task.id}" is running`);
+      task.execs.delete(proc.execId);
+      const exit = proc.exit ?? { exitStatus: 0, exitedAt: new Date() };
+      return { pid: proc.pid, exitStatus: exit.exitStatus, exitedAt: timestampFromDate(exit.exitedAt) };
+    }
+    const t = this.task(req.id);
     await this.deps.runtime.delete(t.id, false);
     this.tasks.delete(t.id);
     await unmountRootfs(t.bundle).catch((err: unknown) => log('warn', `cannot unmount the rootfs of task "${t.id}"`, { id: t.id, ...errorFields(err) }));

@@ -102,7 +102,7 @@ test('containerd runs tasks through berth\'s own shim', { skip, timeout: 600_000
     assert.deepEqual(await berthList(shimRoot), [], '--rm removed the containers from berth too');
   });
 
-  await t.test('a detached task: ls RUNNING, ps, kill, delete; berth list sees it; one engine for two tasks', async () => {
+  await t.test('a detached task: ls RUNNING, exec, ps, pause, resume, kill, delete; berth list sees it; one engine for two tasks', async () => {
     for (const id of ['d1', 'd2']) await cd.ctrOk(['run', '-d', '--runtime', BERTH, image, id, 'sleep', '300']);
     assert.equal(await taskStatus(cd, 'd1'), 'RUNNING');
     assert.equal(await taskStatus(cd, 'd2'), 'RUNNING');
@@ -113,9 +113,25 @@ test('containerd runs tasks through berth\'s own shim', { skip, timeout: 600_000
     const expected = libcrunMissing() ? 'crun-cli' : 'crun-abi';
     assert.deepEqual(listed.map((c) => c.backend), [expected, expected]);
 
+    const exec = await cd.ctr(['task', 'exec', '--exec-id', 'e1', 'd1', 'sh', '-c', 'echo exec-ok; echo exec-err >&2; exit 5']);
+    assert.equal(exec.code, 5, exec.stderr);
+    assert.equal(exec.stdout, 'exec-ok\n');
+    assert.match(exec.stderr, /exec-err/);
+    const execIn = await cd.ctr(['task', 'exec', '--exec-id', 'e2', 'd1', 'cat'], { input: 'exec-stdin\n' });
+    assert.equal(execIn.code, 0, execIn.stderr);
+    assert.equal(execIn.stdout, 'exec-stdin\n');
     const ps = await cd.ctrOk(['task', 'ps', 'd1']);
     const initPid = (await cd.ctrOk(['task', 'ls'])).split('\n').find((l) => l.startsWith('d1 '))!.trim().split(/\s+/)[1]!;
     assert.match(ps, new RegExp(`^${initPid}\\b`, 'm'));
+
+    const badExec = await cd.ctr(['task', 'exec', '--exec-id', 'e3', 'd1', '/nonexistent-binary']);
+    assert.notEqual(badExec.code, 0);
+    assert.match(badExec.stderr, /exec of container "d1" failed: .*nonexistent-binary/);
+
+    await cd.ctrOk(['task', 'pause', 'd1']);
+    assert.equal(await taskStatus(cd, 'd1'), 'PAUSED');
+    await cd.ctrOk(['task', 'resume', 'd1']);
+    assert.equal(await taskStatus(cd, 'd1'), 'RUNNING');
 
     await cd.ctrOk(['task', 'kill', '-s', 'KILL', 'd1']);
     await waitFor('d1 STOPPED', async () => (await taskStatus(cd, 'd1')) === 'STOPPED' || undefined);

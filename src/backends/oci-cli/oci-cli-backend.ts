@@ -178,6 +178,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       if (req.preserveFds > 0) args.push(`--preserve-fds=${req.preserveFds}`);
       const c = await call(['exec', ...args, req.id, ...req.args], {
         inherit: true,
+        ...(req.stdio ? { stdioFds: [req.stdio.stdin, req.stdio.stdout, req.stdio.stderr] as const } : {}),
         extraFds: req.preserveFds,
         forwardSignals: !req.detach,
       });
