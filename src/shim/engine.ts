@@ -2,9 +2,11 @@
 // for every task of one (containerd address, namespace) over one ttrpc socket, with one Runtime
 // over the namespace's state root, kept for the engine's life (libcrun stays loaded where the
 // router picks it). It reaps its containers as their subreaper and publishes their events. It
-// leaves when containerd's Shutdown finds no task left, under the lock `start` holds, so a
-// start never hands out the address of an engine that is going away.
-import { resolve } from 'node:path';
+// leaves when containerd's Shutdown finds no task left and no start has handed out its address
+// for a task that has not come yet (<socket>.pending/<id>, fresh), under the lock `start` holds:
+// a start never hands out the address of an engine that is going away.
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { lockDirectory } from '../core/lock.js';
 import { errorFields, log } from '../core/log.js';
 import type { ShimArgs } from './args.js';
@@ -16,6 +18,30 @@ import { BerthTaskService } from './task-service.js';
 import { TtrpcServer } from './ttrpc/server.js';
 
 export const TASK_SERVICE = 'containerd.task.v2.Task';
+
+/** How long a start's pending mark keeps an idle engine: containerd's Create follows at once. */
+const PENDING_MS = 10_000;
+
+/** Fresh pending marks; stale ones (a start whose task never came) are removed. */
+function pendingTasks(dir: string): number {
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs < PENDING_MS) n++;
+      else rmSync(path, { force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
 
 export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }): Promise<never> {
   const paths = shimPaths(args.address, args.namespace, io.env);
@@ -30,6 +56,7 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
   let leaving = false;
   const service: BerthTaskService = new BerthTaskService({
     runtime,
+    pendingDir: paths.pending,
     reaper,
     events,
     onIdle: () => {
@@ -44,7 +71,15 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
               leaving = false;
               return;
             }
+            const coming = pendingTasks(paths.pending);
+            if (coming > 0) {
+              leaving = false;
+              // Check again once those starts' tasks had their time to come.
+              setTimeout(() => service.size === 0 && service.idle(), PENDING_MS).unref();
+              return;
+            }
             await server.close();
+            rmSync(paths.pending, { recursive: true, force: true });
             done();
           } finally {
             lock?.release();

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { validateContainerId } from '../core/ids.js';
 import { lockDirectory } from '../core/lock.js';
 import type { ShimArgs } from './args.js';
 import { shimPaths } from './paths.js';
@@ -69,6 +70,7 @@ async function launchEngine(args: ShimArgs, socket: string, logPath: string): Pr
 
 /** Reuses or starts the engine; resolves to the address printed. Holds <dir>/s's lock meanwhile (the engine takes it to shut down). */
 export async function ensureEngine(args: ShimArgs, env: NodeJS.ProcessEnv): Promise<string> {
+  validateContainerId(args.id); // it names the pending mark
   const paths = shimPaths(args.address, args.namespace, env);
   const sockets = resolve(paths.socket, '..');
   mkdirSync(sockets, { recursive: true, mode: 0o700 });
@@ -77,6 +79,9 @@ export async function ensureEngine(args: ShimArgs, env: NodeJS.ProcessEnv): Prom
   if (!lock) throw new Error(`${sockets} vanished`);
   try {
     if (!(await listening(paths.socket))) await launchEngine(args, paths.socket, paths.log);
+    // Under the lock: an engine about to leave for want of tasks sees this one coming (engine.ts).
+    mkdirSync(paths.pending, { recursive: true, mode: 0o700 });
+    writeFileSync(join(paths.pending, args.id), '', { mode: 0o600 });
   } finally {
     lock.release();
   }

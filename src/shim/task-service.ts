@@ -2,6 +2,8 @@
 // state root, created, started, signalled and deleted through the same Runtime as the CLI's
 // verbs (records, router, backends). What the engine adds: the FIFOs, the rootfs mounts, the
 // exit status (Reaper), and the events, in order.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { TaskCreateSchema, TaskDeleteSchema, TaskExitSchema, TaskPausedSchema, TaskResumedSchema, TaskStartSchema } from './proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { ProcessInfoSchema, Status } from './proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
@@ -12,6 +14,7 @@ import { createContainer } from '../runtime/container-create.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerStatus } from '../runtime/status.js';
 import { parseSignal } from '../core/signals.js';
+import { validateContainerId } from '../core/ids.js';
 import { BERTH_VERSION } from '../core/version.js';
 import { errorFields, log } from '../core/log.js';
 import { Code, TtrpcError } from './ttrpc/status.js';
@@ -38,6 +41,8 @@ export interface TaskServiceDeps {
   events: EventPublisher;
   /** Called when Shutdown finds no task left: the engine may go. */
   onIdle: () => void;
+  /** Where start marks the tasks it handed the engine's address for (paths.ts). */
+  pendingDir: string;
 }
 
 export class BerthTaskService {
@@ -50,6 +55,11 @@ export class BerthTaskService {
 
   get size(): number {
     return this.tasks.size;
+  }
+
+  /** What Shutdown does when no task is left. */
+  idle(): void {
+    this.deps.onIdle();
   }
 
   methods(): Record<string, MethodDef> {
@@ -117,7 +127,8 @@ export class BerthTaskService {
   }
 
   private async create(req: pb.CreateTaskRequest): Promise<{ pid: number }> {
-    const { id } = req;
+    const id = validateContainerId(req.id);
+    rmSync(join(this.deps.pendingDir, id), { force: true });
     if (this.tasks.has(id)) throw new TtrpcError(Code.AlreadyExists, `task "${id}" already exists`);
     if (req.terminal) throw unimplemented('a terminal (ctr run -t)');
     if (req.checkpoint !== '') throw unimplemented('restoring from a checkpoint');

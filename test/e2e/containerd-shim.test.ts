@@ -197,6 +197,15 @@ test('containerd runs tasks through berth\'s own shim', { skip, timeout: 600_000
     await cd.ctr(['container', 'delete', 'bad']);
   });
 
+  await t.test('five ctr run --rm at once all run; the idle engine leaves after the last', async () => {
+    const runs = await Promise.all([0, 1, 2, 3, 4].map((i) => cd.ctr(['run', '--rm', '--runtime', BERTH, image, `par${i}`, 'echo', `par${i}`])));
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `par${i}\n`);
+    }
+    await waitFor('the idle engine gone', () => (enginePids(cd.socket).length === 0 ? true : undefined));
+  });
+
   await t.test('ctr run --rm true: times through berth\'s shim (warm and cold engine) and runc\'s', async () => {
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const time = async (runtime: string, tag: string): Promise<number> => {
