@@ -53,8 +53,12 @@ export class BerthTaskService {
     this.execs = new ShimExecs(deps.runtime, deps.events, deps.reaper);
   }
 
+  /** Calls being answered. */
+  private inflight = 0;
+
+  /** Tasks, and calls still being answered (a Delete whose task is gone from the map already). */
   get size(): number {
-    return this.tasks.size;
+    return this.tasks.size + this.inflight;
   }
 
   /** What Shutdown does when no task is left. */
@@ -66,10 +70,13 @@ export class BerthTaskService {
     const wrap =
       <I, O>(fn: (req: I) => Promise<O>) =>
       async (req: I): Promise<O> => {
+        this.inflight++;
         try {
           return await fn(req);
         } catch (err) {
           throw toTtrpcError(err);
+        } finally {
+          this.inflight--;
         }
       };
     return methodsOf(TaskService, {
@@ -85,6 +92,7 @@ export class BerthTaskService {
       Update: wrap((r: pb.UpdateTaskRequest) => this.update(r)),
       Connect: wrap(async (r: pb.ConnectRequest) => ({ shimPid: process.pid, taskPid: this.tasks.get(r.id)?.pid ?? 0, version: BERTH_VERSION })),
       Shutdown: wrap(async () => {
+        // The engine checks again (size) once this answer is sent: other calls may still run.
         if (this.tasks.size === 0) this.deps.onIdle();
         return {};
       }),

@@ -167,6 +167,31 @@ test('containerd runs tasks through berth\'s own shim', { skip, timeout: 600_000
     }
   });
 
+  await t.test('containerd restarted: the task is still listed and usable, its events reach the new containerd', async () => {
+    await cd.ctrOk(['run', '-d', '--runtime', BERTH, image, 'survivor', 'sleep', '300']);
+    const engines = enginePids(cd.socket);
+    await cd.restart();
+    assert.deepEqual(enginePids(cd.socket), engines, 'the engine lives on');
+    assert.equal(await taskStatus(cd, 'survivor'), 'RUNNING');
+    const events = spawn('ctr', ['-a', cd.socket, '-n', cd.namespace, 'events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    events.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const exec = await cd.ctr(['task', 'exec', '--exec-id', 'x1', 'survivor', 'echo', 'after-restart']);
+      assert.equal(exec.stdout, 'after-restart\n', exec.stderr);
+      await cd.ctrOk(['task', 'kill', '-s', 'KILL', 'survivor']);
+      await waitFor('survivor STOPPED', async () => (await taskStatus(cd, 'survivor')) === 'STOPPED' || undefined);
+      // The engine's first event after the restart finds its old connection dead and reconnects.
+      await waitFor('the exit event', () => (/\/tasks\/exit .*"container_id":"survivor","id":"survivor"/.test(out) ? true : undefined));
+      assert.match(out, /\/tasks\/exec-added .*"exec_id":"x1"/);
+    } finally {
+      events.kill('SIGTERM');
+    }
+    await cd.ctrOk(['task', 'delete', 'survivor']);
+    await cd.ctrOk(['container', 'delete', 'survivor']);
+  });
+
   await t.test('kill -9 of the engine: containerd cleans up through delete (the containers go with it)', async () => {
     await cd.ctrOk(['run', '-d', '--runtime', BERTH, image, 'k1', 'sleep', '300']);
     const [engine] = enginePids(cd.socket);
