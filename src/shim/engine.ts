@@ -46,6 +46,7 @@ function pendingTasks(dir: string): number {
 export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }): Promise<never> {
   const paths = shimPaths(args.address, args.namespace, io.env);
   const socket = args.socket || paths.socket;
+  const pendingDir = `${socket}.pending`; // paths.pending for the socket start names
   const runtime = shimRuntime(paths.root, args.debug, 'long-lived', io.env);
   const reaper = new Reaper();
   reaper.start();
@@ -56,7 +57,7 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
   let leaving = false;
   const service: BerthTaskService = new BerthTaskService({
     runtime,
-    pendingDir: paths.pending,
+    pendingDir,
     reaper,
     events,
     onIdle: () => {
@@ -71,7 +72,7 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
               leaving = false;
               return;
             }
-            const coming = pendingTasks(paths.pending);
+            const coming = pendingTasks(pendingDir);
             if (coming > 0) {
               leaving = false;
               // Check again once those starts' tasks had their time to come.
@@ -79,7 +80,7 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
               return;
             }
             await server.close();
-            rmSync(paths.pending, { recursive: true, force: true });
+            rmSync(pendingDir, { recursive: true, force: true });
             done();
           } finally {
             lock?.release();
