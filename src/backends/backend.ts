@@ -8,6 +8,8 @@ export interface BackendCapabilities {
   update: boolean;
   ps: boolean;
   consoleSocket: boolean;
+  /** create takes `stdio`: the container's stdin, stdout and stderr as fds the caller opened. */
+  stdio?: boolean;
   /**
    * The containers live outside this host's process table (Proxmox): there is no pid file at
    * create, and status and pid come from `status()`, not from a pid berth watches.
@@ -69,8 +71,19 @@ export interface CreateRequest {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /**
+   * The container's stdio as open fds (a shim's FIFOs), handed to its init instead of the
+   * caller's own stdio; only for backends whose capabilities say `stdio`.
+   */
+  stdio?: ContainerStdio;
   /** Set by the runtime when it made the bundle from a cached image (a bundle's annotation alone is no proof). */
   image?: ImageSource;
+}
+
+export interface ContainerStdio {
+  stdin: number;
+  stdout: number;
+  stderr: number;
 }
 
 /** What the runtime knows of a bundle it made from a cached image. */
@@ -93,6 +106,8 @@ export interface ExecRequest {
   env: string[];
   cwd: string | undefined;
   preserveFds: number;
+  /** As CreateRequest's: the process's stdio as open fds (backends whose capabilities say `stdio`). */
+  stdio?: ContainerStdio;
 }
 
 export interface Backend {

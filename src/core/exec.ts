@@ -25,6 +25,8 @@ export interface RunToolOptions {
    */
   stdio?: 'capture' | 'inherit';
   extraFds?: number;
+  /** In `inherit` mode: these open fds as the tool's 0, 1 and 2 instead of berth's own (a shim's FIFOs). */
+  stdioFds?: readonly [number, number, number];
   env?: NodeJS.ProcessEnv;
   /** Signals berth receives while waiting are passed on to the tool. */
   forwardSignals?: boolean;
@@ -66,7 +68,7 @@ function spawnTool(argv: readonly string[], options: RunToolOptions): Promise<To
   const inherit = options.stdio === 'inherit';
   let stdio: StdioOptions;
   if (inherit) {
-    const fds: number[] = [0, 1, 2];
+    const fds: number[] = options.stdioFds ? [...options.stdioFds] : [0, 1, 2];
     for (let i = 0; i < (options.extraFds ?? 0); i++) fds.push(3 + i);
     stdio = fds;
   } else {

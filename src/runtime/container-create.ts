@@ -2,10 +2,10 @@
 // the host changes; every change registers its undo, so a failure leaves nothing behind.
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Backend, CreateRequest } from '../backends/backend.js';
+import type { Backend, ContainerStdio, CreateRequest } from '../backends/backend.js';
 import { nowIso, sleep } from '../core/clock.js';
 import { crashPoint } from '../core/crash-point.js';
-import { ContainerExistsError, ContainerNotFoundError, InternalError } from '../core/errors.js';
+import { ContainerExistsError, ContainerNotFoundError, InternalError, UnsupportedError } from '../core/errors.js';
 import { validateContainerId } from '../core/ids.js';
 import { errorFields, log } from '../core/log.js';
 import { RUNTIME_ANNOTATION } from '../core/oci/annotations.js';
@@ -37,6 +37,8 @@ export interface CreateOptions {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** The container's stdio as open fds (containerd's FIFOs, opened by the shim); absent: the caller's. */
+  stdio?: ContainerStdio;
 }
 
 interface Prepared {
@@ -74,6 +76,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
   );
   subject.backend = decision.backend;
   const backend = await runtime.backend(decision.backend);
+  if (opts.stdio && !backend.capabilities.stdio) throw new UnsupportedError(`backend ${backend.name} cannot give container "${id}" a stdio of its own (containerd's FIFOs) yet: route it to crun or runc`);
   await log('debug', `backend ${decision.backend} chosen: ${decision.reason}`, { op: 'create', id, backend: decision.backend });
 
   const store = runtime.store;
@@ -141,6 +144,7 @@ async function withNewContainer<T>(runtime: Runtime, opts: CreateOptions, subjec
       noPivot: opts.noPivot,
       noNewKeyring: opts.noNewKeyring,
       preserveFds: opts.preserveFds,
+      ...(opts.stdio ? { stdio: opts.stdio } : {}),
       ...(image ? { image: { digest: image.digest, volumes } } : {}),
     };
     revert.add('pid file', () => {

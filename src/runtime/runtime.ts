@@ -487,7 +487,9 @@ export class Runtime {
     // --env adds to the container's environment (runc's rule; crun would replace it), so the
     // same exec behaves the same on every backend.
     const env = req.env.length > 0 && !req.processFile ? [...containerEnv(record.bundle), ...req.env] : req.env;
-    return (await this.capableBackend(record, 'exec')).exec({ ...req, env });
+    const backend = await this.capableBackend(record, 'exec');
+    if (req.stdio && !backend.capabilities.stdio) throw new UnsupportedError(`backend ${backend.name} cannot give an exec in container "${req.id}" a stdio of its own (containerd's FIFOs) yet`);
+    return backend.exec({ ...req, env });
   }
 
   /** The default backend's own features document (or berth's description of it), annotated. */

@@ -1,7 +1,7 @@
-// containerd-shim-berth-v2's entry: parses containerd's command line and dispatches the action.
-// The actions themselves (start: launch or join the resident shim and print its address;
-// delete: clean up after a dead shim and print a DeleteResponse; serve: the Task service over
-// ttrpc) are the next slices of issue 16: for now each says so and fails.
+// containerd-shim-berth-v2's entry: parses containerd's command line and dispatches the action:
+// start (launch or join the resident engine and print its address: start.ts), delete (clean up
+// after a dead engine and print a DeleteResponse: delete.ts), serve (the engine: engine.ts).
+// Each action is loaded only when it runs: start must stay quick.
 import { UsageError } from '../core/errors.js';
 import { BERTH_VERSION } from '../core/version.js';
 import { HelpRequested, parseShimArgs, shimUsage, type ShimArgs } from './args.js';
@@ -11,28 +11,24 @@ export const SHIM_PROGRAM = 'containerd-shim-berth-v2';
 export interface ShimIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /** Binary output (delete's DeleteResponse). */
+  stdoutBytes: (b: Uint8Array) => void;
   env: NodeJS.ProcessEnv;
 }
 
 const processIo: ShimIo = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  stdoutBytes: (b) => process.stdout.write(b),
   env: process.env,
 };
 
-/** What each action does once it exists; until then, a clear failure. */
 type ActionHandler = (args: ShimArgs, io: ShimIo) => Promise<number>;
 
-const notYet =
-  (what: string): ActionHandler =>
-  async () => {
-    throw new Error(`${what} is not implemented yet (issue 16)`);
-  };
-
 export const ACTIONS: Record<ShimArgs['action'], ActionHandler> = {
-  start: notYet(`${SHIM_PROGRAM} start`),
-  delete: notYet(`${SHIM_PROGRAM} delete`),
-  serve: notYet(`${SHIM_PROGRAM}'s Task service`),
+  start: async (args, io) => (await import('./start.js')).startAction(args, io),
+  delete: async (args, io) => (await import('./delete.js')).deleteAction(args, io),
+  serve: async (args, io) => (await import('./engine.js')).serveAction(args, io),
 };
 
 /**

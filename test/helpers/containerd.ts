@@ -37,12 +37,16 @@ export interface Containerd {
   log(): string;
   /** Removes every task and container of the namespace, stops containerd, cleans up. */
   stop(): Promise<void>;
+  /** Stops containerd (TERM) and starts it again on the same state; shims keep running. */
+  restart(): Promise<void>;
 }
 
 export interface StartOptions {
   namespace?: string;
   /** How long to wait for `ctr version` to answer. */
   readyTimeoutMs?: number;
+  /** containerd's environment (it passes it on to the shims it starts); default: the test's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const DISABLED_PLUGINS = [
@@ -218,16 +222,21 @@ export async function startContainerd(options: StartOptions = {}): Promise<Conta
   );
   mkdirSync(join(dir, 'root'), { recursive: true });
   const logFile = join(dir, 'containerd.log');
-  const logFd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd], detached: false });
-  } finally {
-    closeSync(logFd);
-  }
   let exited = false;
-  child.on('exit', () => (exited = true));
-  const pid = child.pid!;
+  let pid = 0;
+  const launch = (): void => {
+    const logFd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd], detached: false, env: options.env ?? process.env });
+    } finally {
+      closeSync(logFd);
+    }
+    exited = false;
+    child.on('exit', () => (exited = true));
+    pid = child.pid!;
+  };
+  launch();
   const readLog = (): string => {
     try {
       return readFileSync(logFile, 'utf8');
@@ -307,25 +316,37 @@ export async function startContainerd(options: StartOptions = {}): Promise<Conta
     tmp.remove();
   };
 
-  // Wait until it answers.
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
-  for (;;) {
-    if (exited) {
-      const log = readLog();
-      await stop();
-      throw new Error(`containerd exited during startup:\n${log.split('\n').slice(-20).join('\n')}`);
+  /** Waits until it answers. */
+  const waitReady = async (): Promise<void> => {
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
+    for (;;) {
+      if (exited) {
+        const log = readLog();
+        await stop();
+        throw new Error(`containerd exited during startup:\n${log.split('\n').slice(-20).join('\n')}`);
+      }
+      if (existsSync(socket)) {
+        const r = await run('ctr', ['-a', socket, 'version'], { timeoutMs: 5_000 });
+        if (r.code === 0 && r.stdout.includes('Server:')) break;
+      }
+      if (Date.now() > deadline) {
+        const log = readLog();
+        await stop();
+        throw new Error(`containerd did not answer within ${options.readyTimeoutMs ?? 20_000} ms:\n${log.split('\n').slice(-20).join('\n')}`);
+      }
+      await sleep(50);
     }
-    if (existsSync(socket)) {
-      const r = await run('ctr', ['-a', socket, 'version'], { timeoutMs: 5_000 });
-      if (r.code === 0 && r.stdout.includes('Server:')) break;
-    }
-    if (Date.now() > deadline) {
-      const log = readLog();
-      await stop();
-      throw new Error(`containerd did not answer within ${options.readyTimeoutMs ?? 20_000} ms:\n${log.split('\n').slice(-20).join('\n')}`);
-    }
-    await sleep(50);
-  }
+  };
+  await waitReady();
 
-  return { dir, socket, namespace, pid, berthRoot, ctr, ctrOk, log: readLog, stop };
+  /** containerd stopped (TERM) and started again with the same config, state and environment; shims live on. */
+  const restart = async (): Promise<void> => {
+    await killAndWait([pid], 10_000);
+    launch();
+    await waitReady();
+  };
+
+  return { dir, socket, namespace, get pid() {
+      return pid;
+    }, berthRoot, ctr, ctrOk, log: readLog, stop, restart };
 }

@@ -24,6 +24,7 @@ export const DELEGATED_TO_CLI = {
   exec: 'exec needs libcrun_container_exec_with_options and its process struct (not declared for 1.8), and a process that joins the container belongs in a runtime that re-execs itself sealed: the crun CLI does',
   ps: 'ps lists the pids of the container cgroup (libcrun_container_read_pids is not declared for 1.8)',
   preserveFds: 'create --preserve-fds: the worker holds its IPC channel at fd 3',
+  stdio: 'create with the stdio of a shim (its FIFOs): the worker would need the fds passed over its IPC channel',
   handler: 'create of a bundle whose run.oci.handler annotation names a custom handler: the worker has no handler manager',
 } as const;
 
@@ -55,9 +56,10 @@ export async function createLibcrunBackend(found: LibcrunFound, settings: Backen
   return {
     name: 'crun-abi',
     // Every verb is there: what the library path lacks, the CLI does (DELEGATED_TO_CLI).
-    capabilities: { exec: true, pause: true, update: true, ps: true, consoleSocket: true, ociVersionMax: CRUN_OCI_VERSION_MAX },
+    capabilities: { exec: true, pause: true, update: true, ps: true, consoleSocket: true, stdio: true, ociVersionMax: CRUN_OCI_VERSION_MAX },
     async create(req: CreateRequest) {
       if (req.preserveFds > 0) return (await viaCli('preserveFds')).create(req);
+      if (req.stdio) return (await viaCli('stdio')).create(req);
       if (namesHandler(req.config)) return (await viaCli('handler')).create(req);
       const config = startHooks.prepare(req.id, req.bundle, req.config);
       await call('create', req.id, 'create', {

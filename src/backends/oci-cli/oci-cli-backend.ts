@@ -21,7 +21,7 @@ import { withoutHooks, deferredOf } from '../deferred-hooks.js';
 import { DeferredStartContainer } from './start-container-hooks.js';
 import { DeferredPoststart } from './runc-poststart.js';
 
-const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true };
+const CAPABILITIES: BackendCapabilities = { exec: true, pause: true, update: true, ps: true, consoleSocket: true, stdio: true };
 /** crun 1.8 accepts ociVersion 1.0.x and 1.1.x only ("unknown version specified"). */
 export const CRUN_OCI_VERSION_MAX = '1.1.0';
 
@@ -55,7 +55,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
     errorMessage: string;
   }
 
-  async function call(args: string[], mode: { inherit?: boolean; input?: string; extraFds?: number; forwardSignals?: boolean; prefix?: string[] } = {}): Promise<Call> {
+  async function call(args: string[], mode: { inherit?: boolean; stdioFds?: readonly [number, number, number]; input?: string; extraFds?: number; forwardSignals?: boolean; prefix?: string[] } = {}): Promise<Call> {
     const logFile = logs.next();
     const argv = [...(mode.prefix ?? []), binary, '--root', stateDir, ...(logFile ? ['--log', logFile, '--log-format', 'json'] : [])];
     if (settings.debug) argv.push('--debug');
@@ -66,6 +66,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
         stdio: mode.inherit ? 'inherit' : 'capture',
         input: mode.input,
         extraFds: mode.extraFds,
+        ...(mode.stdioFds ? { stdioFds: mode.stdioFds } : {}),
         forwardSignals: mode.forwardSignals,
       });
       const logError = logFile ? lastError(logFile) : undefined;
@@ -127,7 +128,8 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       ensureStateDir();
       poststart?.forget(req.id);
       const { args, prefix } = createArgs(req, true);
-      const c = await call(['create', ...args, req.id], { inherit: true, extraFds: req.preserveFds, prefix });
+      const stdioFds = req.stdio ? ([req.stdio.stdin, req.stdio.stdout, req.stdio.stderr] as const) : undefined;
+      const c = await call(['create', ...args, req.id], { inherit: true, extraFds: req.preserveFds, prefix, ...(stdioFds ? { stdioFds } : {}) });
       if (c.result.exitCode !== 0) {
         poststart?.forget(req.id);
         startHooks.forget(req.id);
@@ -176,6 +178,7 @@ export async function createOciCliBackend(tool: 'crun' | 'runc', backendName: st
       if (req.preserveFds > 0) args.push(`--preserve-fds=${req.preserveFds}`);
       const c = await call(['exec', ...args, req.id, ...req.args], {
         inherit: true,
+        ...(req.stdio ? { stdioFds: [req.stdio.stdin, req.stdio.stdout, req.stdio.stderr] as const } : {}),
         extraFds: req.preserveFds,
         forwardSignals: !req.detach,
       });

@@ -6,7 +6,9 @@ import type { Backend } from '../../../src/backends/backend.js';
 import { UnsupportedError } from '../../../src/core/errors.js';
 import { readProcStat } from '../../../src/core/proc.js';
 import { Runtime } from '../../../src/runtime/runtime.js';
-import { tempDir } from '../../helpers/bundle.js';
+import { makeBusyboxBundle, tempDir } from '../../helpers/bundle.js';
+import { createContainer } from '../../../src/runtime/container-create.js';
+import { join } from 'node:path';
 
 function fakeBackend(calls: string[]): Backend {
   const note = (op: string) => async () => void calls.push(op);
@@ -98,4 +100,19 @@ test("stop uses a backend's own stop when it has one, with the timeout; no signa
   await recordRunning(runtime, tmp.path);
   await runtime.stop('c1', 7);
   assert.deepEqual(calls, ['stop c1 7']);
+});
+
+test('a stdio of its own (a shim\'s FIFOs) is refused by a backend that does not declare it, before anything is made', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.remove);
+  const bundle = makeBusyboxBundle(join(tmp.path, 'bundle'));
+  const runtime = new Runtime({ root: join(tmp.path, 'root'), debug: false, systemdCgroup: false, runtimeOverride: 'crun-cli', configPath: '/dev/null' });
+  const calls: string[] = [];
+  const backend: Backend = { ...fakeBackend(calls), name: 'crun-cli', capabilities: { exec: true, pause: false, update: false, ps: false, consoleSocket: false } };
+  (runtime as unknown as { backends: Map<string, Promise<Backend>> }).backends.set('crun-cli', Promise.resolve(backend));
+  const stdio = { stdin: 0, stdout: 1, stderr: 2 };
+  const opts = { id: 'c2', bundle, image: undefined, pidFile: undefined, consoleSocket: undefined, noPivot: false, noNewKeyring: false, preserveFds: 0, stdio };
+  await assert.rejects(createContainer(runtime, opts), (err: unknown) => err instanceof UnsupportedError && /backend crun-cli cannot give container "c2" a stdio of its own/.test(err.message));
+  assert.deepEqual(calls, []);
+  assert.equal(runtime.store.read('c2'), undefined, 'no record left');
 });
