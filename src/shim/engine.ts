@@ -5,7 +5,7 @@
 // leaves when containerd's Shutdown finds no task left and no start has handed out its address
 // for a task that has not come yet (<socket>.pending/<id>, fresh), under the lock `start` holds:
 // a start never hands out the address of an engine that is going away.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lockDirectory } from '../core/lock.js';
 import { errorFields, log } from '../core/log.js';
@@ -47,6 +47,9 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
   const paths = shimPaths(args.address, args.namespace, io.env);
   const socket = args.socket || paths.socket;
   const pendingDir = `${socket}.pending`; // paths.pending for the socket start names
+  // For the launcher's fast path (bin/containerd-shim-berth-v2): which process serves the socket.
+  // Removed under the lock when the engine leaves; a killed engine's is found dead by its pid.
+  const pidFile = `${socket}.pid`;
   const runtime = shimRuntime(paths.root, args.debug, 'long-lived', io.env);
   const reaper = new Reaper();
   reaper.start();
@@ -81,6 +84,7 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
             }
             await server.close();
             rmSync(pendingDir, { recursive: true, force: true });
+            rmSync(pidFile, { force: true });
             done();
           } finally {
             lock?.release();
@@ -91,8 +95,14 @@ export async function serveAction(args: ShimArgs, io: { env: NodeJS.ProcessEnv }
   });
   server.register(TASK_SERVICE, service.methods());
   await server.listen(socket);
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   await log('info', `berth shim engine ${process.pid} serving namespace "${args.namespace}" of ${args.address} on ${socket}, state root ${paths.root}`);
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void server.close().then(done));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      rmSync(pidFile, { force: true });
+      void server.close().then(done);
+    });
+  }
   await finished;
   await events.close();
   await log('info', `berth shim engine ${process.pid} leaves: no task left`);

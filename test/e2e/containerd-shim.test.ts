@@ -27,7 +27,8 @@ function enginePids(socket: string): number[] {
     } catch {
       continue;
     }
-    if (!argv.some((a) => a.endsWith('containerd-shim-berth-v2')) || !argv.includes('-socket')) continue;
+    // The engine runs as the shim's Node entry (dist/src/bin/containerd-shim-berth-v2.js).
+    if (!argv.some((a) => /containerd-shim-berth-v2(\.js)?$/.test(a)) || !argv.includes('-socket')) continue;
     if (argv[argv.indexOf('-address') + 1] === socket) out.push(Number(p));
   }
   return out;

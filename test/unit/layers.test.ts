@@ -10,7 +10,7 @@ const SRC = join(REPO_ROOT, 'src');
 
 /** Which top-level directories of src/ each layer may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
-  bin: ['cli', 'core'],
+  bin: ['cli', 'shim', 'core'],
   cli: ['runtime', 'backends', 'storage', 'images', 'telemetry', 'core'],
   shim: ['runtime', 'backends', 'storage', 'images', 'telemetry', 'core'],
   runtime: ['backends', 'storage', 'images', 'telemetry', 'core'],
