@@ -49,6 +49,30 @@ export const LEFT_TO_PROXMOX: readonly { prefix: string; why: string }[] = [
   { prefix: 'lxc.cgroup.dir.', why: 'Proxmox places the container\'s cgroup at lxc/VMID' },
 ];
 
+/**
+ * Raw keys that harden the container where Proxmox's own confinement stands in (its capability
+ * drops in an unprivileged user namespace, its AppArmor profile over /proc and /sys, its device
+ * allow list). An API token cannot set raw keys: for these the container keeps Proxmox's
+ * defaults and the field is a degradation (logged), so that an ordinary bundle (whose spec always
+ * has capabilities, rlimits, masked paths …) still runs through the API. Everything else a raw
+ * key carries changes what the program sees (seccomp, sysctl, hooks, devices, limits, mounts)
+ * and is refused for a token (rootOnlySettings).
+ */
+const STAND_INS: readonly { field: string; test: (e: RawLxcEntry) => boolean; proxmox: string }[] = [
+  { field: 'process.capabilities', test: (e) => e.key.startsWith('lxc.cap.'), proxmox: 'Proxmox\'s capability set (LXC\'s default drops)' },
+  { field: 'process.rlimits', test: (e) => e.key.startsWith('lxc.prlimit.'), proxmox: 'the node\'s resource limits' },
+  { field: 'process.noNewPrivileges', test: (e) => e.key === 'lxc.no_new_privs', proxmox: 'no no_new_privs flag' },
+  { field: 'process.oomScoreAdj', test: (e) => e.key === 'lxc.proc.oom_score_adj', proxmox: 'the default OOM score' },
+  { field: 'linux.maskedPaths/readonlyPaths', test: (e) => e.key === 'lxc.mount.entry' && isOptionalEntry(e.value), proxmox: 'Proxmox\'s AppArmor profile and proc:mixed/sys:mixed mounts' },
+  { field: 'linux.resources.devices', test: (e) => /^lxc\.cgroup2?\.devices\./.test(e.key), proxmox: 'Proxmox\'s device allow list' },
+  { field: 'root.readonly', test: (e) => e.key === 'lxc.hook.mount' && e.value.startsWith('/bin/mount -o remount,bind,ro '), proxmox: 'a writable root' },
+];
+
+/** The mapping's mount entries for masked and read-only paths are its only optional ones. */
+function isOptionalEntry(value: string): boolean {
+  return (value.split(/\s+/)[3] ?? '').split(',').includes('optional');
+}
+
 /** cgroup v2 files Proxmox options already carry (memory, swap, cpuunits, cpulimit). */
 const AS_OPTIONS = new Set(['lxc.cgroup2.memory.max', 'lxc.cgroup2.memory.swap.max', 'lxc.cgroup2.cpu.weight', 'lxc.cgroup2.cpu.max']);
 
@@ -132,7 +156,17 @@ export function carryLxcSettings(input: CarryInput): Carried {
   }
 
   // maskedPaths/readonlyPaths: the mapping's optional mount entries (a FIFO or missing path is skipped).
-  lxc.push(...pick((k) => k === 'lxc.mount.entry').filter((e) => (e.value.split(/\s+/)[3] ?? '').split(',').includes('optional')));
+  lxc.push(...pick((k) => k === 'lxc.mount.entry').filter((e) => isOptionalEntry(e.value)));
+
+  // Through an API token: Proxmox's defaults stand in for the hardening keys (see STAND_INS).
+  if (!input.callerIsRoot) {
+    for (const s of STAND_INS) {
+      const left = lxc.filter(s.test);
+      if (left.length === 0) continue;
+      degradations.push({ field: s.field, reason: `an API token cannot set raw lxc keys (${[...new Set(left.map((e) => e.key))].join(', ')}): the container has ${s.proxmox}; use transport = "pct" for the spec's` });
+      for (const e of left) lxc.splice(lxc.indexOf(e), 1);
+    }
+  }
 
   // Namespaces Proxmox makes for every container whatever the spec says.
   const listed = new Map(((linux.namespaces as { type: string; path?: string }[] | undefined) ?? []).map((n) => [n.type, n.path]));

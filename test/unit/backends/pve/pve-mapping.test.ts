@@ -277,9 +277,25 @@ describe('OCI → Proxmox mapping', () => {
     assert.ok(map((c) => (c.linux.cgroupsPath = '/x/y')).degradations.some((d) => d.field === 'linux.cgroupsPath'));
   });
 
-  test('the default spec (capabilities, rlimits, nnp, masked/readonly paths, devices rule) is root@pam only: an API token is refused', () => {
-    const m = mapOciToPve({ id: 'd', spec: defaultRuntimeConfig() as RuntimeConfig, bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, callerIsRoot: false, mapOciToLxc });
-    for (const k of ['lxc.cap.keep', 'lxc.prlimit.nofile', 'lxc.no_new_privs', 'lxc.mount.entry', 'lxc.cgroup2.devices.deny', 'lxc.hook.mount']) assert.ok(m.rootOnly.includes(k), k);
+  test('through an API token: Proxmox\'s defaults stand in for hardening keys (capabilities, rlimits, nnp, oom, masked/readonly paths, device rules, root.readonly), each a degradation', () => {
+    const input = { id: 'd', spec: { ...(defaultRuntimeConfig() as RuntimeConfig), process: { ...(defaultRuntimeConfig() as RuntimeConfig).process, oomScoreAdj: 100 } }, bridge: 'vmbr0', unprivileged: true, hasOciOptions: true, mapOciToLxc };
+    const root = mapOciToPve({ ...input, callerIsRoot: true });
+    for (const k of ['lxc.cap.keep', 'lxc.prlimit.nofile', 'lxc.no_new_privs', 'lxc.proc.oom_score_adj', 'lxc.mount.entry', 'lxc.cgroup2.devices.deny', 'lxc.hook.mount']) assert.ok(root.rootOnly.includes(k), k);
+    const token = mapOciToPve({ ...input, callerIsRoot: false });
+    assert.deepEqual(token.lxc, [], 'nothing the API cannot set');
+    assert.deepEqual(token.rootOnly, []);
+    const fields = token.degradations.filter((d) => /an API token cannot set raw lxc keys/.test(d.reason)).map((d) => d.field);
+    assert.deepEqual(fields, ['process.capabilities', 'process.rlimits', 'process.noNewPrivileges', 'process.oomScoreAdj', 'linux.maskedPaths/readonlyPaths', 'linux.resources.devices', 'root.readonly']);
+  });
+
+  test('through an API token: what changes what the program sees (seccomp, sysctl, hooks, devices, limits) stays root-only: refused', () => {
+    const m = map((c) => {
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+      c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+      c.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
+      c.linux.resources = { pids: { limit: 10 } };
+    }, { callerIsRoot: false });
+    assert.deepEqual(m.rootOnly, ['dev0 (device passthrough)', 'lxc.seccomp.profile', 'lxc.cgroup2.pids.max', 'lxc.hook.mount']);
   });
 
   test('versionAtLeast compares Proxmox versions numerically', () => {
