@@ -11,7 +11,10 @@
 // It creates, starts, inspects, signals, stops and deletes containers, checks that the second
 // container is a linked clone of the same template, makes two containers from a cached image
 // through the CLI (image → one template per digest → linked clones, no local volume), and
-// removes everything it made, the templates included.
+// removes everything it made, the templates included. One container carries every setting the
+// LXC mapping expresses (capabilities, rlimits, oom_score_adj, no_new_privileges, seccomp, sysctl,
+// masked paths, devices, pids): over pct each is checked from inside the running container; over
+// the API the same bundle is refused before anything is made.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -29,6 +32,7 @@ import { buildBusyboxOciArchive } from '../helpers/oci-image.js';
 import { missing } from '../helpers/host.js';
 import { waitFor } from '../helpers/wait.js';
 import { berthStateDir } from '../../src/core/state-root.js';
+import { ProxmoxPermissionError } from '../../src/backends/pve/pve-errors.js';
 
 const target = process.env.BERTH_E2E_PVE;
 const skip = !target
@@ -113,6 +117,46 @@ describe('pve backend on a real Proxmox VE host', { skip }, () => {
     const left = (await proxmox.list()).filter((x) => x.vmid === c.vmid || x.vmid === c2.vmid);
     assert.deepEqual(left, []);
     assert.deepEqual(backend.map.read().containers, {});
+  });
+
+  test('OCI settings in the running container: capabilities, rlimits, oom_score_adj, nnp, seccomp, sysctl, masked paths, devices, pids (pct); refused for a token (api)', async () => {
+    const b = makeBusyboxBundle(join(dirs.path, 'b-fidelity'), {
+      args: ['sleep', '3600'],
+      edit: (c) => {
+        c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/tmp');
+        c.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_KILL'], effective: ['CAP_CHOWN', 'CAP_KILL'], permitted: ['CAP_CHOWN', 'CAP_KILL'] };
+        c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }];
+        c.process.oomScoreAdj = 300;
+        c.process.noNewPrivileges = true;
+        c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['uname'], action: 'SCMP_ACT_ERRNO' }] };
+        c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+        c.linux.maskedPaths = ['/proc/version'];
+        c.linux.devices = [{ path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o640, uid: 0, gid: 0 }, { path: '/dev/berth-fifo', type: 'p' }];
+        c.linux.resources = { pids: { limit: 64 } };
+      },
+    });
+    if (!proxmox.isRoot) {
+      await assert.rejects(backend.createFromBundle('e2e-fidelity', b), (err: Error) => err instanceof ProxmoxPermissionError && /dev0.*lxc\.seccomp\.profile/.test(err.message));
+      assert.equal(backend.map.read().containers['e2e-fidelity'], undefined, 'nothing made');
+      return;
+    }
+    made.push('e2e-fidelity');
+    await backend.createFromBundle('e2e-fidelity', b);
+    await backend.start('e2e-fidelity');
+    const sh = async (script: string) => (await backend.execArgv('e2e-fidelity', ['/bin/sh', '-c', script], 'capture'));
+    const out = async (script: string) => (await sh(script)).stdout.trim();
+    // The init (pid 1) got what LXC applies to it; exec'd processes get what lxc-attach applies.
+    assert.match(await out('grep CapEff /proc/1/status'), /CapEff:\s+0*21$/, 'chown (0) and kill (5): 0x21');
+    assert.match(await out('grep NoNewPrivs /proc/1/status'), /NoNewPrivs:\s+1/);
+    assert.match(await out('grep "Max open files" /proc/1/limits'), /Max open files\s+512\s+1024/);
+    assert.equal(await out('cat /proc/1/oom_score_adj'), '300');
+    assert.notEqual((await sh('uname -s')).exitCode, 0, 'uname(2) is denied by the seccomp profile');
+    assert.equal(await out('cat /proc/sys/net/ipv4/ip_forward'), '1');
+    assert.equal(await out('cat /proc/version'), '', '/proc/version is masked');
+    assert.equal(await out('stat -c %a:%t:%T /dev/zero'), '640:1:5', 'devN with its mode');
+    assert.equal((await sh('test -p /dev/berth-fifo')).exitCode, 0, 'the FIFO from the mapping\'s hook');
+    assert.equal(await out('cat /sys/fs/cgroup/pids.max'), '64');
+    await backend.delete('e2e-fidelity', true);
   });
 
   test('image → template → linked clone: two containers from a cached image share the template of its digest, no local volume', async () => {

@@ -21,6 +21,6 @@ export async function loadMapOciToLxc(): Promise<MapOciToLxc> {
       degradations.push({ field: `process.args[${bad}]`, reason: `${JSON.stringify(args[bad])} cannot be passed through lxc.init.cmd (LXC splits it on blanks, without quoting)` });
     }
     const entries = mapping.entries.flatMap((e) => (e.key !== 'lxc.init.cmd' ? [e] : bad >= 0 ? [] : [{ key: e.key, value: args.join(' ') }]));
-    return { entries, degradations };
+    return { entries, degradations, ...(mapping.seccompPolicy === undefined ? {} : { seccompPolicy: mapping.seccompPolicy }) };
   };
 }

@@ -3,7 +3,8 @@
 // (pct on the node or the REST API; this file never knows which). A failed create removes what
 // it made: the clone, the map entry, and a template it made only for this.
 import { stateRootIdentity } from '../../core/state-root.js';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/atomic-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { BackendError, ContainerExistsError, ContainerNotFoundError, ContainerStateError, InvalidBundleError, UnsupportedError } from '../../core/errors.js';
 import { errorFields, log } from '../../core/log.js';
@@ -15,6 +16,7 @@ import type { Backend, BackendCapabilities, BackendStatus, CreateRequest, ExecRe
 import { isLinkedCloneUnavailable, ProxmoxPermissionError } from './pve-errors.js';
 import { destroyIfThere, ranTask } from './pve-task-outcome.js';
 import { mapOciToPve, type MapOciToLxc, type PveMapping } from './pve-mapping.js';
+import { forVmid, PVE_ROOTFS, type HostDevice } from './pve-carry.js';
 import { versionAtLeast, type Proxmox, type PveVersion } from './proxmox.js';
 import { packRootfs, rootfsTarball, Templates, type TemplateSpec } from './templates.js';
 import { VmidAllocator, type VmidRange } from './vmid-allocator.js';
@@ -95,6 +97,11 @@ export class PveBackend implements Backend {
     const rootfs = resolve(bundle, spec.root.path);
     if (this.map.read().containers[id]) throw new ContainerExistsError(id);
     const version = await this.hostVersion();
+    // On the node (pct), berth sees what the node has: the kinds of masked paths (in the bundle's
+    // rootfs, which becomes the container's) and its device nodes; the seccomp policy file is
+    // written into berth's state root there.
+    const onNode = this.o.proxmox.isRoot && this.o.proxmox.hostLocal;
+    const seccompProfile = this.seccompFile(id);
     const mapping = mapOciToPve({
       id,
       spec,
@@ -104,6 +111,9 @@ export class PveBackend implements Backend {
       callerIsRoot: this.o.proxmox.isRoot,
       mapOciToLxc: this.o.mapOciToLxc,
       rootId: stateRootIdentity(this.o.root).id,
+      hasDevOptions: versionAtLeast(version.version, '8.1'),
+      seccompProfile,
+      ...(onNode ? { pathKind: (p: string) => pathKind(p.startsWith(`${PVE_ROOTFS}/`) ? join(rootfs, p.slice(PVE_ROOTFS.length)) : p), hostDevice } : {}),
     });
     if (!this.o.proxmox.isRoot && mapping.rootOnly.length > 0) {
       throw new ProxmoxPermissionError(
@@ -143,7 +153,12 @@ export class PveBackend implements Backend {
         revert.add(`CT ${newid}`, () => this.o.proxmox.destroy(newid, { purge: true, force: true }));
       });
       await this.o.proxmox.setConfig(vmid, mapping.options);
-      await this.o.proxmox.appendLxc(vmid, mapping.lxc);
+      if (mapping.seccompPolicy !== undefined) {
+        mkdirSync(dirname(seccompProfile), { recursive: true });
+        writeFileAtomic(seccompProfile, mapping.seccompPolicy, 0o600);
+        revert.add(`seccomp policy ${seccompProfile}`, () => rmSync(seccompProfile, { force: true }));
+      }
+      await this.o.proxmox.appendLxc(vmid, forVmid(mapping.lxc, vmid));
       revert.commit();
       return { id, vmid, status: 'created', pid: undefined, template, linked, degradations: mapping.degradations };
     } catch (err) {
@@ -243,6 +258,7 @@ export class PveBackend implements Backend {
       exists = false; // removed behind berth's back: only the map entry is left
     }
     if (exists) await this.o.proxmox.destroy(e.vmid, { purge: true, force });
+    rmSync(this.seccompFile(id), { force: true });
     await this.allocator.release(id, 'containers', e.vmid);
   }
 
@@ -250,6 +266,11 @@ export class PveBackend implements Backend {
     const e = this.entry(id);
     if (argv.length === 0) throw new InvalidBundleError('exec needs a command');
     return this.o.proxmox.exec(e.vmid, argv, { stdio });
+  }
+
+  /** The node path of a container's seccomp policy (lxc.seccomp.profile): in berth's state root. */
+  private seccompFile(id: string): string {
+    return join(this.map.dir, 'seccomp', `${encodeURIComponent(id)}.policy`);
   }
 
   private async setStarted(id: string, vmid: number): Promise<void> {
@@ -313,6 +334,29 @@ export class PveBackend implements Backend {
   }
 
   async features(): Promise<Record<string, unknown> | undefined> {
+    return undefined;
+  }
+}
+
+function pathKind(p: string): 'dir' | 'file' | undefined {
+  try {
+    return statSync(p).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return undefined;
+  }
+}
+
+/** The device node at a path of this host (the node, for pct). */
+function hostDevice(p: string): HostDevice | undefined {
+  try {
+    const st = statSync(p);
+    const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : 'other';
+    // Linux's dev_t encoding (glibc's major()/minor()).
+    const rdev = BigInt(st.rdev);
+    const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+    const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+    return { type, major, minor };
+  } catch {
     return undefined;
   }
 }

@@ -4,12 +4,22 @@
 import type { RuntimeConfig } from '../../core/oci/runtime-config.js';
 import { InvalidBundleError, UnsupportedError } from '../../core/errors.js';
 import type { PveOptions, RawLxcEntry } from './proxmox.js';
+import { carryLxcSettings, PVE_ROOTFS, type HostDevice } from './pve-carry.js';
 
 /** The LXC backend's mapping (src/backends/lxc/lxc-mapping.ts), injected to avoid a second copy. */
 export type MapOciToLxc = (
   spec: RuntimeConfig,
-  options: { rootfs: string; cgroupMode: 'v1' | 'v2' | 'hybrid'; initPath: string },
-) => { entries: { key: string; value: string }[]; degradations: { field: string; reason: string }[] };
+  options: {
+    rootfs: string;
+    cgroupMode: 'v1' | 'v2' | 'hybrid';
+    initPath: string;
+    pathKind?: ((hostPath: string) => 'dir' | 'file' | undefined) | undefined;
+    seccompProfile?: string | undefined;
+  },
+) => { entries: { key: string; value: string }[]; degradations: { field: string; reason: string }[]; seccompPolicy?: string | undefined };
+
+/** Where the seccomp policy goes when the backend does not say (it is refused then: a raw key). */
+const DEFAULT_SECCOMP_PROFILE = '/var/lib/berth/pve-seccomp.policy';
 
 /** Annotations that choose the network of net0. */
 export const NET_ANNOTATIONS = {
@@ -30,6 +40,13 @@ export interface PveMappingInput {
   /** berth acts as root@pam (pct on the node), not through an API token: it may set root-only options. */
   callerIsRoot: boolean;
   mapOciToLxc: MapOciToLxc;
+  /** Proxmox VE ≥ 8.1: devN options. */
+  hasDevOptions?: boolean;
+  /** berth on the node (pct): what is at a host path of the node (masked paths, devices). */
+  pathKind?: (hostPath: string) => 'dir' | 'file' | undefined;
+  hostDevice?: (path: string) => HostDevice | undefined;
+  /** Node path of the seccomp policy file the backend writes (lxc.seccomp.profile). */
+  seccompProfile?: string;
   /** Options an image brings (its Entrypoint/Cmd, Env, …): the user's spec always wins. */
   imageDefaults?: PveOptions;
   /**
@@ -46,6 +63,8 @@ export interface PveMapping {
   /** What only root@pam may set (bind mounts, raw lxc keys), named for the error. */
   rootOnly: string[];
   degradations: { field: string; reason: string }[];
+  /** linux.seccomp in LXC's policy format, for the backend to write at the profile path. */
+  seccompPolicy?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -101,7 +120,7 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   // taken from here), so the mapping's rootfs only needs to be absolute.
   // The user namespace is Proxmox's to make (unprivileged, with its own idmap): not the mapping's.
   const forLxc: RuntimeConfig = { ...spec, linux: { ...spec.linux, namespaces: (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'user'), uidMappings: undefined, gidMappings: undefined } };
-  const raw = input.mapOciToLxc(forLxc, { rootfs: `/var/lib/lxc/${input.id}/rootfs`, cgroupMode: 'v2', initPath: spec.process.args[0]! });
+  const raw = input.mapOciToLxc(forLxc, { rootfs: PVE_ROOTFS, cgroupMode: 'v2', initPath: spec.process.args[0]!, pathKind: input.pathKind, seccompProfile: input.seccompProfile ?? DEFAULT_SECCOMP_PROFILE });
   const rawOf = (pred: (key: string) => boolean): RawLxcEntry[] => raw.entries.filter((e) => pred(e.key));
   if (input.hasOciOptions) {
     options.entrypoint = spec.process.args.map(shellQuote).join(' ');
@@ -145,10 +164,15 @@ export function mapOciToPve(input: PveMappingInput): PveMapping {
   options.description = describe(input.id, input.rootId, spec.annotations ?? {});
   options.tags = input.rootId ? `berth;berth-root-${input.rootId}` : 'berth';
 
-  degradations.push(...raw.degradations.filter((d) => !d.field.startsWith('linux.resources')));
+  // Everything else the LXC mapping expresses: devN and raw keys (pve-carry.ts).
+  const carried = carryLxcSettings({ spec, entries: raw.entries, callerIsRoot: input.callerIsRoot, hasDevOptions: input.hasDevOptions ?? true, hostDevice: input.hostDevice });
+  Object.assign(options, carried.options);
+  lxc.push(...carried.lxc);
+  degradations.push(...carried.degradations, ...raw.degradations);
   // The user's own settings beat what an image brings (Proxmox 9.1's own OCI import gets this wrong).
   const all = { ...(input.imageDefaults ?? {}), ...options };
-  return { options: all, lxc, unprivileged, rootOnly: rootOnlySettings(all, lxc, unprivileged), degradations };
+  const seccomp = lxc.some((e) => e.key === 'lxc.seccomp.profile') && raw.seccompPolicy !== undefined ? { seccompPolicy: raw.seccompPolicy } : {};
+  return { options: all, lxc, unprivileged, rootOnly: rootOnlySettings(all, lxc, unprivileged), degradations, ...seccomp };
 }
 
 /**

@@ -539,6 +539,12 @@ export class PveModel {
     if (params.cpulimit !== undefined && !(Number(params.cpulimit) >= 0 && Number(params.cpulimit) <= 8192)) errors.cpulimit = 'value out of range';
     if (params.cpuunits !== undefined && !(Number(params.cpuunits) >= 1 && Number(params.cpuunits) <= 262144)) errors.cpuunits = 'value out of range';
     if (params.tags !== undefined && !/^[a-z0-9_+.;-]*$/.test(params.tags)) errors.tags = `invalid format - '${params.tags}' is not a valid tag`;
+    for (const [k, v] of Object.entries(params)) {
+      if (!/^dev\d+$/.test(k)) continue;
+      // devN came with PVE 8.1 (pve-container's $dev_desc): [path=]/dev/…,mode=octal,uid=,gid=,deny-write=.
+      if (s.release < '8.1') errors[k] = 'property is not defined in schema and the schema does not allow additional properties';
+      else if (!devString(v)) errors[k] = `invalid format - format error\n${k}.path: must be an absolute path under /dev`;
+    }
     if (Object.keys(errors).length) throw new PveFault(400, 'Parameter verification failed.', errors);
   }
 
@@ -583,6 +589,14 @@ export class PveModel {
     }
     return settled(type, id, log, undefined);
   }
+}
+
+/** pve-container's verify_lxc_dev_string and the $dev_desc properties. */
+function devString(v: string): boolean {
+  const [first, ...rest] = v.split(',');
+  const path = first!.startsWith('path=') ? first!.slice(5) : first!;
+  if (!path.startsWith('/dev/') || path.split('/').includes('..')) return false;
+  return rest.every((p) => /^(mode=0?[0-7]{3,4}|uid=\d+|gid=\d+|deny-write=[01])$/.test(p));
 }
 
 export interface Conf {

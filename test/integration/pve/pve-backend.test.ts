@@ -50,7 +50,10 @@ function backendFor(rig: Rig, root: string, over: Partial<ConstructorParameters<
   });
 }
 
-/** A bundle the API transport can create too: no tmpfs (raw lxc keys are root-only). */
+/**
+ * A bundle the API transport can create too: no tmpfs (a raw key, root-only). Its capabilities,
+ * rlimits, masked paths … are degradations through a token (Proxmox's defaults stand in).
+ */
 function bundle(dir: string, rig: Rig, edit?: (c: Record<string, any>) => void, marker?: string): string {
   const made = makeBusyboxBundle(dir, {
     edit: (c) => {
@@ -419,7 +422,84 @@ for (const transport of ['pct', 'api'] as const) {
       assert.ok(templates(ctx.rig).includes(warm.template));
     });
 
+    /** A bundle with every setting the Proxmox container takes as devN or raw lxc keys. */
+    const fidelity = (c: Record<string, any>): void => {
+      c.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_KILL'], effective: ['CAP_CHOWN', 'CAP_KILL'], permitted: ['CAP_CHOWN', 'CAP_KILL'] };
+      c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }];
+      c.process.oomScoreAdj = 300;
+      c.process.noNewPrivileges = true;
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+      c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+      // /proc/kcore is missing on some hosts (skipped then, as runc does); /etc/marker is a file of the rootfs.
+      c.linux.maskedPaths = ['/proc/version', '/etc/marker', '/proc/berth-none'];
+      c.linux.devices = [{ path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o640, uid: 0, gid: 0 }, { path: '/dev/berth-fifo', type: 'p' }];
+      c.linux.resources = { ...(c.linux.resources ?? {}), pids: { limit: 64 }, devices: [{ allow: false, access: 'rwm' }] };
+    };
+
+    test('capabilities, rlimits, oom, nnp, seccomp, sysctl, masked paths, devices, pids: carried by root (pct), refused before anything is made for a token (api)', async () => {
+      const before = containers(ctx.rig);
+      const tBefore = templates(ctx.rig);
+      const upBefore = uploads(ctx.rig).length;
+      const b = bundle(join(dirs.path, 'b-fidelity'), ctx.rig, fidelity, 'fidelity');
+      const policy = join(ctx.root, 'pve/seccomp/fidelity.policy');
+      if (transport === 'pct') {
+        const made = await ctx.backend.createFromBundle('fidelity', b);
+        const conf = ctx.rig.double.model.config(made.vmid) as Record<string, string>;
+        assert.equal(conf.dev0, '/dev/zero,mode=0640,uid=0,gid=0', 'the node has /dev/zero 1:5: devN');
+        const text = readFileSync(ctx.rig.double.model.confPath(made.vmid), 'utf8');
+        for (const line of [
+          'lxc.cap.drop: ',
+          'lxc.cap.keep: chown kill',
+          'lxc.prlimit.nofile: 512:1024',
+          'lxc.proc.oom_score_adj: 300',
+          'lxc.no_new_privs: 1',
+          `lxc.seccomp.profile: ${policy}`,
+          'lxc.cgroup2.pids.max: 64',
+          'lxc.cgroup2.devices.deny: a',
+          'lxc.cgroup2.devices.allow: c 1:5 rwm',
+          'lxc.mount.entry: /dev/null proc/version none bind,ro,optional 0 0',
+          'lxc.mount.entry: /dev/null etc/marker none bind,ro,optional 0 0',
+        ]) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
+        assert.match(text, /^lxc\.hook\.mount: printf '%s' '1' > '\/proc\/sys\/net\/ipv4\/ip_forward' #$/m);
+        assert.match(text, /^lxc\.hook\.autodev: .*mknod -m 666 "\$\{LXC_ROOTFS_MOUNT\}"'\/dev\/berth-fifo' p/m, 'a FIFO has no devN: the mapping\'s hook');
+        assert.doesNotMatch(text, /mknod[^\n]*\/dev\/zero/, '/dev/zero is devN, not also a hook');
+        assert.doesNotMatch(text, /__BERTH_VMID__|^lxc\.(rootfs|net|idmap|autodev|namespace|uts)[.:]/m, 'nothing of Proxmox\'s own setup written again');
+        assert.doesNotMatch(text, /berth-none/, 'a masked path that is not there is skipped');
+        assert.match(readFileSync(policy, 'utf8'), /^2\n[\s\S]*mkdir errno/);
+        await ctx.backend.start('fidelity');
+        await ctx.backend.delete('fidelity', true);
+        assert.equal(existsSync(policy), false, 'the policy file goes with the container');
+      } else {
+        await assert.rejects(ctx.backend.createFromBundle('fidelity', b), (err: Error) => {
+          assert.ok(err instanceof ProxmoxPermissionError, `${err.name}: ${err.message}`);
+          for (const k of ['dev0 (device passthrough)', 'lxc.seccomp.profile', 'lxc.cgroup2.pids.max', 'lxc.hook.mount', 'lxc.hook.autodev']) {
+            assert.ok(err.message.includes(k), `${k} named in: ${err.message}`);
+          }
+          // Proxmox's own confinement stands in for these through a token (degradations, not refusals).
+          for (const k of ['lxc.cap.keep', 'lxc.prlimit.nofile', 'lxc.no_new_privs', 'lxc.mount.entry']) assert.ok(!err.message.includes(k), `${k} not refused: ${err.message}`);
+          return true;
+        });
+        assert.deepEqual(templates(ctx.rig), tBefore, 'no template made');
+        assert.equal(uploads(ctx.rig).length, upBefore, 'nothing uploaded');
+        assert.equal(existsSync(policy), false);
+      }
+      assertNothingLeft(ctx, 'fidelity', before);
+    });
+
     if (transport === 'pct') {
+      test('the double, as pve-container: devN needs Proxmox VE 8.1 and a path under /dev', async () => {
+        const made = await ctx.backend.createFromBundle('devpath', bundle(join(dirs.path, 'b-devpath'), ctx.rig, undefined, 'devpath'));
+        await assert.rejects(ctx.rig.proxmox.setConfig(made.vmid, { dev0: '/etc/passwd' }), /dev0/);
+        await ctx.rig.proxmox.setConfig(made.vmid, { dev0: '/dev/zero,mode=0660,uid=0,gid=0' });
+        ctx.rig.double.update((st) => (st.release = '8.0'));
+        try {
+          await assert.rejects(ctx.rig.proxmox.setConfig(made.vmid, { dev1: '/dev/zero' }), /dev1/);
+        } finally {
+          ctx.rig.double.update((st) => (st.release = '9.1'));
+        }
+        await ctx.backend.delete('devpath', false);
+      });
+
       test('raw lxc keys (tmpfs, cwd, user) are appended to the config file by root', async () => {
         const made = await ctx.backend.createFromBundle('rawkeys', bundle(join(dirs.path, 'b1'), ctx.rig, (c) => {
           c.process.cwd = '/srv';
@@ -463,6 +543,14 @@ for (const transport of ['pct', 'api'] as const) {
         await ctx.rig.proxmox.setConfig(made.vmid, { features: 'nesting=0' });
         assert.equal((ctx.rig.double.model.config(made.vmid) as Record<string, string>).features, 'nesting=0');
         await ctx.backend.delete('features', false);
+      });
+
+      test('the double, as pve-container: devN is root@pam only, and no API call sets raw lxc keys', async () => {
+        const made = await ctx.backend.createFromBundle('devn', bundle(join(dirs.path, 'b-devn'), ctx.rig, undefined, 'devn'));
+        await assert.rejects(ctx.rig.proxmox.setConfig(made.vmid, { dev0: '/dev/zero,mode=0660' }), /configuring device passthrough is only allowed for root@pam/);
+        await assert.rejects(ctx.rig.proxmox.setConfig(made.vmid, { 'lxc.cap.keep': 'chown' }), /400 Parameter verification failed.*not defined in schema/);
+        await assert.rejects(ctx.rig.proxmox.appendLxc(made.vmid, [{ key: 'lxc.cap.keep', value: 'chown' }]), /root|node|file|API/i);
+        await ctx.backend.delete('devn', false);
       });
 
       test('bad input: a token without permission (403) → a permission error, nothing left', async () => {
