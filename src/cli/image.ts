@@ -5,7 +5,7 @@ import { readableRecords, volumeReports } from '../runtime/container-volume.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ImageCache, ImageRecord } from '../images/index.js';
 import { flag, formatOption, openRuntime, printJson, printTable, stringOption, type VerbContext } from './context.js';
-import { bytesProgress } from './progress.js';
+import { bytesProgress, whileSlow } from './progress.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
 import { GLOBAL_OPTIONS, subcommandOf, unknownSubcommand, VERBS } from './verbs.js';
 
@@ -150,7 +150,7 @@ export default async function image(ctx: VerbContext): Promise<void> {
     case 'rm': {
       only(ctx, sub);
       const ref = operand(ctx, sub, 'image ref or digest');
-      const r = await observed(ctx, sub, ref, true, (cache) => cache.remove(ref, { force: flag(ctx, 'force') }));
+      const r = await whileSlow(ctx, `removing ${ref}`, () => observed(ctx, sub, ref, true, (cache) => cache.remove(ref, { force: flag(ctx, 'force') })));
       process.stdout.write(r.parked ? `parked ${r.digest}: it is removed with its last container\n` : `removed ${r.digest}\n`);
       return;
     }
@@ -163,7 +163,7 @@ export default async function image(ctx: VerbContext): Promise<void> {
         olderThan: olderThan === undefined ? undefined : parseDuration(olderThan, 'older-than'),
         maxSize: maxSize === undefined ? undefined : parseSize(maxSize, 'max-size'),
       };
-      const removed = await observed(ctx, sub, '', true, (cache) => cache.prune(limits));
+      const removed = await whileSlow(ctx, 'pruning the image cache', () => observed(ctx, sub, '', true, (cache) => cache.prune(limits)));
       for (const r of removed) process.stdout.write(`removed ${r.digest} ${refsOf(r)} ${formatSize(r.size)}\n`);
       process.stdout.write(`${removed.length} image${removed.length === 1 ? '' : 's'} removed, ${formatSize(removed.reduce((n, r) => n + r.size, 0))} freed\n`);
       return;

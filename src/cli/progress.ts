@@ -47,3 +47,24 @@ export function bytesProgress(ctx: Pick<VerbContext, 'globals'>): { onProgress: 
     clear: () => line.clear(),
   };
 }
+
+/**
+ * Runs `work`; when it takes longer than `afterMs` on a terminal, says so with the seconds it
+ * has taken (a large delete: a dir driver's volume of gigabytes is removed file by file).
+ */
+export async function whileSlow<T>(ctx: Pick<VerbContext, 'globals'>, what: string, work: () => Promise<T>, options: { afterMs?: number; stream?: NodeJS.WriteStream } = {}): Promise<T> {
+  const line = progressLine(ctx, options.stream);
+  if (!line) return work();
+  const started = Date.now();
+  const tick = (): void => line.update(`${what}… ${Math.floor((Date.now() - started) / 1000)} s`, true);
+  let timer: NodeJS.Timeout | undefined = setTimeout(function again() {
+    tick();
+    timer = setTimeout(again, 1000);
+  }, options.afterMs ?? 1000);
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+    line.clear();
+  }
+}
